@@ -1,0 +1,265 @@
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::{Connection, Row};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+
+use crate::error::StoreError;
+use crate::url::DatabaseUrl;
+
+/// The file that holds the embedded database inside the data folder.
+pub const EMBEDDED_DATABASE_FILE: &str = "ceiba.sqlite3";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The two database engines Ceiba runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// Embedded, one data folder, the default.
+    Sqlite,
+    /// Shared by many `ceiba serve` processes.
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgresql",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Pool limits; every one of them bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub connections_max: u32,
+    /// How long to wait for a connection (and for the first one at start) before giving up.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            connections_max: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the engine promises about a commit surviving a crash, read back from the engine itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    pub engine: Engine,
+    /// SQLite: `journal_mode`; PostgreSQL: `fsync`.
+    pub journal: String,
+    /// SQLite: `synchronous` (2 = FULL); PostgreSQL: `synchronous_commit`.
+    pub sync_on_commit: String,
+}
+
+impl Durability {
+    /// Whether an acknowledged commit survives a power cut on this configuration.
+    pub fn survives_power_loss(&self) -> bool {
+        match self.engine {
+            Engine::Sqlite => self.journal == "wal" && self.sync_on_commit == "2",
+            Engine::Postgres => self.journal == "on" && self.sync_on_commit != "off",
+        }
+    }
+}
+
+/// A handle to the database: a bounded connection pool and the engine behind it.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+    url: DatabaseUrl,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("engine", &self.engine)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens (creating when missing) the embedded SQLite database inside `data_dir`.
+    ///
+    /// The folder is created and proven writable first, so a bad folder is reported as such
+    /// rather than as an obscure SQLite error.
+    pub async fn open_embedded(data_dir: &Path, settings: PoolSettings) -> Result<Db, StoreError> {
+        prepare_data_dir(data_dir)?;
+        let url = DatabaseUrl::sqlite_file(&data_dir.join(EMBEDDED_DATABASE_FILE))?;
+        Db::connect(&url, settings).await
+    }
+
+    /// Connects to the database the URL names and checks that it answers.
+    pub async fn connect(url: &DatabaseUrl, settings: PoolSettings) -> Result<Db, StoreError> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+        let engine = url.engine();
+        let mut options = AnyPoolOptions::new()
+            .max_connections(settings.connections_max)
+            .acquire_timeout(settings.connect_timeout);
+        if engine == Engine::Sqlite {
+            options = options.after_connect(|connection, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the one writer; FULL syncs the WAL on every
+                    // commit, so an acknowledged write survives a power cut.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = FULL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 5000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+        // One direct connection first: a pool that cannot connect only says it timed out, while
+        // the driver says why (refused, unknown host, bad password).
+        let connect_error = |source| StoreError::Connect {
+            url: url.to_string(),
+            source,
+        };
+        let first = tokio::time::timeout(
+            settings.connect_timeout,
+            sqlx::AnyConnection::connect(url.expose()),
+        )
+        .await
+        .map_err(|_elapsed| connect_error(sqlx::Error::PoolTimedOut))?
+        .map_err(connect_error)?;
+        first.close().await.map_err(connect_error)?;
+        let pool = options
+            .connect(url.expose())
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: url.to_string(),
+                source,
+            })?;
+        Ok(Db {
+            pool,
+            engine,
+            url: url.clone(),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The URL with its password hidden.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies every pending migration for this engine. Safe to run from several processes at
+    /// once: on PostgreSQL the migrator holds an advisory lock, on SQLite the write lock.
+    pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let before = self.applied_migrations().await.unwrap_or(0);
+        migrator.run(&self.pool).await?;
+        let after = self.applied_migrations().await?;
+        Ok(MigrationReport {
+            applied_now: after.saturating_sub(before),
+            applied_total: after,
+            known: migrator.iter().count(),
+        })
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await?;
+        let count: i64 = row.try_get(0)?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    /// Proves the database answers a query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let row = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        let one: i32 = row.try_get(0)?;
+        debug_assert_eq!(one, 1);
+        Ok(())
+    }
+
+    /// Reads back the durability settings in force on a live connection.
+    pub async fn durability(&self) -> Result<Durability, StoreError> {
+        let (journal_query, sync_query) = match self.engine {
+            Engine::Sqlite => ("PRAGMA journal_mode", "PRAGMA synchronous"),
+            Engine::Postgres => ("SHOW fsync", "SHOW synchronous_commit"),
+        };
+        let mut connection = self.pool.acquire().await?;
+        let journal = scalar_text(sqlx::query(journal_query).fetch_one(&mut *connection).await?)?;
+        let sync_on_commit =
+            scalar_text(sqlx::query(sync_query).fetch_one(&mut *connection).await?)?;
+        Ok(Durability {
+            engine: self.engine,
+            journal,
+            sync_on_commit,
+        })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// How many migrations a [`Db::migrate`] call applied and how many the database now has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub applied_now: usize,
+    pub applied_total: usize,
+    pub known: usize,
+}
+
+/// Reads a one-column answer that may come back as text or as an integer.
+fn scalar_text(row: sqlx::any::AnyRow) -> Result<String, StoreError> {
+    if let Ok(text) = row.try_get::<String, _>(0) {
+        return Ok(text.to_lowercase());
+    }
+    let number: i64 = row.try_get(0)?;
+    Ok(number.to_string())
+}
+
+fn prepare_data_dir(data_dir: &Path) -> Result<(), StoreError> {
+    let refuse = |reason: String| StoreError::DataDir {
+        path: data_dir.to_path_buf(),
+        reason,
+    };
+    if data_dir.exists() && !data_dir.is_dir() {
+        return Err(refuse("existe y no es una carpeta".to_owned()));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|error| refuse(format!("no se pudo crear ({error})")))?;
+    // Prove the folder takes writes before SQLite tries, so the error names the real cause.
+    let probe: PathBuf = data_dir.join(".ceiba-write-probe");
+    std::fs::write(&probe, b"ok").map_err(|error| refuse(format!("no admite escritura ({error})")))?;
+    std::fs::remove_file(&probe)
+        .map_err(|error| refuse(format!("no se pudo borrar un archivo de prueba ({error})")))?;
+    Ok(())
+}

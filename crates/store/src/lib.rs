@@ -1,0 +1,17 @@
+//! The only crate in Ceiba that speaks SQL.
+//!
+//! One body of storage code serves both engines: queries are written once in the SQL that
+//! SQLite and PostgreSQL share, with `$N` placeholders (both accept them), and run through
+//! sqlx's `Any` driver. Only migrations differ per engine, in `migrations/sqlite` and
+//! `migrations/postgres`; the shared test suite proves their behaviour is the same.
+
+mod db;
+mod error;
+mod lease;
+pub mod testing;
+mod url;
+
+pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings};
+pub use error::{ErrorKind, StoreError};
+pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
+pub use url::DatabaseUrl;
