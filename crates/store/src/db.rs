@@ -3,10 +3,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::time::Duration;
 
-use sqlx::{Connection, Row};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::{Connection, Row};
 
 use crate::error::StoreError;
 use crate::url::DatabaseUrl;
@@ -213,7 +213,11 @@ impl Db {
             Engine::Postgres => ("SHOW fsync", "SHOW synchronous_commit"),
         };
         let mut connection = self.pool.acquire().await?;
-        let journal = scalar_text(sqlx::query(journal_query).fetch_one(&mut *connection).await?)?;
+        let journal = scalar_text(
+            sqlx::query(journal_query)
+                .fetch_one(&mut *connection)
+                .await?,
+        )?;
         let sync_on_commit =
             scalar_text(sqlx::query(sync_query).fetch_one(&mut *connection).await?)?;
         Ok(Durability {
@@ -258,7 +262,8 @@ fn prepare_data_dir(data_dir: &Path) -> Result<(), StoreError> {
         .map_err(|error| refuse(format!("no se pudo crear ({error})")))?;
     // Prove the folder takes writes before SQLite tries, so the error names the real cause.
     let probe: PathBuf = data_dir.join(".ceiba-write-probe");
-    std::fs::write(&probe, b"ok").map_err(|error| refuse(format!("no admite escritura ({error})")))?;
+    std::fs::write(&probe, b"ok")
+        .map_err(|error| refuse(format!("no admite escritura ({error})")))?;
     std::fs::remove_file(&probe)
         .map_err(|error| refuse(format!("no se pudo borrar un archivo de prueba ({error})")))?;
     Ok(())

@@ -7,7 +7,10 @@ fn main() {
     let mut suite = Suite::new();
     suite.each_engine("migrations_apply_once", migrations_apply_once);
     suite.each_engine("commits_are_durable", commits_are_durable);
-    suite.each_engine("lease_has_one_holder_until_it_expires", lease_has_one_holder);
+    suite.each_engine(
+        "lease_has_one_holder_until_it_expires",
+        lease_has_one_holder,
+    );
     suite.each_engine("lease_release_hands_over_at_once", lease_release_hands_over);
     suite.each_engine("lease_contest_elects_exactly_one", lease_contest_elects_one);
     suite.run()
@@ -50,20 +53,33 @@ async fn lease_has_one_holder(database: TestDatabase) -> TestResult {
     assert_eq!(first.fencing_token, 1);
     assert_eq!(first.expires_at_ms, NOW_MS + TTL_MS);
 
-    assert_eq!(db.try_acquire_lease(lease, &b, NOW_MS + 1, TTL_MS).await?, None);
+    assert_eq!(
+        db.try_acquire_lease(lease, &b, NOW_MS + 1, TTL_MS).await?,
+        None
+    );
     assert_eq!(db.lease_holder(lease, NOW_MS + 1).await?, Some(a.clone()));
 
     // Renewal by the holder keeps the token and moves the expiry.
-    let renewed = db.try_acquire_lease(lease, &a, NOW_MS + 5_000, TTL_MS).await?;
+    let renewed = db
+        .try_acquire_lease(lease, &a, NOW_MS + 5_000, TTL_MS)
+        .await?;
     assert_eq!(renewed.map(|grant| grant.fencing_token), Some(1));
-    assert_eq!(db.try_acquire_lease(lease, &b, NOW_MS + TTL_MS, TTL_MS).await?, None);
+    assert_eq!(
+        db.try_acquire_lease(lease, &b, NOW_MS + TTL_MS, TTL_MS)
+            .await?,
+        None
+    );
 
     // Once expired, another takes it with a larger token; the old holder is refused.
     let expired_at = NOW_MS + 5_000 + TTL_MS;
     assert_eq!(db.lease_holder(lease, expired_at).await?, None);
     let taken = db.try_acquire_lease(lease, &b, expired_at, TTL_MS).await?;
     assert_eq!(taken.map(|grant| grant.fencing_token), Some(2));
-    assert_eq!(db.try_acquire_lease(lease, &a, expired_at + 1, TTL_MS).await?, None);
+    assert_eq!(
+        db.try_acquire_lease(lease, &a, expired_at + 1, TTL_MS)
+            .await?,
+        None
+    );
     assert_eq!(db.lease_holder(lease, expired_at + 1).await?, Some(b));
     Ok(())
 }
@@ -73,7 +89,10 @@ async fn lease_release_hands_over(database: TestDatabase) -> TestResult {
     let lease = LeaseName::MAINTENANCE;
     let (a, b) = (LeaseHolder::new("proceso-a"), LeaseHolder::new("proceso-b"));
     db.try_acquire_lease(lease, &a, NOW_MS, TTL_MS).await?;
-    assert!(!db.release_lease(lease, &b).await?, "only the holder may release");
+    assert!(
+        !db.release_lease(lease, &b).await?,
+        "only the holder may release"
+    );
     assert!(db.release_lease(lease, &a).await?);
     let taken = db.try_acquire_lease(lease, &b, NOW_MS + 1, TTL_MS).await?;
     assert_eq!(taken.map(|grant| grant.fencing_token), Some(2));

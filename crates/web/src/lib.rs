@@ -1,1 +1,297 @@
+//! Ceiba's HTTP edge: the JSON API, the HTML pages, errors as RFC 9457 problems, metrics and
+//! the OpenAPI document. Architecture Invariant: this is the only crate that knows the wire
+//! format; the crates below it know nothing of HTTP.
 
+mod api;
+pub mod i18n;
+pub mod metrics;
+mod pages;
+pub mod problem;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Extension, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use ceiba_store::Db;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use crate::metrics::Metrics;
+use crate::problem::{ApiError, ErrorCode, Problem};
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The limits the server puts on every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub body_bytes_max: usize,
+    pub header_bytes_max: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            body_bytes_max: 1024 * 1024,
+            header_bytes_max: 16 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The Content-Security-Policy of every response: nothing but our own styles and images, no
+/// script at all, no framing, forms only to ourselves.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; report-uri /api/v1/csp-reports";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ceiba API",
+        description = "API de Ceiba, plataforma de servicios digitales públicos. Los errores son \
+            documentos RFC 9457 (application/problem+json) con un `code` estable; la tabla \
+            completa está en /api/problems.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+#[derive(Clone)]
+struct OpenApiJson(Arc<str>);
+
+/// This document: every JSON route Ceiba serves, in OpenAPI 3.1.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operación",
+    responses((status = 200, description = "El documento OpenAPI 3.1", body = Object)))]
+async fn openapi_json(Extension(document): Extension<OpenApiJson>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document.0.to_string(),
+    )
+        .into_response()
+}
+
+/// The routes and their OpenAPI document, built together so neither can miss a route.
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::healthz))
+        .routes(routes!(api::readyz))
+        .routes(routes!(api::metrics))
+        .routes(routes!(api::problems))
+        .routes(routes!(api::csp_report))
+        .routes(routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as `/api/openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+/// The whole application: routes, pages and every layer.
+pub fn router(state: AppState, limits: ServerLimits) -> Router {
+    let (api, document) = api_routes();
+    let document_json: Arc<str> = document
+        .to_json()
+        .expect("the OpenAPI document serializes")
+        .into();
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route(pages::STYLESHEET_PATH.as_str(), get(pages::stylesheet));
+
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+        ));
+
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let metrics = state.metrics.clone();
+    let header_bytes_max = limits.header_bytes_max;
+
+    // Listed innermost first; each `layer` wraps all before it. So a request gets its id, is
+    // traced, and every answer, errors included, carries the id and the security headers, is
+    // counted and rendered from the error table.
+    api.merge(pages)
+        .layer(Extension(OpenApiJson(document_json)))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(limits.body_bytes_max))
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes_max))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            limit_header_bytes(header_bytes_max, request, next)
+        }))
+        .layer(middleware::from_fn(render_errors))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(CompressionLayer::new())
+        .layer(security_headers)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    let id = request
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("http", method = %request.method(),
+                        path = %request.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` completes, then stops taking connections and lets the requests in
+/// flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Refuses a request whose headers, all together, pass the limit.
+async fn limit_header_bytes(bytes_max: usize, request: Request, next: Next) -> Response {
+    let bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if bytes > bytes_max {
+        return ApiError::with_detail(
+            ErrorCode::HeadersTooLarge,
+            format!("las cabeceras suman {bytes} bytes; el límite es {bytes_max}"),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether a path answers in JSON (errors as problem+json) rather than with HTML pages.
+fn is_machine_path(path: &str) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Turns every error answer into the one shape the table gives it: an RFC 9457 problem on
+/// machine paths, a page in the reader's language elsewhere. It takes both the errors
+/// handlers return ([`ApiError`]) and the bare statuses that layers and the router produce
+/// (404, 405, 408, 413 …), so no error leaves without its code, message and request id.
+async fn render_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let query_lang = request.uri().query().and_then(|query| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("lang="))
+            .map(str::to_owned)
+    });
+    let lang = pages::page_lang(query_lang.as_deref(), request.headers());
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+
+    let response = next.run(request).await;
+    let status = response.status();
+    let error = match response.extensions().get::<ApiError>() {
+        Some(error) => error.clone(),
+        None if status.is_client_error() || status.is_server_error() => {
+            ApiError::new(ErrorCode::for_status(status))
+        }
+        None => return response,
+    };
+    if error.code.entry().status.is_server_error() {
+        tracing::error!(code = error.code.entry().name, detail = ?error.detail, "answered with a server error");
+    }
+    let (parts, _body) = response.into_parts();
+    let mut rendered = if is_machine_path(&path) {
+        let entry = error.code.entry();
+        let problem = Problem {
+            type_uri: format!("/api/problems#{}", entry.name),
+            title: match lang {
+                i18n::Lang::Es => entry.title_es,
+                i18n::Lang::En => entry.title_en,
+            }
+            .to_owned(),
+            status: entry.status.as_u16(),
+            detail: error.detail.clone(),
+            instance: path,
+            code: entry.name.to_owned(),
+            request_id: request_id.clone(),
+        };
+        let mut response = (entry.status, Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response.headers_mut().insert(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.code()),
+        );
+        response
+    } else {
+        pages::error_page(&error, lang, request_id.as_deref())
+    };
+    // Keep what the original answer said beside its body (Allow on a 405, for one).
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && name != header::CONTENT_LANGUAGE
+        {
+            rendered.headers_mut().append(name, value.clone());
+        }
+    }
+    rendered
+}

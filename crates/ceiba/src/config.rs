@@ -1,0 +1,339 @@
+//! Layered configuration: defaults, then an optional TOML file, then `CEIBA_*` environment
+//! variables (nested keys with `__`: `CEIBA_LIMITS__BODY_BYTES_MAX`), then command-line flags.
+//! Values are parsed into types here, once; a bad one is refused at start with a sentence that
+//! names it and where it came from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use ceiba_store::{DatabaseUrl, PoolSettings};
+use ceiba_web::ServerLimits;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{ServeArgs, StorageArgs};
+
+/// The configuration as written (file, environment), before it is parsed into types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Empty or absent: SQLite in the data folder.
+    pub database_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// A `tracing` filter such as `info` or `ceiba_web=debug,info`.
+    pub log_level: String,
+    pub limits: RawLimits,
+    pub database: RawDatabase,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub body_bytes_max: u64,
+    pub header_bytes_max: u64,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub connections_max: u32,
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        let limits = ServerLimits::default();
+        let pool = PoolSettings::default();
+        RawConfig {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./ceiba-data"),
+            database_url: None,
+            log_format: "text".to_owned(),
+            log_level: "info".to_owned(),
+            limits: RawLimits {
+                body_bytes_max: limits.body_bytes_max as u64,
+                header_bytes_max: limits.header_bytes_max as u64,
+                request_timeout_ms: duration_ms(limits.request_timeout),
+            },
+            database: RawDatabase {
+                connections_max: pool.connections_max,
+                connect_timeout_ms: duration_ms(pool.connect_timeout),
+            },
+        }
+    }
+}
+
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// SQLite inside the data folder.
+    Embedded { data_dir: PathBuf },
+    /// A PostgreSQL shared by several processes.
+    Postgres { url: DatabaseUrl, data_dir: PathBuf },
+}
+
+/// The configuration, parsed: every value is known good.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub storage: Storage,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub limits: ServerLimits,
+    pub pool: PoolSettings,
+}
+
+/// Caps on what the configuration may ask for: beyond these a value is a mistake.
+const BODY_BYTES_CAP: u64 = 64 * 1024 * 1024;
+const HEADER_BYTES_CAP: u64 = 1024 * 1024;
+const REQUEST_TIMEOUT_MS_CAP: u64 = 10 * 60 * 1000;
+const CONNECTIONS_CAP: u32 = 1000;
+
+/// Environment variables that start with `CEIBA_` but are not configuration keys.
+const NOT_CONFIGURATION: &[&str] = &["config", "test_postgres_url", "test_require_all"];
+
+/// The layers, without flags (what `ceiba migrate` and `serve` share).
+fn layers(config_file: Option<&Path>) -> anyhow::Result<Figment> {
+    let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = config_file {
+        if !path.is_file() {
+            bail!(
+                "el archivo de configuración «{}» no existe o no es un archivo",
+                path.display()
+            );
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    Ok(figment.merge(
+        Env::prefixed("CEIBA_")
+            .ignore(NOT_CONFIGURATION)
+            .split("__"),
+    ))
+}
+
+/// Loads the configuration for `serve` (and `config`).
+pub fn load(config_file: Option<&Path>, flags: &ServeArgs) -> anyhow::Result<Config> {
+    let mut figment = layers(config_file)?;
+    let mut flag_keys = Vec::new();
+    if let Some(listen) = flags.listen {
+        figment = figment.merge(Serialized::default("listen", listen.to_string()));
+        flag_keys.push("listen");
+    }
+    figment = merge_storage_flags(figment, &flags.storage, &mut flag_keys);
+    parse(&figment, &flag_keys)
+}
+
+/// Loads the configuration for `migrate`.
+pub fn load_storage(config_file: Option<&Path>, flags: &StorageArgs) -> anyhow::Result<Config> {
+    let mut flag_keys = Vec::new();
+    let figment = merge_storage_flags(layers(config_file)?, flags, &mut flag_keys);
+    parse(&figment, &flag_keys)
+}
+
+fn merge_storage_flags(
+    mut figment: Figment,
+    flags: &StorageArgs,
+    flag_keys: &mut Vec<&'static str>,
+) -> Figment {
+    if let Some(data_dir) = &flags.data_dir {
+        figment = figment.merge(Serialized::default("data_dir", data_dir));
+        flag_keys.push("data_dir");
+    }
+    if let Some(url) = &flags.database_url {
+        figment = figment.merge(Serialized::default("database_url", url));
+        flag_keys.push("database_url");
+    }
+    figment
+}
+
+/// Names where a key's value came from, for error messages.
+fn source_of(figment: &Figment, flag_keys: &[&str], key: &str) -> String {
+    if flag_keys.contains(&key) {
+        return format!("opción --{}", key.replace('_', "-"));
+    }
+    match figment.find_metadata(key) {
+        Some(metadata) if metadata.name.contains("environment") => {
+            format!(
+                "variable de entorno CEIBA_{}",
+                key.replace('.', "__").to_uppercase()
+            )
+        }
+        Some(metadata) if metadata.name.contains("TOML") => match &metadata.source {
+            Some(source) => format!("archivo {source}"),
+            None => "archivo de configuración".to_owned(),
+        },
+        Some(metadata) => metadata.name.to_string(),
+        None => "valor por defecto".to_owned(),
+    }
+}
+
+fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
+    let raw: RawConfig = figment.extract().map_err(|error| {
+        let sentences: Vec<String> = error
+            .into_iter()
+            .map(|error| {
+                let key = error.path.join(".");
+                let source = source_of(figment, flag_keys, &key);
+                match &error.kind {
+                    figment::error::Kind::UnknownField(field, _) => format!(
+                        "la clave «{field}» ({source}) no existe; las claves son listen, \
+                         data_dir, database_url, log_format, log_level, limits.* y database.*"
+                    ),
+                    kind if key.is_empty() => format!("{kind} ({source})"),
+                    kind => format!("el valor de «{key}» ({source}) no es válido: {kind}"),
+                }
+            })
+            .collect();
+        anyhow!("la configuración no es válida: {}", sentences.join("; "))
+    })?;
+    let refuse = |key: &str, reason: String| {
+        anyhow!(
+            "la configuración no es válida: el valor de «{key}» ({}) {reason}",
+            source_of(figment, flag_keys, key)
+        )
+    };
+
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        refuse(
+            "listen",
+            format!(
+                "no es una dirección con puerto como 127.0.0.1:8080: «{}»",
+                raw.listen
+            ),
+        )
+    })?;
+    let url = match raw.database_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            DatabaseUrl::parse(text)
+                .map_err(|error| refuse("database_url", format!("no sirve: {error}")))?,
+        ),
+    };
+    if raw.data_dir.as_os_str().is_empty() {
+        return Err(refuse("data_dir", "está vacío".to_owned()));
+    }
+    let storage = match url {
+        Some(url) if url.engine() == ceiba_store::Engine::Postgres => Storage::Postgres {
+            url,
+            data_dir: raw.data_dir.clone(),
+        },
+        Some(_) => {
+            return Err(refuse(
+                "database_url",
+                "nombra SQLite; para SQLite use --data-dir, la base de datos va dentro".to_owned(),
+            ));
+        }
+        None => Storage::Embedded {
+            data_dir: raw.data_dir.clone(),
+        },
+    };
+    let log_format = match raw.log_format.to_ascii_lowercase().as_str() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(refuse(
+                "log_format",
+                format!("debe ser «text» o «json», no «{other}»"),
+            ));
+        }
+    };
+    tracing_subscriber::EnvFilter::try_new(&raw.log_level)
+        .map_err(|error| refuse("log_level", format!("no es un filtro válido: {error}")))?;
+
+    let in_range = |key: &str, value: u64, cap: u64| -> anyhow::Result<u64> {
+        if value == 0 || value > cap {
+            Err(refuse(
+                key,
+                format!("debe estar entre 1 y {cap}, no {value}"),
+            ))
+        } else {
+            Ok(value)
+        }
+    };
+    let limits = ServerLimits {
+        body_bytes_max: usize::try_from(in_range(
+            "limits.body_bytes_max",
+            raw.limits.body_bytes_max,
+            BODY_BYTES_CAP,
+        )?)
+        .context("body_bytes_max")?,
+        header_bytes_max: usize::try_from(in_range(
+            "limits.header_bytes_max",
+            raw.limits.header_bytes_max,
+            HEADER_BYTES_CAP,
+        )?)
+        .context("header_bytes_max")?,
+        request_timeout: Duration::from_millis(in_range(
+            "limits.request_timeout_ms",
+            raw.limits.request_timeout_ms,
+            REQUEST_TIMEOUT_MS_CAP,
+        )?),
+    };
+    let pool = PoolSettings {
+        connections_max: u32::try_from(in_range(
+            "database.connections_max",
+            u64::from(raw.database.connections_max),
+            u64::from(CONNECTIONS_CAP),
+        )?)
+        .context("connections_max")?,
+        connect_timeout: Duration::from_millis(in_range(
+            "database.connect_timeout_ms",
+            raw.database.connect_timeout_ms,
+            REQUEST_TIMEOUT_MS_CAP,
+        )?),
+    };
+    Ok(Config {
+        listen,
+        storage,
+        log_format,
+        log_level: raw.log_level,
+        limits,
+        pool,
+    })
+}
+
+impl Config {
+    /// The effective configuration as TOML, the database password hidden.
+    pub fn to_toml(&self) -> String {
+        let (data_dir, database_url) = match &self.storage {
+            Storage::Embedded { data_dir } => (data_dir, String::new()),
+            Storage::Postgres { url, data_dir } => (data_dir, url.to_string()),
+        };
+        let quote = |text: &str| format!("{:?}", text);
+        format!(
+            "listen = {}\ndata_dir = {}\ndatabase_url = {}\nlog_format = {}\nlog_level = {}\n\n\
+             [limits]\nbody_bytes_max = {}\nheader_bytes_max = {}\nrequest_timeout_ms = {}\n\n\
+             [database]\nconnections_max = {}\nconnect_timeout_ms = {}\n",
+            quote(&self.listen.to_string()),
+            quote(&data_dir.display().to_string()),
+            quote(&database_url),
+            quote(match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }),
+            quote(&self.log_level),
+            self.limits.body_bytes_max,
+            self.limits.header_bytes_max,
+            duration_ms(self.limits.request_timeout),
+            self.pool.connections_max,
+            duration_ms(self.pool.connect_timeout),
+        )
+    }
+}

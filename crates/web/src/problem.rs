@@ -1,0 +1,273 @@
+//! Errors on the wire: one table maps each stable machine code to its HTTP status and to the
+//! sentence a person reads, in Spanish first and English second. Everything that answers with an
+//! error, a handler or a layer, ends up rendered from this table by [`crate::render_errors`].
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error Ceiba's HTTP edge can answer with. New services add their codes here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    BadRequest,
+    MalformedJson,
+    ValidationFailed,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    HeadersTooLarge,
+    DatabaseUnavailable,
+    Internal,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorEntry {
+    pub code: ErrorCode,
+    pub name: &'static str,
+    pub status: StatusCode,
+    pub title_es: &'static str,
+    pub title_en: &'static str,
+}
+
+const fn entry(
+    code: ErrorCode,
+    name: &'static str,
+    status: StatusCode,
+    title_es: &'static str,
+    title_en: &'static str,
+) -> ErrorEntry {
+    ErrorEntry {
+        code,
+        name,
+        status,
+        title_es,
+        title_en,
+    }
+}
+
+/// The table. Architecture Invariant: an error code appears here once, and nowhere else says
+/// which status or message it has.
+pub const ERROR_TABLE: &[ErrorEntry] = &[
+    entry(
+        ErrorCode::BadRequest,
+        "bad_request",
+        StatusCode::BAD_REQUEST,
+        "La petición no es válida.",
+        "The request is not valid.",
+    ),
+    entry(
+        ErrorCode::MalformedJson,
+        "malformed_json",
+        StatusCode::BAD_REQUEST,
+        "El cuerpo de la petición no es JSON válido.",
+        "The request body is not valid JSON.",
+    ),
+    entry(
+        ErrorCode::ValidationFailed,
+        "validation_failed",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Los datos enviados no son válidos.",
+        "The data sent is not valid.",
+    ),
+    entry(
+        ErrorCode::NotFound,
+        "not_found",
+        StatusCode::NOT_FOUND,
+        "No existe lo que busca en esta dirección.",
+        "Nothing exists at this address.",
+    ),
+    entry(
+        ErrorCode::MethodNotAllowed,
+        "method_not_allowed",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Esta dirección no admite ese método.",
+        "This address does not accept that method.",
+    ),
+    entry(
+        ErrorCode::RequestTimeout,
+        "request_timeout",
+        StatusCode::REQUEST_TIMEOUT,
+        "La petición tardó demasiado y se canceló; no se aplicó nada.",
+        "The request took too long and was cancelled; nothing was applied.",
+    ),
+    entry(
+        ErrorCode::PayloadTooLarge,
+        "payload_too_large",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "El cuerpo de la petición es demasiado grande.",
+        "The request body is too large.",
+    ),
+    entry(
+        ErrorCode::UnsupportedMediaType,
+        "unsupported_media_type",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "El tipo de contenido de la petición no está admitido.",
+        "The request's content type is not supported.",
+    ),
+    entry(
+        ErrorCode::HeadersTooLarge,
+        "headers_too_large",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "Las cabeceras de la petición son demasiado grandes.",
+        "The request headers are too large.",
+    ),
+    entry(
+        ErrorCode::DatabaseUnavailable,
+        "database_unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "La base de datos no está disponible; inténtelo de nuevo en unos minutos.",
+        "The database is unavailable; try again in a few minutes.",
+    ),
+    entry(
+        ErrorCode::Internal,
+        "internal",
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Ocurrió un error interno; no se aplicó nada.",
+        "An internal error occurred; nothing was applied.",
+    ),
+];
+
+impl ErrorCode {
+    pub fn entry(self) -> &'static ErrorEntry {
+        ERROR_TABLE
+            .iter()
+            .find(|entry| entry.code == self)
+            .expect("every error code has a row in ERROR_TABLE")
+    }
+
+    /// The code for a bare status that a layer (router, timeout, body limit) produced.
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        ERROR_TABLE
+            .iter()
+            .find(|entry| entry.status == status)
+            .map_or_else(
+                || {
+                    if status.is_server_error() {
+                        ErrorCode::Internal
+                    } else {
+                        ErrorCode::BadRequest
+                    }
+                },
+                |entry| entry.code,
+            )
+    }
+}
+
+/// An error a handler returns. It becomes an RFC 9457 document (or an HTML page outside
+/// `/api`) in [`crate::render_errors`], which knows the language and the request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// What exactly went wrong, for the person or program that sent the request.
+    pub detail: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> ApiError {
+        ApiError { code, detail: None }
+    }
+
+    pub fn with_detail(code: ErrorCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::new(code)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.code.entry().status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// The RFC 9457 document, with Ceiba's extension members `code` and `request_id`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem: `/api/problems#<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request path.
+    pub instance: String,
+    /// Stable machine code from the table at `/api/problems`.
+    pub code: String,
+    /// The `x-request-id` of the request, to quote when asking for help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// One row of the table as `/api/problems` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemKind {
+    pub code: &'static str,
+    pub status: u16,
+    pub title_es: &'static str,
+    pub title_en: &'static str,
+}
+
+pub fn problem_kinds() -> Vec<ProblemKind> {
+    ERROR_TABLE
+        .iter()
+        .map(|entry| ProblemKind {
+            code: entry.name,
+            status: entry.status.as_u16(),
+            title_es: entry.title_es,
+            title_en: entry.title_en,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_exactly_one_row_with_distinct_name() {
+        let mut names: Vec<_> = ERROR_TABLE.iter().map(|entry| entry.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ERROR_TABLE.len(), "duplicate code names");
+        for entry in ERROR_TABLE {
+            assert_eq!(entry.code.entry().name, entry.name);
+            assert!(entry.status.is_client_error() || entry.status.is_server_error());
+            assert!(entry.title_es.ends_with('.') && entry.title_en.ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn bare_statuses_map_to_their_codes() {
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::NOT_FOUND),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorCode::PayloadTooLarge
+        );
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::IM_A_TEAPOT),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::BAD_GATEWAY),
+            ErrorCode::Internal
+        );
+    }
+}
