@@ -1,6 +1,5 @@
 //! The command line. Every flag is defined here once, and its help text comes from its doc.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -45,7 +44,7 @@ pub struct StorageArgs {
 pub struct ServeArgs {
     /// Dirección y puerto donde escuchar (puerto 0: uno libre cualquiera).
     #[arg(long, value_name = "DIRECCIÓN:PUERTO")]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<String>,
 
     #[command(flatten)]
     pub storage: StorageArgs,

@@ -106,8 +106,12 @@ const HEADER_BYTES_CAP: u64 = 1024 * 1024;
 const REQUEST_TIMEOUT_MS_CAP: u64 = 10 * 60 * 1000;
 const CONNECTIONS_CAP: u32 = 1000;
 
-/// Environment variables that start with `CEIBA_` but are not configuration keys.
-const NOT_CONFIGURATION: &[&str] = &["config", "test_postgres_url", "test_require_all"];
+/// Whether a `CEIBA_…` variable (prefix stripped) is a configuration key: `CEIBA_CONFIG` names
+/// the file and `CEIBA_TEST_…` belong to the test suite.
+fn is_configuration_variable(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key != "config" && !key.starts_with("test_")
+}
 
 /// The layers, without flags (what `ceiba migrate` and `serve` share).
 fn layers(config_file: Option<&Path>) -> anyhow::Result<Figment> {
@@ -123,7 +127,7 @@ fn layers(config_file: Option<&Path>) -> anyhow::Result<Figment> {
     }
     Ok(figment.merge(
         Env::prefixed("CEIBA_")
-            .ignore(NOT_CONFIGURATION)
+            .filter(|key| is_configuration_variable(key.as_str()))
             .split("__"),
     ))
 }
@@ -132,8 +136,8 @@ fn layers(config_file: Option<&Path>) -> anyhow::Result<Figment> {
 pub fn load(config_file: Option<&Path>, flags: &ServeArgs) -> anyhow::Result<Config> {
     let mut figment = layers(config_file)?;
     let mut flag_keys = Vec::new();
-    if let Some(listen) = flags.listen {
-        figment = figment.merge(Serialized::default("listen", listen.to_string()));
+    if let Some(listen) = &flags.listen {
+        figment = figment.merge(Serialized::default("listen", listen));
         flag_keys.push("listen");
     }
     figment = merge_storage_flags(figment, &flags.storage, &mut flag_keys);

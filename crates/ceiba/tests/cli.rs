@@ -1,1 +1,501 @@
-fn main() {}
+//! The `ceiba` binary end to end: commands, configuration layers, refusals of bad input, and
+//! `serve` on each engine, including two processes sharing one database.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use ceiba_testkit::http;
+use ceiba_testkit::process::ServeProcess;
+use ceiba_testkit::{Suite, TestDatabase, TestResult};
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ceiba"))
+}
+
+fn main() {
+    let mut suite = Suite::new();
+    suite.test("version_prints_the_version", version_prints_the_version);
+    suite.test("config_layers_defaults_file_env_flags", config_layers);
+    suite.test(
+        "bad_configuration_is_refused_naming_the_value",
+        bad_configuration_is_refused,
+    );
+    suite.test(
+        "serve_without_flags_creates_data_dir_and_sqlite",
+        serve_without_flags,
+    );
+    suite.test("unusable_data_dir_is_refused", unusable_data_dir_is_refused);
+    suite.test(
+        "port_in_use_is_refused_and_nothing_written",
+        port_in_use_is_refused,
+    );
+    suite.test(
+        "unreachable_postgres_is_refused",
+        unreachable_postgres_is_refused,
+    );
+    suite.test("json_logs_carry_request_ids", json_logs_carry_request_ids);
+    suite.each_engine(
+        "migrate_applies_pending_migrations_once",
+        migrate_applies_once,
+    );
+    suite.each_engine(
+        "serve_answers_and_stops_on_sigterm",
+        serve_answers_and_stops,
+    );
+    suite.each_engine(
+        "two_processes_elect_one_lease_holder",
+        two_processes_elect_one,
+    );
+    suite.run()
+}
+
+/// Runs `ceiba ARGS…` to completion in `dir` with extra environment variables.
+fn run_ceiba(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(binary());
+    command.current_dir(dir).args(args);
+    // The test's own CEIBA_* variables must not leak into the configuration under test.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CEIBA_") {
+            command.env_remove(name);
+        }
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the ceiba binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn version_prints_the_version() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let output = run_ceiba(dir.path(), &["version"], &[]);
+    assert!(output.status.success());
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("ceiba {}", env!("CARGO_PKG_VERSION"))
+    );
+    Ok(())
+}
+
+async fn config_layers() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("ceiba.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:7000\"\ndata_dir = \"/desde/archivo\"\nlog_level = \"debug\"\n\
+         [limits]\nbody_bytes_max = 2048\nrequest_timeout_ms = 5000\n",
+    )?;
+    let file = file.display().to_string();
+    let effective = |args: &[&str], env: &[(&str, &str)]| -> Result<toml::Table, String> {
+        let mut all = vec!["--config", file.as_str(), "config"];
+        all.extend_from_slice(args);
+        let output = run_ceiba(dir.path(), &all, env);
+        if !output.status.success() {
+            return Err(stderr(&output));
+        }
+        stdout(&output)
+            .parse::<toml::Table>()
+            .map_err(|error| error.to_string())
+    };
+
+    let defaults = run_ceiba(dir.path(), &["config"], &[]);
+    let defaults: toml::Table = stdout(&defaults).parse()?;
+    assert_eq!(defaults["listen"].as_str(), Some("127.0.0.1:8080"));
+    assert_eq!(defaults["data_dir"].as_str(), Some("./ceiba-data"));
+    assert_eq!(
+        defaults["limits"]["body_bytes_max"].as_integer(),
+        Some(1_048_576)
+    );
+
+    // The file overrides the defaults it names and leaves the rest.
+    let from_file = effective(&[], &[])?;
+    assert_eq!(from_file["listen"].as_str(), Some("127.0.0.1:7000"));
+    assert_eq!(from_file["log_level"].as_str(), Some("debug"));
+    assert_eq!(
+        from_file["limits"]["body_bytes_max"].as_integer(),
+        Some(2048)
+    );
+    assert_eq!(
+        from_file["limits"]["header_bytes_max"].as_integer(),
+        Some(16_384)
+    );
+
+    // The environment overrides the file, nested keys with `__`.
+    let env = [
+        ("CEIBA_LISTEN", "127.0.0.1:7001"),
+        ("CEIBA_DATA_DIR", "/desde/entorno"),
+        ("CEIBA_LIMITS__BODY_BYTES_MAX", "4096"),
+        ("CEIBA_LOG_FORMAT", "json"),
+    ];
+    let from_env = effective(&[], &env)?;
+    assert_eq!(from_env["listen"].as_str(), Some("127.0.0.1:7001"));
+    assert_eq!(from_env["data_dir"].as_str(), Some("/desde/entorno"));
+    assert_eq!(
+        from_env["limits"]["body_bytes_max"].as_integer(),
+        Some(4096)
+    );
+    assert_eq!(
+        from_env["limits"]["request_timeout_ms"].as_integer(),
+        Some(5000)
+    );
+    assert_eq!(from_env["log_format"].as_str(), Some("json"));
+
+    // Flags override everything.
+    let from_flags = effective(
+        &["--listen", "127.0.0.1:7002", "--data-dir", "/desde/opcion"],
+        &env,
+    )?;
+    assert_eq!(from_flags["listen"].as_str(), Some("127.0.0.1:7002"));
+    assert_eq!(from_flags["data_dir"].as_str(), Some("/desde/opcion"));
+    assert_eq!(
+        from_flags["limits"]["body_bytes_max"].as_integer(),
+        Some(4096)
+    );
+
+    // A password never shows.
+    let with_url = effective(
+        &[
+            "--database-url",
+            "postgres://ceiba:secreto@db.example/ceiba",
+        ],
+        &[],
+    )?;
+    let shown = with_url["database_url"].as_str().unwrap_or_default();
+    assert!(
+        shown.contains("db.example") && !shown.contains("secreto"),
+        "{shown}"
+    );
+    Ok(())
+}
+
+/// Arguments, environment, and what the refusal's sentence must name.
+type RefusalCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
+
+async fn bad_configuration_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("malo.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:7000\"\nlisten_port = 80\n")?;
+    let file = file.display().to_string();
+    let data_dir = dir.path().join("datos").display().to_string();
+    let cases: &[RefusalCase] = &[
+        (
+            &[],
+            &[("CEIBA_LISTEN", "no-es-direccion")],
+            &["«listen»", "CEIBA_LISTEN", "no-es-direccion"],
+        ),
+        (&["--listen", "1.2.3.4"], &[], &["1.2.3.4"]),
+        (
+            &[],
+            &[("CEIBA_LIMITS__BODY_BYTES_MAX", "0")],
+            &["limits.body_bytes_max", "CEIBA_LIMITS__BODY_BYTES_MAX"],
+        ),
+        (
+            &[],
+            &[("CEIBA_LIMITS__REQUEST_TIMEOUT_MS", "muchos")],
+            &["request_timeout_ms", "CEIBA_LIMITS__REQUEST_TIMEOUT_MS"],
+        ),
+        (&[], &[("CEIBA_LOG_FORMAT", "xml")], &["log_format", "xml"]),
+        (&[], &[("CEIBA_LOG_LEVEL", "[[[")], &["log_level"]),
+        (
+            &[],
+            &[("CEIBA_LISTN", "127.0.0.1:1")],
+            &["listn", "CEIBA_LISTN", "no existe"],
+        ),
+        (
+            &["--config", file.as_str()],
+            &[],
+            &["listen_port", "malo.toml"],
+        ),
+        (&["--config", "/no/existe.toml"], &[], &["/no/existe.toml"]),
+        (
+            &["--database-url", "mysql://root:s3creta-xyz@localhost/db"],
+            &[],
+            &["--database-url", "mysql"],
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(args);
+        all.extend(["--data-dir", data_dir.as_str()]);
+        let output = run_ceiba(dir.path(), &all, env);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{all:?} {env:?}: {message}");
+        assert!(message.starts_with("error: "), "{message}");
+        assert_eq!(message.trim().lines().count(), 1, "one sentence: {message}");
+        for needle in *expected {
+            assert!(
+                message.contains(needle),
+                "{all:?} {env:?}: «{needle}» missing in: {message}"
+            );
+        }
+        assert!(
+            !message.contains("s3creta-xyz"),
+            "password shown: {message}"
+        );
+        assert!(
+            !Path::new(&data_dir).exists(),
+            "{all:?}: the data folder was created"
+        );
+    }
+    Ok(())
+}
+
+/// Waits until `condition` holds, polling; fails after `limit`.
+async fn eventually<F, Fut>(limit: Duration, what: &str, mut condition: F) -> TestResult
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if condition().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{what}: not within {} s", limit.as_secs()).into())
+}
+
+async fn serve_without_flags() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // Run in a folder of our own: the default data folder is ./ceiba-data.
+    let mut command = tokio::process::Command::new(binary());
+    command.current_dir(dir.path());
+    let server = ServeProcess::start_command(command, &[], &[]).await?;
+    let ready = http::get(&server.url("/readyz")).await?;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    assert_eq!(ready.json()?["database"], "sqlite");
+    let database = dir
+        .path()
+        .join("ceiba-data")
+        .join(ceiba_store::EMBEDDED_DATABASE_FILE);
+    assert!(database.is_file(), "{} missing", database.display());
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+
+    // The file is in WAL mode with FULL sync, as the server left it.
+    let db = ceiba_store::Db::open_embedded(
+        &dir.path().join("ceiba-data"),
+        ceiba_store::PoolSettings::default(),
+    )
+    .await?;
+    let durability = db.durability().await?;
+    assert_eq!(durability.journal, "wal");
+    assert!(durability.survives_power_loss(), "{durability:?}");
+    db.close().await;
+    Ok(())
+}
+
+async fn unusable_data_dir_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("un-archivo");
+    std::fs::write(&file, "no soy una carpeta")?;
+    let cases: [(PathBuf, &str); 2] = [
+        (file.clone(), "no es una carpeta"),
+        // Even root cannot create folders in /proc: a read-only place on every Linux machine.
+        (PathBuf::from("/proc/ceiba-datos"), "no se pudo crear"),
+    ];
+    for (data_dir, reason) in cases {
+        let data_dir = data_dir.display().to_string();
+        let output = run_ceiba(
+            dir.path(),
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir],
+            &[],
+        );
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{message}");
+        assert!(
+            message.contains(&data_dir) && message.contains(reason),
+            "{message}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file)?, "no soy una carpeta");
+    Ok(())
+}
+
+async fn port_in_use_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let address = taken.local_addr()?.to_string();
+    let data_dir = dir.path().join("datos");
+    let output = run_ceiba(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            &address,
+            "--data-dir",
+            &data_dir.display().to_string(),
+        ],
+        &[],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("no se pudo escuchar en") && message.contains(&address),
+        "{message}"
+    );
+    assert!(
+        !data_dir.exists(),
+        "the data folder was created although the port was taken"
+    );
+    Ok(())
+}
+
+async fn unreachable_postgres_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let url = "postgres://ceiba:secreto@127.0.0.1:1/ceiba";
+    let started = Instant::now();
+    let output = run_ceiba(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0", "--database-url", url],
+        &[],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("PostgreSQL") && message.contains("127.0.0.1:1"),
+        "{message}"
+    );
+    assert!(!message.contains("secreto"), "password shown: {message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    let migrate = run_ceiba(dir.path(), &["migrate", "--database-url", url], &[]);
+    assert_eq!(migrate.status.code(), Some(1));
+    Ok(())
+}
+
+async fn json_logs_carry_request_ids() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos").display().to_string();
+    let server = ServeProcess::start(
+        binary(),
+        &["--data-dir".to_owned(), data_dir],
+        &[("CEIBA_LOG_FORMAT", "json")],
+    )
+    .await?;
+    let response = http::get(&server.url("/healthz")).await?;
+    let request_id = response
+        .header("x-request-id")
+        .ok_or("no x-request-id")?
+        .to_owned();
+    // The access log line is written as the response leaves; give it a moment.
+    eventually(Duration::from_secs(5), "the request's log line", || {
+        let logs = server.stderr();
+        let id = request_id.clone();
+        async move { logs.contains(&id) }
+    })
+    .await?;
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0));
+    let mut found = false;
+    for line in logs.lines().filter(|line| !line.trim().is_empty()) {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).map_err(|error| format!("not JSON ({error}): {line}"))?;
+        if entry.to_string().contains(&request_id) {
+            found = true;
+            assert!(
+                entry["level"].is_string() && entry["timestamp"].is_string(),
+                "{entry}"
+            );
+        }
+    }
+    assert!(found, "no log line carries {request_id}:\n{logs}");
+    Ok(())
+}
+
+async fn migrate_applies_once(database: TestDatabase) -> TestResult {
+    let args = database.cli_args();
+    let mut all = vec!["migrate"];
+    all.extend(args.iter().map(String::as_str));
+    let output = run_ceiba(database.data_dir(), &all, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The harness migrated already: nothing is new, and all are there.
+    let said = stdout(&output);
+    assert!(
+        said.starts_with("Migraciones aplicadas: 0 nuevas"),
+        "{said}"
+    );
+    Ok(())
+}
+
+async fn serve_answers_and_stops(database: TestDatabase) -> TestResult {
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let ready = http::get(&server.url("/readyz")).await?;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let engine = match database.engine() {
+        ceiba_store::Engine::Sqlite => "sqlite",
+        ceiba_store::Engine::Postgres => "postgresql",
+    };
+    assert_eq!(ready.json()?["database"], engine);
+    let home = http::get(&server.url("/")).await?;
+    assert_eq!(home.status, 200);
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "exit after SIGTERM: {logs}");
+    assert!(logs.contains("lease released"), "{logs}");
+    Ok(())
+}
+
+async fn lease_held(server: &ServeProcess) -> Option<bool> {
+    let metrics = http::get(&server.url("/metrics")).await.ok()?;
+    let line = metrics
+        .text()
+        .lines()
+        .find(|line| line.starts_with("ceiba_lease_held{lease=\"maintenance\"}"))?
+        .to_owned();
+    Some(line.ends_with(" 1"))
+}
+
+async fn two_processes_elect_one(database: TestDatabase) -> TestResult {
+    let first = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let second = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    // Both report a state once each has tried for the lease (the first try is at start).
+    let started = Instant::now();
+    let mut states = (None, None);
+    while started.elapsed() < Duration::from_secs(10) {
+        states = (lease_held(&first).await, lease_held(&second).await);
+        if states.0.is_some() && states.1.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        [states.0, states.1]
+            .iter()
+            .filter(|held| **held == Some(true))
+            .count(),
+        1,
+        "exactly one holder: {states:?}"
+    );
+    // When the holder stops, it hands the lease over; the other takes it at its next renewal.
+    let (holder, other) = if states.0 == Some(true) {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let (code, _) = holder.stop().await?;
+    assert_eq!(code, Some(0));
+    eventually(
+        Duration::from_secs(12),
+        "the other process takes the lease",
+        || {
+            let other = &other;
+            async move { lease_held(other).await == Some(true) }
+        },
+    )
+    .await?;
+    other.stop().await?;
+    Ok(())
+}

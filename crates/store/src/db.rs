@@ -101,7 +101,7 @@ impl Db {
     /// The folder is created and proven writable first, so a bad folder is reported as such
     /// rather than as an obscure SQLite error.
     pub async fn open_embedded(data_dir: &Path, settings: PoolSettings) -> Result<Db, StoreError> {
-        prepare_data_dir(data_dir)?;
+        let data_dir = prepare_data_dir(data_dir)?;
         let url = DatabaseUrl::sqlite_file(&data_dir.join(EMBEDDED_DATABASE_FILE))?;
         Db::connect(&url, settings).await
     }
@@ -213,13 +213,12 @@ impl Db {
             Engine::Postgres => ("SHOW fsync", "SHOW synchronous_commit"),
         };
         let mut connection = self.pool.acquire().await?;
-        let journal = scalar_text(
-            sqlx::query(journal_query)
-                .fetch_one(&mut *connection)
-                .await?,
-        )?;
-        let sync_on_commit =
-            scalar_text(sqlx::query(sync_query).fetch_one(&mut *connection).await?)?;
+        let journal_row = sqlx::query(journal_query)
+            .fetch_one(&mut *connection)
+            .await?;
+        let sync_row = sqlx::query(sync_query).fetch_one(&mut *connection).await?;
+        let journal = scalar_text(&journal_row)?;
+        let sync_on_commit = scalar_text(&sync_row)?;
         Ok(Durability {
             engine: self.engine,
             journal,
@@ -242,7 +241,7 @@ pub struct MigrationReport {
 }
 
 /// Reads a one-column answer that may come back as text or as an integer.
-fn scalar_text(row: sqlx::any::AnyRow) -> Result<String, StoreError> {
+fn scalar_text(row: &sqlx::any::AnyRow) -> Result<String, StoreError> {
     if let Ok(text) = row.try_get::<String, _>(0) {
         return Ok(text.to_lowercase());
     }
@@ -250,7 +249,9 @@ fn scalar_text(row: sqlx::any::AnyRow) -> Result<String, StoreError> {
     Ok(number.to_string())
 }
 
-fn prepare_data_dir(data_dir: &Path) -> Result<(), StoreError> {
+/// Creates the folder, proves it takes writes, and returns its absolute path (a URL cannot
+/// carry a relative one).
+fn prepare_data_dir(data_dir: &Path) -> Result<PathBuf, StoreError> {
     let refuse = |reason: String| StoreError::DataDir {
         path: data_dir.to_path_buf(),
         reason,
@@ -266,5 +267,6 @@ fn prepare_data_dir(data_dir: &Path) -> Result<(), StoreError> {
         .map_err(|error| refuse(format!("no admite escritura ({error})")))?;
     std::fs::remove_file(&probe)
         .map_err(|error| refuse(format!("no se pudo borrar un archivo de prueba ({error})")))?;
-    Ok(())
+    std::fs::canonicalize(data_dir)
+        .map_err(|error| refuse(format!("no se pudo resolver la ruta ({error})")))
 }

@@ -9,6 +9,7 @@
 //! PostgreSQL that is configured but unreachable always fails, with the reason.
 
 pub mod http;
+pub mod process;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
