@@ -80,7 +80,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, data_dir = %config.data_dir().display(), "serving");
     print_line(&format!("Ceiba escucha en http://{address}"))?;
 
-    let served = ceiba_web::serve(listener, app, shutdown_signal()).await;
+    let served = ceiba_web::serve(listener, app, config.limits, shutdown_signal()).await;
     tracing::info!("shutting down: requests in flight have finished");
     let _ = stop_sender.send(true);
     if let Err(error) = lease_task.await {

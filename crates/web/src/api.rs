@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -122,7 +123,7 @@ pub struct CspViolation {
 pub async fn csp_report(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -141,12 +142,17 @@ pub async fn csp_report(
             ));
         }
     }
-    if body.len() > CSP_REPORT_BYTES_MAX {
-        return Err(ApiError::with_detail(
-            ErrorCode::PayloadTooLarge,
-            format!("un informe CSP no pasa de {CSP_REPORT_BYTES_MAX} bytes"),
-        ));
-    }
+    // The route's body limit is CSP_REPORT_BYTES_MAX (see `api_routes`).
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::with_detail(
+                ErrorCode::PayloadTooLarge,
+                format!("un informe CSP no pasa de {CSP_REPORT_BYTES_MAX} bytes"),
+            )
+        } else {
+            ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text())
+        }
+    })?;
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|error| ApiError::with_detail(ErrorCode::MalformedJson, error.to_string()))?;
     let envelope: CspReportEnvelope = serde_json::from_value(value)

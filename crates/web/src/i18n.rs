@@ -159,9 +159,17 @@ pub static ENGLISH: Texts = Texts {
 mod tests {
     use super::*;
 
+    /// The `lang` parameter, the cookie, `Accept-Language`, and the language expected.
+    type Case = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Lang,
+    );
+
     #[test]
     fn negotiation_prefers_choice_then_cookie_then_browser_then_spanish() {
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, Lang)] = &[
+        let cases: &[Case] = &[
             (None, None, None, Lang::Es),
             (None, None, Some("en-US,en;q=0.9"), Lang::En),
             (None, None, Some("fr-FR, en;q=0.5, es;q=0.8"), Lang::Es),

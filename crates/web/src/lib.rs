@@ -101,7 +101,12 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::readyz))
         .routes(routes!(api::metrics))
         .routes(routes!(api::problems))
-        .routes(routes!(api::csp_report))
+        .merge(
+            // Browsers send small reports: refuse a large body before reading it.
+            OpenApiRouter::new()
+                .routes(routes!(api::csp_report))
+                .layer(DefaultBodyLimit::max(api::CSP_REPORT_BYTES_MAX)),
+        )
         .routes(routes!(openapi_json))
         .split_for_parts()
 }
@@ -189,16 +194,60 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
 }
 
 /// Serves until `shutdown` completes, then stops taking connections and lets the requests in
-/// flight finish.
+/// flight finish, waiting at most `limits.request_timeout` and a little more.
+///
+/// The accept loop is ours rather than `axum::serve` because it must put a deadline on reading
+/// request headers: a client that opens a connection and never finishes its headers would
+/// otherwise hold the connection, and a graceful shutdown, forever.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.request_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection =
+            http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let grace = limits.request_timeout + SHUTDOWN_GRACE_EXTRA;
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_s = grace.as_secs(), "connections still open after the grace period were dropped");
+        }
+    }
+    Ok(())
 }
+
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// Beyond the request timeout, time for a response that was ready to be written out.
+const SHUTDOWN_GRACE_EXTRA: Duration = Duration::from_secs(2);
 
 /// Refuses a request whose headers, all together, pass the limit.
 async fn limit_header_bytes(bytes_max: usize, request: Request, next: Next) -> Response {
@@ -280,6 +329,10 @@ async fn render_errors(request: Request, next: Next) -> Response {
             header::CONTENT_LANGUAGE,
             HeaderValue::from_static(lang.code()),
         );
+        response.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("Accept-Language, Cookie"),
+        );
         response
     } else {
         pages::error_page(&error, lang, request_id.as_deref())
@@ -289,6 +342,7 @@ async fn render_errors(request: Request, next: Next) -> Response {
         if name != header::CONTENT_TYPE
             && name != header::CONTENT_LENGTH
             && name != header::CONTENT_LANGUAGE
+            && name != header::VARY
         {
             rendered.headers_mut().append(name, value.clone());
         }
