@@ -172,6 +172,17 @@ fn assert_problem(response: &Response, status: u16, code: &str, instance: &str) 
 }
 
 /// Whether a value looks like the UUID `MakeRequestUuid` makes: 8-4-4-4-12 hex digits.
+/// The answer's content type starts with `expected` (parameters such as charset may follow).
+fn assert_content_type(response: &Response, expected: &str) {
+    assert!(
+        response
+            .header("content-type")
+            .is_some_and(|value| value.starts_with(expected)),
+        "expected {expected}: {:?}",
+        response.headers
+    );
+}
+
 fn looks_like_uuid(text: &str) -> bool {
     text.len() == 36
         && text.char_indices().all(|(index, char)| match index {
@@ -253,13 +264,7 @@ async fn healthz_answers_ok(database: TestDatabase) -> TestResult {
     let server = TestServer::start(&database.db).await?;
     let response = server.get("/healthz").await?;
     assert_eq!(response.status, 200, "{}", response.text());
-    assert!(
-        response
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("application/json")),
-        "{:?}",
-        response.headers
-    );
+    assert_content_type(&response, "application/json");
     assert_eq!(response.json()?["status"], "ok");
     Ok(())
 }
@@ -308,13 +313,7 @@ async fn metrics_count_requests_by_route_and_status(database: TestDatabase) -> T
 
     let response = server.get("/metrics").await?;
     assert_eq!(response.status, 200);
-    assert!(
-        response
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("application/openmetrics-text")),
-        "{:?}",
-        response.headers
-    );
+    assert_content_type(&response, "application/openmetrics-text");
     let text = response.text();
     let has_line = |line: &str| text.lines().any(|candidate| candidate == line);
     assert!(
@@ -348,13 +347,7 @@ async fn openapi_lists_every_json_route(database: TestDatabase) -> TestResult {
     let server = TestServer::start(&database.db).await?;
     let response = server.get("/api/openapi.json").await?;
     assert_eq!(response.status, 200);
-    assert!(
-        response
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("application/json")),
-        "{:?}",
-        response.headers
-    );
+    assert_content_type(&response, "application/json");
     let document = response.json()?;
     assert!(
         document["openapi"]
@@ -790,13 +783,7 @@ async fn home_page_is_spanish_and_small(database: TestDatabase) -> TestResult {
     let server = TestServer::start(&database.db).await?;
     let response = server.get("/").await?;
     assert_eq!(response.status, 200);
-    assert!(
-        response
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("text/html")),
-        "{:?}",
-        response.headers
-    );
+    assert_content_type(&response, "text/html");
     assert_eq!(
         response.header("content-encoding"),
         None,
@@ -894,13 +881,7 @@ async fn stylesheet_is_immutable_css(database: TestDatabase) -> TestResult {
     let href = stylesheet_href(&page).ok_or("no stylesheet link")?;
     let response = server.get(href).await?;
     assert_eq!(response.status, 200);
-    assert!(
-        response
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("text/css")),
-        "{:?}",
-        response.headers
-    );
+    assert_content_type(&response, "text/css");
     assert!(
         response
             .header("cache-control")
@@ -917,13 +898,7 @@ async fn unknown_page_is_a_spanish_404_page(database: TestDatabase) -> TestResul
     let server = TestServer::start(&database.db).await?;
     let response = server.get("/no-existe").await?;
     assert_eq!(response.status, 404);
-    assert!(
-        response
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("text/html")),
-        "{:?}",
-        response.headers
-    );
+    assert_content_type(&response, "text/html");
     let page = response.text();
     assert!(page.contains(r#"<html lang="es">"#), "{page}");
     assert!(page.contains("Página no encontrada"), "{page}");
