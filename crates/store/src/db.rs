@@ -173,31 +173,59 @@ impl Db {
         &self.pool
     }
 
-    /// Applies every pending migration for this engine. Safe to run from several processes at
-    /// once: on PostgreSQL the migrator holds an advisory lock, on SQLite the write lock.
+    /// Applies every pending migration for this engine, and says how many it applied.
+    ///
+    /// Safe when several processes start at once: the count and the migrations run under one
+    /// lock, a PostgreSQL advisory lock per schema or an exclusive lock on a file beside the
+    /// SQLite database, so each migration is applied, and reported, exactly once.
     pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
-        let migrator = match self.engine {
-            Engine::Sqlite => &SQLITE_MIGRATIONS,
-            Engine::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        let before = self.applied_migrations().await.unwrap_or(0);
-        migrator.run(&self.pool).await?;
-        let after = self.applied_migrations().await?;
-        Ok(MigrationReport {
-            applied_now: after.saturating_sub(before),
-            applied_total: after,
-            known: migrator.iter().count(),
+        let mut connection = self.pool.acquire().await?;
+        match self.engine {
+            Engine::Sqlite => {
+                let _lock = self.lock_sqlite_migrations().await?;
+                migrate_locked(&SQLITE_MIGRATIONS, &mut connection).await
+            }
+            Engine::Postgres => {
+                sqlx::query(POSTGRES_MIGRATION_LOCK)
+                    .execute(&mut *connection)
+                    .await?;
+                let outcome = migrate_locked(&POSTGRES_MIGRATIONS, &mut connection).await;
+                // The lock belongs to the session: release it before the connection is reused.
+                sqlx::query(POSTGRES_MIGRATION_UNLOCK)
+                    .execute(&mut *connection)
+                    .await?;
+                outcome
+            }
+        }
+    }
+
+    /// Blocks until this process holds the exclusive lock on `<database file>.migrate-lock`.
+    async fn lock_sqlite_migrations(&self) -> Result<std::fs::File, StoreError> {
+        let path = self
+            .url
+            .sqlite_path()
+            .map(|path| path.with_extension("migrate-lock"))
+            .ok_or_else(|| StoreError::DataDir {
+                path: PathBuf::from(self.url.to_string()),
+                reason: "la URL de SQLite no nombra un archivo".to_owned(),
+            })?;
+        let locked = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|error| (path.clone(), error))?;
+            file.lock().map_err(|error| (path, error))?;
+            Ok::<_, (PathBuf, std::io::Error)>(file)
+        })
+        .await
+        .expect("the lock task does not panic");
+        locked.map_err(|(path, error)| StoreError::DataDir {
+            path,
+            reason: format!("no se pudo bloquear para migrar ({error})"),
         })
     }
-
-    async fn applied_migrations(&self) -> Result<usize, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_one(&self.pool)
-            .await?;
-        let count: i64 = row.try_get(0)?;
-        Ok(usize::try_from(count).unwrap_or(0))
-    }
-
     /// Proves the database answers a query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let row = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
@@ -230,6 +258,39 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// One advisory lock per schema, so test schemas (and tenants, if ever) do not wait for each
+/// other. The migrator takes its own lock too; ours also covers the counting around it.
+const POSTGRES_MIGRATION_LOCK: &str =
+    "SELECT pg_advisory_lock(hashtext('ceiba-migrate:' || current_schema()))";
+const POSTGRES_MIGRATION_UNLOCK: &str =
+    "SELECT pg_advisory_unlock(hashtext('ceiba-migrate:' || current_schema()))";
+
+async fn migrate_locked(
+    migrator: &Migrator,
+    connection: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+) -> Result<MigrationReport, StoreError> {
+    let before = applied_migrations(connection).await.unwrap_or(0);
+    migrator.run_direct(&mut **connection).await?;
+    let after = applied_migrations(connection).await?;
+    Ok(MigrationReport {
+        applied_now: after.saturating_sub(before),
+        applied_total: after,
+        known: migrator.iter().count(),
+    })
+}
+
+/// How many migrations the database records as applied; an error before the first migration
+/// (the bookkeeping table does not exist yet).
+async fn applied_migrations(
+    connection: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+) -> Result<usize, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+        .fetch_one(&mut **connection)
+        .await?;
+    let count: i64 = row.try_get(0)?;
+    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 /// How many migrations a [`Db::migrate`] call applied and how many the database now has.

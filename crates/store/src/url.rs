@@ -55,6 +55,12 @@ impl DatabaseUrl {
         self.engine
     }
 
+    /// The database file of an SQLite URL.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        (self.engine == Engine::Sqlite && !self.url.path().is_empty())
+            .then(|| std::path::PathBuf::from(self.url.path()))
+    }
+
     /// The full URL, password included: for the driver only, never for logs.
     pub(crate) fn expose(&self) -> &str {
         self.url.as_str()

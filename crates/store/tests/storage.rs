@@ -1,11 +1,13 @@
 //! Storage tests: each runs on SQLite and, when `CEIBA_TEST_POSTGRES_URL` is set, PostgreSQL.
 
-use ceiba_store::{Engine, LeaseHolder, LeaseName};
+use ceiba_store::testing::PostgresSchema;
+use ceiba_store::{Db, Engine, LeaseHolder, LeaseName, PoolSettings};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 
 fn main() {
     let mut suite = Suite::new();
     suite.each_engine("migrations_apply_once", migrations_apply_once);
+    suite.each_engine("first_migrations_race_safely", first_migrations_race_safely);
     suite.each_engine("commits_are_durable", commits_are_durable);
     suite.each_engine(
         "lease_has_one_holder_until_it_expires",
@@ -24,6 +26,54 @@ async fn migrations_apply_once(database: TestDatabase) -> TestResult {
     assert_eq!(again.applied_total, again.known);
     assert!(again.known >= 1);
     db.ping().await?;
+    Ok(())
+}
+
+/// Several processes starting at once on a new database (a fresh deployment, a restart of all
+/// of them) must agree: each migration applied exactly once, and none of them failing.
+async fn first_migrations_race_safely(database: TestDatabase) -> TestResult {
+    const PROCESSES: usize = 4;
+    let mut schema = None;
+    let mut handles = Vec::new();
+    for _ in 0..PROCESSES {
+        let db = match database.engine() {
+            Engine::Sqlite => {
+                Db::open_embedded(&database.data_dir().join("nueva"), PoolSettings::default())
+                    .await?
+            }
+            Engine::Postgres => {
+                if schema.is_none() {
+                    let admin = ceiba_testkit::postgres_admin_url()?.ok_or("no PostgreSQL")?;
+                    schema = Some(PostgresSchema::create(&admin).await?);
+                }
+                let url = schema
+                    .as_ref()
+                    .map(PostgresSchema::url)
+                    .ok_or("no schema")?;
+                Db::connect(url, PoolSettings::default()).await?
+            }
+        };
+        handles.push(db);
+    }
+    let tasks: Vec<_> = handles
+        .iter()
+        .cloned()
+        .map(|db| tokio::spawn(async move { db.migrate().await }))
+        .collect();
+    let mut applied = 0;
+    for task in tasks {
+        let report = task.await??;
+        assert_eq!(report.applied_total, report.known);
+        applied += report.applied_now;
+    }
+    let known = handles[0].migrate().await?.known;
+    assert_eq!(applied, known, "each migration applied exactly once");
+    for db in handles {
+        db.close().await;
+    }
+    if let Some(schema) = schema {
+        schema.drop_schema().await?;
+    }
     Ok(())
 }
 
