@@ -25,8 +25,75 @@ pub enum Command {
     Migrate(StorageArgs),
     /// Muestra la configuración efectiva, con las contraseñas ocultas.
     Config(ServeArgs),
+    /// Registro de auditoría: verificación, pruebas y puntos de control.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Muestra la versión.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recalcula el árbol desde el almacenamiento y comprueba cada entrada y cada punto de
+    /// control firmado; termina con error nombrando la primera entrada alterada, eliminada o
+    /// reordenada.
+    Verify(StorageArgs),
+    /// Firma ahora un punto de control si el registro creció desde el último.
+    Checkpoint(StorageArgs),
+    /// Imprime en JSON una prueba que un tercero puede comprobar.
+    Proof {
+        #[command(subcommand)]
+        proof: ProofCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Prueba de inclusión de una entrada en el árbol de un tamaño dado.
+    Inclusion {
+        /// Índice de la entrada (desde 0).
+        #[arg(long)]
+        index: u64,
+        /// Tamaño del árbol (por defecto, el actual).
+        #[arg(long)]
+        tree_size: Option<u64>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Prueba de consistencia entre dos tamaños del árbol.
+    Consistency {
+        /// El tamaño anterior.
+        #[arg(long)]
+        first: u64,
+        /// El tamaño posterior (por defecto, el actual).
+        #[arg(long)]
+        second: Option<u64>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
+    Audit {
+        /// Cuántas entradas escribir en cada modo.
+        #[arg(long, default_value_t = 2_000)]
+        entries: u32,
+        /// Entradas por transacción en el modo por lotes.
+        #[arg(long, default_value_t = 100)]
+        batch: u32,
+        /// PostgreSQL de pruebas; sin ella, un SQLite nuevo en una carpeta temporal.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Args, Default)]

@@ -30,6 +30,16 @@ pub struct RawConfig {
     pub log_level: String,
     pub limits: RawLimits,
     pub database: RawDatabase,
+    pub audit: RawAudit,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    /// Ed25519 seed that signs checkpoints; empty: `audit-signing.key` in the data folder.
+    /// Every process sharing one PostgreSQL must be given the same file.
+    pub signing_key_file: Option<PathBuf>,
+    pub checkpoint_interval_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +76,10 @@ impl Default for RawConfig {
                 connections_max: pool.connections_max,
                 connect_timeout_ms: duration_ms(pool.connect_timeout),
             },
+            audit: RawAudit {
+                signing_key_file: None,
+                checkpoint_interval_s: 60,
+            },
         }
     }
 }
@@ -98,7 +112,13 @@ pub struct Config {
     pub log_level: String,
     pub limits: ServerLimits,
     pub pool: PoolSettings,
+    pub audit_signing_key_file: PathBuf,
+    pub audit_checkpoint_interval: Duration,
 }
+
+/// The file that holds the checkpoint signing key when the configuration names none.
+pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
+const CHECKPOINT_INTERVAL_S_CAP: u64 = 24 * 60 * 60;
 
 /// Caps on what the configuration may ask for: beyond these a value is a mistake.
 const BODY_BYTES_CAP: u64 = 64 * 1024 * 1024;
@@ -198,7 +218,8 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                 match &error.kind {
                     figment::error::Kind::UnknownField(field, _) => format!(
                         "la clave «{field}» ({source}) no existe; las claves son listen, \
-                         data_dir, database_url, log_format, log_level, limits.* y database.*"
+                         data_dir, database_url, log_format, log_level, limits.*, database.* y \
+                         audit.*"
                     ),
                     kind if key.is_empty() => format!("{kind} ({source})"),
                     kind => format!("el valor de «{key}» ({source}) no es válido: {kind}"),
@@ -303,6 +324,15 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
             REQUEST_TIMEOUT_MS_CAP,
         )?),
     };
+    let audit_signing_key_file = match raw.audit.signing_key_file {
+        Some(path) if !path.as_os_str().is_empty() => path,
+        _ => raw.data_dir.join(AUDIT_KEY_FILE),
+    };
+    let audit_checkpoint_interval = Duration::from_secs(in_range(
+        "audit.checkpoint_interval_s",
+        raw.audit.checkpoint_interval_s,
+        CHECKPOINT_INTERVAL_S_CAP,
+    )?);
     Ok(Config {
         listen,
         storage,
@@ -310,6 +340,8 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         log_level: raw.log_level,
         limits,
         pool,
+        audit_signing_key_file,
+        audit_checkpoint_interval,
     })
 }
 
@@ -324,7 +356,8 @@ impl Config {
         format!(
             "listen = {}\ndata_dir = {}\ndatabase_url = {}\nlog_format = {}\nlog_level = {}\n\n\
              [limits]\nbody_bytes_max = {}\nheader_bytes_max = {}\nrequest_timeout_ms = {}\n\n\
-             [database]\nconnections_max = {}\nconnect_timeout_ms = {}\n",
+             [database]\nconnections_max = {}\nconnect_timeout_ms = {}\n\n\
+             [audit]\nsigning_key_file = {}\ncheckpoint_interval_s = {}\n",
             quote(&self.listen.to_string()),
             quote(&data_dir.display().to_string()),
             quote(&database_url),
@@ -338,6 +371,8 @@ impl Config {
             duration_ms(self.limits.request_timeout),
             self.pool.connections_max,
             duration_ms(self.pool.connect_timeout),
+            quote(&self.audit_signing_key_file.display().to_string()),
+            self.audit_checkpoint_interval.as_secs(),
         )
     }
 }

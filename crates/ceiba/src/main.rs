@@ -1,6 +1,8 @@
 //! `ceiba`: the one binary. Glue only: it reads the command line and the configuration, sets
 //! up logging, opens storage and hands everything to the library crates.
 
+mod audit;
+mod bench;
 mod cli;
 mod config;
 mod serve;
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{AuditCommand, BenchCommand, Cli, Command, ProofCommand};
 use crate::config::{Config, LogFormat, Storage};
 
 fn main() -> ExitCode {
@@ -69,12 +71,97 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        Command::Audit { command } => run_audit(cli.config.as_deref(), command),
+        Command::Bench {
+            command:
+                BenchCommand::Audit {
+                    entries,
+                    batch,
+                    database_url,
+                },
+        } => runtime()?.block_on(bench::audit(entries, batch, database_url.as_deref())),
         Command::Serve(args) => {
             let config = config::load(cli.config.as_deref(), &args)?;
             init_logging(&config);
             runtime()?.block_on(serve::serve(config))
         }
     }
+}
+
+fn run_audit(config_file: Option<&std::path::Path>, command: AuditCommand) -> anyhow::Result<()> {
+    let storage = match &command {
+        AuditCommand::Verify(storage) | AuditCommand::Checkpoint(storage) => storage,
+        AuditCommand::Proof {
+            proof:
+                ProofCommand::Inclusion { storage, .. } | ProofCommand::Consistency { storage, .. },
+        } => storage,
+    };
+    let config = config::load_storage(config_file, storage)?;
+    init_logging(&config);
+    runtime()?.block_on(async {
+        let db = serve::open_database(&config).await?;
+        let outcome = audit_command(&db, &config, command).await;
+        db.close().await;
+        outcome
+    })
+}
+
+async fn audit_command(
+    db: &ceiba_store::Db,
+    config: &Config,
+    command: AuditCommand,
+) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::Verify(_) => {
+            let signer = audit::load_signing_key(&config.audit_signing_key_file)?;
+            let summary = audit::verify(db, signer.public_key_bytes())
+                .await
+                .context("el registro de auditoría no supera la verificación")?;
+            print_line(&format!(
+                "Registro de auditoría íntegro: {} entradas y {} puntos de control comprobados; raíz {}.",
+                summary.entries, summary.checkpoints, summary.root
+            ))
+        }
+        AuditCommand::Checkpoint(_) => {
+            let signer = audit::load_or_create_signing_key(&config.audit_signing_key_file)?;
+            match audit::checkpoint_if_grown(db, &signer, serve::now_ms()).await? {
+                Some(size) => {
+                    print_line(&format!("Punto de control firmado para {size} entradas."))
+                }
+                None => print_line("El registro no creció desde el último punto de control."),
+            }
+        }
+        AuditCommand::Proof {
+            proof: ProofCommand::Inclusion {
+                index, tree_size, ..
+            },
+        } => {
+            let proof = db.audit_inclusion_proof(index, tree_size).await?;
+            print_json(&serde_json::json!({
+                "index": proof.index,
+                "tree_size": proof.tree_size,
+                "leaf_hash": proof.leaf_hash.to_string(),
+                "root": proof.root.to_string(),
+                "audit_path": proof.audit_path.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }))
+        }
+        AuditCommand::Proof {
+            proof: ProofCommand::Consistency { first, second, .. },
+        } => {
+            let proof = db.audit_consistency_proof(first, second).await?;
+            print_json(&serde_json::json!({
+                "first": proof.first,
+                "second": proof.second,
+                "first_root": proof.first_root.to_string(),
+                "second_root": proof.second_root.to_string(),
+                "proof": proof.proof.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }))
+        }
+    }
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    print_line(&serde_json::to_string_pretty(value).context("JSON")?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -2,9 +2,10 @@
 //! SIGTERM or SIGINT, then lets the requests in flight finish.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use ceiba_audit::{AuditEvent, CheckpointSigner, EventKind};
 use ceiba_store::{Db, LeaseHolder, LeaseName};
 use ceiba_web::{AppState, Metrics};
 use tokio::sync::watch;
@@ -61,12 +62,34 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    std::fs::create_dir_all(config.data_dir()).with_context(|| {
+        format!(
+            "no se pudo crear la carpeta de datos «{}»",
+            config.data_dir().display()
+        )
+    })?;
+    let signer = crate::audit::load_or_create_signing_key(&config.audit_signing_key_file)?;
+    let holder = LeaseHolder::new(uuid::Uuid::new_v4().to_string());
+    let started = AuditEvent::new(EventKind::ServerStarted, now_ms())
+        .actor("sistema")
+        .detail("version", env!("CARGO_PKG_VERSION"))
+        .detail("proceso", holder.as_str())
+        .detail("base_de_datos", db.engine().as_str());
+    db.append_audit(&[started.to_bytes()], now_ms())
+        .await
+        .context("no se pudo escribir en el registro de auditoría")?;
+
     let metrics = Metrics::new();
     let (stop_sender, stop) = watch::channel(false);
-    let lease_task = tokio::spawn(hold_lease(
-        db.clone(),
-        metrics.clone(),
-        LeaseName::MAINTENANCE,
+    let audit_public_key = signer.public_key_bytes();
+    let maintenance_task = tokio::spawn(maintain(
+        Maintenance {
+            db: db.clone(),
+            metrics: metrics.clone(),
+            holder,
+            signer,
+            checkpoint_interval: config.audit_checkpoint_interval,
+        },
         stop.clone(),
     ));
 
@@ -74,68 +97,78 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         AppState {
             db: db.clone(),
             metrics,
+            audit_public_key,
         },
         config.limits,
     );
+    let shutdown = shutdown_signal()?;
     tracing::info!(%address, data_dir = %config.data_dir().display(), "serving");
     print_line(&format!("Ceiba escucha en http://{address}"))?;
 
-    let served = ceiba_web::serve(listener, app, config.limits, shutdown_signal()).await;
+    let served = ceiba_web::serve(listener, app, config.limits, shutdown).await;
     tracing::info!("shutting down: requests in flight have finished");
     let _ = stop_sender.send(true);
-    if let Err(error) = lease_task.await {
-        tracing::error!(%error, "the lease task failed");
+    if let Err(error) = maintenance_task.await {
+        tracing::error!(%error, "the maintenance task failed");
     }
     db.close().await;
     served.context("el servidor HTTP falló")
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
-                let _ = interrupt.await;
-                return;
-            }
-        };
+/// A future that completes on SIGTERM or SIGINT. The handlers are installed now, before the
+/// server announces itself, so a signal sent right after the announcement is never lost to the
+/// default action (which would kill the process without a graceful stop).
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate =
+        signal(SignalKind::terminate()).context("no se pudo atender la señal SIGTERM")?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).context("no se pudo atender la señal SIGINT")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
             _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    })
 }
 
-fn now_ms() -> i64 {
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+pub(crate) fn now_ms() -> i64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Takes and keeps `lease` while the process runs; singleton work checks `held` before it
-/// runs. Every process tries, so when the holder dies another takes over within `LEASE_TTL`.
-async fn hold_lease(
+/// What the maintenance loop needs.
+struct Maintenance {
     db: Db,
     metrics: Arc<Metrics>,
-    lease: LeaseName,
-    mut stop: watch::Receiver<bool>,
-) {
-    let holder = LeaseHolder::new(uuid::Uuid::new_v4().to_string());
+    holder: LeaseHolder,
+    signer: CheckpointSigner,
+    checkpoint_interval: Duration,
+}
+
+/// Takes and keeps the maintenance lease while the process runs, and does the singleton work
+/// while it holds it: signing audit checkpoints. Every process tries, so when the holder dies
+/// another takes over within `LEASE_TTL`.
+async fn maintain(work: Maintenance, mut stop: watch::Receiver<bool>) {
+    let lease = LeaseName::MAINTENANCE;
     let ttl_ms = i64::try_from(LEASE_TTL.as_millis()).unwrap_or(i64::MAX);
     let mut held = false;
+    let mut last_checkpoint: Option<Instant> = None;
     loop {
-        let grant = db.try_acquire_lease(lease, &holder, now_ms(), ttl_ms).await;
+        let grant = work
+            .db
+            .try_acquire_lease(lease, &work.holder, now_ms(), ttl_ms)
+            .await;
         let now_held = match grant {
             Ok(grant) => grant.is_some(),
             Err(error) => {
@@ -145,20 +178,45 @@ async fn hold_lease(
             }
         };
         if now_held != held {
-            tracing::info!(lease = lease.as_str(), %holder, held = now_held, "lease changed hands");
+            tracing::info!(lease = lease.as_str(), holder = %work.holder, held = now_held, "lease changed hands");
             held = now_held;
+            if held {
+                let event = AuditEvent::new(EventKind::LeaseAcquired, now_ms())
+                    .actor("sistema")
+                    .detail("concesion", lease.as_str())
+                    .detail("proceso", work.holder.as_str());
+                if let Err(error) = work.db.append_audit(&[event.to_bytes()], now_ms()).await {
+                    tracing::error!(%error, "could not write to the audit log");
+                }
+            }
         }
-        metrics.set_lease_held(lease.as_str(), held);
+        work.metrics.set_lease_held(lease.as_str(), held);
+        if held && last_checkpoint.is_none_or(|at| at.elapsed() >= work.checkpoint_interval) {
+            checkpoint(&work).await;
+            last_checkpoint = Some(Instant::now());
+        }
         tokio::select! {
-            _ = tokio::time::sleep(LEASE_RENEW_EVERY) => {}
+            _ = tokio::time::sleep(LEASE_RENEW_EVERY.min(work.checkpoint_interval)) => {}
             _ = stop.changed() => break,
         }
     }
     if held {
-        match db.release_lease(lease, &holder).await {
+        // Leave a checkpoint covering everything this process saw logged.
+        checkpoint(&work).await;
+        match work.db.release_lease(lease, &work.holder).await {
             Ok(_) => tracing::info!(lease = lease.as_str(), "lease released"),
             Err(error) => tracing::warn!(%error, "could not release the lease; it will expire"),
         }
-        metrics.set_lease_held(lease.as_str(), false);
+        work.metrics.set_lease_held(lease.as_str(), false);
+    }
+}
+
+async fn checkpoint(work: &Maintenance) {
+    match crate::audit::checkpoint_if_grown(&work.db, &work.signer, now_ms()).await {
+        Ok(Some(size)) => tracing::info!(tree_size = size, "signed an audit checkpoint"),
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "could not sign an audit checkpoint")
+        }
     }
 }

@@ -47,6 +47,24 @@ fn main() {
         "two_processes_elect_one_lease_holder",
         two_processes_elect_one,
     );
+    suite.each_engine("audit_verify_passes_on_an_honest_log", audit_verify_passes);
+    suite.each_engine(
+        "audit_verify_names_an_altered_entry",
+        audit_verify_names_altered,
+    );
+    suite.each_engine(
+        "audit_verify_names_a_removed_entry",
+        audit_verify_names_removed,
+    );
+    suite.each_engine(
+        "audit_verify_names_reordered_entries",
+        audit_verify_names_reordered,
+    );
+    suite.each_engine(
+        "audit_proofs_print_verifiable_json",
+        audit_proofs_print_json,
+    );
+    suite.test("bench_audit_prints_figures", bench_audit_prints_figures);
     suite.run()
 }
 
@@ -497,5 +515,150 @@ async fn two_processes_elect_one(database: TestDatabase) -> TestResult {
     )
     .await?;
     other.stop().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log: serve writes to it and signs checkpoints; verify catches tampering and names it.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `ceiba ARGS… <storage flags>` against the test's database.
+fn run_on(database: &TestDatabase, args: &[&str]) -> Output {
+    let storage = database.cli_args();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(storage.iter().map(String::as_str));
+    run_ceiba(database.data_dir(), &all, &[])
+}
+
+/// A log as a running Ceiba leaves it: a serve (its start is logged and checkpointed), then
+/// more events and a checkpoint of those.
+async fn honest_log(database: &TestDatabase) -> TestResult {
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+    let events: Vec<Vec<u8>> = (0..40)
+        .map(|number| {
+            ceiba_audit::AuditEvent::new(ceiba_audit::EventKind::LoginFailed, 1_790_000_000_000)
+                .actor(format!("usuario-{number}"))
+                .to_bytes()
+        })
+        .collect();
+    database.db.append_audit(&events, 1_790_000_000_000).await?;
+    let checkpoint = run_on(database, &["audit", "checkpoint"]);
+    assert!(checkpoint.status.success(), "{}", stderr(&checkpoint));
+    assert!(
+        stdout(&checkpoint).contains("Punto de control firmado"),
+        "{}",
+        stdout(&checkpoint)
+    );
+    Ok(())
+}
+
+fn verify(database: &TestDatabase) -> (Option<i32>, String, String) {
+    let output = run_on(database, &["audit", "verify"]);
+    (output.status.code(), stdout(&output), stderr(&output))
+}
+
+async fn audit_verify_passes(database: TestDatabase) -> TestResult {
+    honest_log(&database).await?;
+    let (code, said, errors) = verify(&database);
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(said.starts_with("Registro de auditoría íntegro"), "{said}");
+    let head = database.db.audit_head().await?;
+    assert!(
+        head.tree_size >= 42,
+        "serve logs its start and its lease: {}",
+        head.tree_size
+    );
+    assert!(
+        said.contains(&format!("{} entradas", head.tree_size)),
+        "{said}"
+    );
+    assert!(said.contains(&head.root.to_string()), "{said}");
+    let checkpoints = database.db.checkpoints().await?;
+    assert!(
+        checkpoints.len() >= 2,
+        "serve and the command each signed one: {checkpoints:?}"
+    );
+    Ok(())
+}
+
+async fn audit_verify_names_altered(database: TestDatabase) -> TestResult {
+    honest_log(&database).await?;
+    ceiba_store::testing::tamper::alter_entry_data(&database.db, 17, b"{\"v\":1}").await?;
+    let (code, _, errors) = verify(&database);
+    assert_eq!(code, Some(1), "{errors}");
+    assert!(errors.contains("la entrada 17 fue alterada"), "{errors}");
+    Ok(())
+}
+
+async fn audit_verify_names_removed(database: TestDatabase) -> TestResult {
+    honest_log(&database).await?;
+    ceiba_store::testing::tamper::delete_entry(&database.db, 9).await?;
+    let (code, _, errors) = verify(&database);
+    assert_eq!(code, Some(1), "{errors}");
+    assert!(errors.contains("falta la entrada 9"), "{errors}");
+    Ok(())
+}
+
+async fn audit_verify_names_reordered(database: TestDatabase) -> TestResult {
+    honest_log(&database).await?;
+    ceiba_store::testing::tamper::swap_entries(&database.db, 5, 30).await?;
+    let (code, _, errors) = verify(&database);
+    assert_eq!(code, Some(1), "{errors}");
+    assert!(
+        errors.contains("desordenado") || errors.contains("entrada 5"),
+        "{errors}"
+    );
+    assert!(errors.contains('5'), "{errors}");
+    Ok(())
+}
+
+async fn audit_proofs_print_json(database: TestDatabase) -> TestResult {
+    honest_log(&database).await?;
+    let head = database.db.audit_head().await?;
+    let output = run_on(&database, &["audit", "proof", "inclusion", "--index", "3"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let proof: serde_json::Value = serde_json::from_str(&stdout(&output))?;
+    let path: Vec<ceiba_audit::Hash> = proof["audit_path"]
+        .as_array()
+        .ok_or("no audit_path")?
+        .iter()
+        .map(|hash| hash.as_str().unwrap_or_default().parse())
+        .collect::<Result<_, _>>()?;
+    let leaf: ceiba_audit::Hash = proof["leaf_hash"].as_str().ok_or("no leaf")?.parse()?;
+    ceiba_audit::verify_inclusion(leaf, 3, head.tree_size, &path, head.root)?;
+
+    let output = run_on(
+        &database,
+        &["audit", "proof", "consistency", "--first", "2"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let proof: serde_json::Value = serde_json::from_str(&stdout(&output))?;
+    assert_eq!(proof["second"], head.tree_size);
+    let refused = run_on(
+        &database,
+        &["audit", "proof", "inclusion", "--index", "100000"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("100000"), "{}", stderr(&refused));
+    Ok(())
+}
+
+async fn bench_audit_prints_figures() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let output = run_ceiba(
+        dir.path(),
+        &["bench", "audit", "--entries", "50", "--batch", "10"],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stdout(&output);
+    assert!(said.contains("una entrada por transacción"), "{said}");
+    assert!(said.contains("lotes de 10"), "{said}");
+    assert!(
+        said.contains("verificación completa: 100 entradas"),
+        "{said}"
+    );
     Ok(())
 }

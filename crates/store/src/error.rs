@@ -11,6 +11,8 @@ pub enum ErrorKind {
     Unavailable,
     /// Migrations could not be applied.
     Migration,
+    /// What was asked for does not exist.
+    NotFound,
     /// A query failed for another reason; a bug or a broken database.
     Internal,
 }
@@ -32,6 +34,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("la base de datos no respondió: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("los datos guardados no son coherentes: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl StoreError {
@@ -42,6 +48,8 @@ impl StoreError {
             }
             StoreError::Connect { .. } => ErrorKind::Unavailable,
             StoreError::Migrate(_) => ErrorKind::Migration,
+            StoreError::Corrupt(_) => ErrorKind::Internal,
+            StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Query(error) => match error {
                 sqlx::Error::Io(_)
                 | sqlx::Error::PoolTimedOut

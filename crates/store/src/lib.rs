@@ -5,12 +5,17 @@
 //! sqlx's `Any` driver. Only migrations differ per engine, in `migrations/sqlite` and
 //! `migrations/postgres`; the shared test suite proves their behaviour is the same.
 
+mod audit;
 mod db;
 mod error;
 mod lease;
 pub mod testing;
 mod url;
 
+pub use audit::{
+    AUDIT_APPEND_BATCH_MAX, AUDIT_PAGE_MAX, AuditHead, AuditRow, CheckpointRow, ConsistencyProof,
+    InclusionProof,
+};
 pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings};
 pub use error::{ErrorKind, StoreError};
 pub use lease::{LeaseGrant, LeaseHolder, LeaseName};

@@ -68,3 +68,84 @@ pub async fn fresh_postgres(admin_url: &DatabaseUrl) -> Result<(Db, PostgresSche
     db.migrate().await?;
     Ok((db, schema))
 }
+
+/// What an attacker with write access to the database could do to the audit log, for tests
+/// that prove `ceiba audit verify` catches it. Each drops the append-only triggers first, as
+/// such an attacker could.
+pub mod tamper {
+    use crate::db::{Db, Engine};
+    use crate::error::StoreError;
+
+    async fn drop_guards(db: &Db) -> Result<(), StoreError> {
+        let statements: &[&str] = match db.engine() {
+            Engine::Sqlite => &[
+                "DROP TRIGGER IF EXISTS audit_entries_append_only_update",
+                "DROP TRIGGER IF EXISTS audit_entries_append_only_delete",
+            ],
+            Engine::Postgres => {
+                &["DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries"]
+            }
+        };
+        for statement in statements {
+            sqlx::query(statement).execute(db.pool()).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces an entry's data, leaving its stored hashes as they were.
+    pub async fn alter_entry_data(db: &Db, index: u64, data: &[u8]) -> Result<(), StoreError> {
+        drop_guards(db).await?;
+        sqlx::query("UPDATE audit_entries SET data = $1 WHERE entry_index = $2")
+            .bind(data.to_vec())
+            .bind(i64::try_from(index).expect("small index"))
+            .execute(db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes one entry.
+    pub async fn delete_entry(db: &Db, index: u64) -> Result<(), StoreError> {
+        drop_guards(db).await?;
+        sqlx::query("DELETE FROM audit_entries WHERE entry_index = $1")
+            .bind(i64::try_from(index).expect("small index"))
+            .execute(db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Swaps the positions of two entries (each row keeps its own hashes).
+    pub async fn swap_entries(db: &Db, first: u64, second: u64) -> Result<(), StoreError> {
+        drop_guards(db).await?;
+        let parking = -1_i64;
+        let (first, second) = (
+            i64::try_from(first).expect("small index"),
+            i64::try_from(second).expect("small index"),
+        );
+        for (from, to) in [(first, parking), (second, first), (parking, second)] {
+            sqlx::query("UPDATE audit_entries SET entry_index = $1 WHERE entry_index = $2")
+                .bind(to)
+                .bind(from)
+                .execute(db.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Tries to change an entry without removing the guards; returns the database's refusal.
+    pub async fn try_update_entry(db: &Db, index: u64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audit_entries SET recorded_at_ms = 0 WHERE entry_index = $1")
+            .bind(i64::try_from(index).expect("small index"))
+            .execute(db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Tries to remove an entry without removing the guards; returns the database's refusal.
+    pub async fn try_delete_entry(db: &Db, index: u64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM audit_entries WHERE entry_index = $1")
+            .bind(i64::try_from(index).expect("small index"))
+            .execute(db.pool())
+            .await?;
+        Ok(())
+    }
+}

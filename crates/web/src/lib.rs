@@ -3,6 +3,7 @@
 //! format; the crates below it know nothing of HTTP.
 
 mod api;
+mod audit_api;
 pub mod i18n;
 pub mod metrics;
 mod pages;
@@ -40,6 +41,8 @@ use crate::problem::{ApiError, ErrorCode, Problem};
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
+    /// The Ed25519 key that verifies the audit log's checkpoints.
+    pub audit_public_key: [u8; 32],
 }
 
 /// The limits the server puts on every request.
@@ -107,6 +110,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(api::csp_report))
                 .layer(DefaultBodyLimit::max(api::CSP_REPORT_BYTES_MAX)),
         )
+        .routes(routes!(audit_api::latest_checkpoint))
+        .routes(routes!(audit_api::inclusion_proof))
+        .routes(routes!(audit_api::consistency_proof))
         .routes(routes!(openapi_json))
         .split_for_parts()
 }

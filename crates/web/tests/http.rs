@@ -63,6 +63,13 @@ fn main() {
         stylesheet_is_immutable_css,
         unknown_page_is_a_spanish_404_page,
     );
+    // The audit log's public routes.
+    each_engine!(suite:
+        audit_checkpoint_is_404_until_one_is_signed,
+        audit_checkpoint_verifies_with_the_served_key,
+        audit_proofs_verify,
+        audit_proof_bad_input_is_a_problem,
+    );
     // Lifecycle.
     each_engine!(suite:
         graceful_shutdown_finishes_requests_in_flight,
@@ -99,6 +106,7 @@ impl TestServer {
         let state = AppState {
             db: db.clone(),
             metrics: Metrics::new(),
+            audit_public_key: AUDIT_SIGNER.public_key_bytes(),
         };
         let app = ceiba_web::router(state, limits);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -380,11 +388,21 @@ async fn openapi_lists_every_json_route(database: TestDatabase) -> TestResult {
         paths["/healthz"]
     );
 
-    // Every documented GET route answers: the document describes routes that exist.
+    // Every documented GET route exists: without its parameters or data it may refuse, but
+    // never with "no such route".
     for (path, operations) in paths {
         if operations["get"].is_object() {
             let answer = server.get(path).await?;
-            assert_eq!(answer.status, 200, "GET {path}: {}", answer.text());
+            let unmatched = answer.status == 404
+                && answer
+                    .json()
+                    .is_ok_and(|problem| problem["detail"].is_null());
+            assert!(
+                !unmatched,
+                "GET {path} is documented but not routed: {}",
+                answer.text()
+            );
+            assert!(answer.status < 500, "GET {path}: {}", answer.text());
         }
     }
 
@@ -1003,5 +1021,138 @@ async fn unfinished_headers_are_cut_off(database: TestDatabase) -> TestResult {
         .await
         .map_err(|_| "unfinished headers held the shutdown for 5 s")?;
     outcome??;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+// ---------------------------------------------------------------------------------------------
+
+static AUDIT_SIGNER: std::sync::LazyLock<ceiba_audit::CheckpointSigner> =
+    std::sync::LazyLock::new(|| ceiba_audit::CheckpointSigner::from_seed([42; 32]));
+
+/// Appends `count` events and signs a checkpoint of the result, as the maintenance job would.
+async fn seed_audit_log(db: &Db, count: u64) -> Result<ceiba_store::AuditHead, String> {
+    let events: Vec<Vec<u8>> = (0..count)
+        .map(|number| {
+            ceiba_audit::AuditEvent::new(ceiba_audit::EventKind::LoginSucceeded, 1_790_000_000_000)
+                .actor(format!("usuario-{number}"))
+                .to_bytes()
+        })
+        .collect();
+    let head = db
+        .append_audit(&events, 1_790_000_000_000)
+        .await
+        .map_err(|error| error.to_string())?;
+    let checkpoint = ceiba_audit::Checkpoint::new("ceiba-auditoria", head.tree_size, head.root, 1)
+        .map_err(|error| error.to_string())?;
+    let signed = AUDIT_SIGNER.sign(&checkpoint);
+    db.store_checkpoint(head.tree_size, &signed.to_text(), 1)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(head)
+}
+
+async fn audit_checkpoint_is_404_until_one_is_signed(database: TestDatabase) -> TestResult {
+    let server = TestServer::start(&database.db).await?;
+    let response = server.get("/api/v1/audit/checkpoint").await?;
+    assert_problem(&response, 404, "not_found", "/api/v1/audit/checkpoint");
+    Ok(())
+}
+
+async fn audit_checkpoint_verifies_with_the_served_key(database: TestDatabase) -> TestResult {
+    let head = seed_audit_log(&database.db, 9).await?;
+    let server = TestServer::start(&database.db).await?;
+    let response = server.get("/api/v1/audit/checkpoint").await?;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let view = response.json()?;
+    assert_eq!(view["tree_size"], 9);
+    assert_eq!(view["root"], head.root.to_string());
+    assert_eq!(view["origin"], "ceiba-auditoria");
+    // A client checks the signature with nothing but what the server gave it.
+    let key_hex = view["public_key"].as_str().ok_or("no public key")?;
+    let mut key = [0_u8; 32];
+    for (index, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&key_hex[index * 2..index * 2 + 2], 16)?;
+    }
+    let signed =
+        ceiba_audit::SignedCheckpoint::parse(view["signed_text"].as_str().ok_or("no text")?)?;
+    signed.verify(&key)?;
+    assert_eq!(signed.checkpoint.root(), head.root);
+    Ok(())
+}
+
+fn hashes(value: &Value) -> Result<Vec<ceiba_audit::Hash>, String> {
+    value
+        .as_array()
+        .ok_or("not an array")?
+        .iter()
+        .map(|hash| {
+            hash.as_str()
+                .ok_or_else(|| "not a string".to_owned())?
+                .parse()
+                .map_err(|error: ceiba_audit::AuditError| error.to_string())
+        })
+        .collect()
+}
+
+async fn audit_proofs_verify(database: TestDatabase) -> TestResult {
+    let head = seed_audit_log(&database.db, 21).await?;
+    let server = TestServer::start(&database.db).await?;
+
+    let inclusion = server
+        .get("/api/v1/audit/proofs/inclusion?index=6&tree_size=21")
+        .await?;
+    assert_eq!(inclusion.status, 200, "{}", inclusion.text());
+    let inclusion = inclusion.json()?;
+    let leaf: ceiba_audit::Hash = inclusion["leaf_hash"].as_str().ok_or("leaf")?.parse()?;
+    let root: ceiba_audit::Hash = inclusion["root"].as_str().ok_or("root")?.parse()?;
+    assert_eq!(root, head.root);
+    ceiba_audit::verify_inclusion(leaf, 6, 21, &hashes(&inclusion["audit_path"])?, root)?;
+
+    let consistency = server
+        .get("/api/v1/audit/proofs/consistency?first=8")
+        .await?;
+    assert_eq!(consistency.status, 200, "{}", consistency.text());
+    let consistency = consistency.json()?;
+    assert_eq!(consistency["second"], 21);
+    let first_root: ceiba_audit::Hash = consistency["first_root"]
+        .as_str()
+        .ok_or("first_root")?
+        .parse()?;
+    ceiba_audit::verify_consistency(
+        8,
+        21,
+        first_root,
+        head.root,
+        &hashes(&consistency["proof"])?,
+    )?;
+    Ok(())
+}
+
+async fn audit_proof_bad_input_is_a_problem(database: TestDatabase) -> TestResult {
+    seed_audit_log(&database.db, 4).await?;
+    let server = TestServer::start(&database.db).await?;
+    let path = "/api/v1/audit/proofs/inclusion";
+    for (query, status, code) in [
+        ("", 400, "bad_request"),
+        ("?index=uno", 400, "bad_request"),
+        ("?index=-1", 400, "bad_request"),
+        ("?index=4", 404, "not_found"),
+        ("?index=0&tree_size=5", 404, "not_found"),
+    ] {
+        let response = server.get(&format!("{path}{query}")).await?;
+        let problem = assert_problem(&response, status, code, path);
+        assert!(problem["detail"].is_string(), "{query}: {problem}");
+    }
+    let response = server
+        .get("/api/v1/audit/proofs/consistency?first=3&second=2")
+        .await?;
+    assert_problem(
+        &response,
+        404,
+        "not_found",
+        "/api/v1/audit/proofs/consistency",
+    );
     Ok(())
 }
