@@ -159,7 +159,7 @@ impl Suite {
     pub fn each_engine<F, Fut>(&mut self, name: &str, test: F)
     where
         F: Fn(TestDatabase) -> Fut + Clone + Send + 'static,
-        Fut: Future<Output = TestResult>,
+        Fut: Future<Output = TestResult> + Send + 'static,
     {
         for engine in [Engine::Sqlite, Engine::Postgres] {
             let test = test.clone();
@@ -185,7 +185,12 @@ impl Suite {
                 }
                 block_on(async move {
                     let (database, schema) = TestDatabase::open(engine).await?;
-                    let outcome = test(database).await;
+                    // On a task of its own, so a failed assertion (a panic) still reaches the
+                    // clean-up below instead of leaving the schema behind.
+                    let outcome = match tokio::spawn(test(database)).await {
+                        Ok(outcome) => outcome,
+                        Err(error) => Err(panic_message(error).into()),
+                    };
                     if let Some(schema) = schema
                         && let Err(error) = schema.drop_schema().await
                     {
@@ -233,6 +238,25 @@ impl Suite {
     pub fn run(self) -> ! {
         let arguments = Arguments::from_args();
         libtest_mimic::run(&arguments, self.trials).exit()
+    }
+}
+
+/// The message of a test body that panicked (an assertion that failed).
+fn panic_message(error: tokio::task::JoinError) -> String {
+    match error.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| {
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+            })
+            .map_or_else(
+                || "test panicked".to_owned(),
+                |text| format!("test panicked: {text}"),
+            ),
+        Err(error) => format!("test task failed: {error}"),
     }
 }
 
