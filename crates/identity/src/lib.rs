@@ -58,6 +58,7 @@
 //! Timing does not reveal whether an account exists: for an unknown phone number the caller runs
 //! [`CredentialHasher::verify_dummy`], which costs the same as a real verification.
 
+mod confirmation;
 mod date;
 mod hashing;
 mod national_id;
@@ -69,6 +70,7 @@ mod throttle;
 mod token;
 mod totp;
 
+pub use confirmation::{CONFIRMATION_CODE_DIGITS, ConfirmationCode};
 pub use date::{CalendarDate, DateError};
 pub use hashing::{
     Argon2Config, CredentialError, CredentialHasher, NewSecret, PhcString, Secret, Verification,

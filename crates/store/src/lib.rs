@@ -8,6 +8,7 @@
 mod audit;
 mod db;
 mod error;
+mod identity;
 mod lease;
 pub mod testing;
 mod url;
@@ -18,5 +19,10 @@ pub use audit::{
 };
 pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings};
 pub use error::{ErrorKind, StoreError};
+pub use identity::{
+    CONFIRMATION_ATTEMPTS_MAX, Confirmation, NewUser, Registration, SMS_BATCH_MAX, SecondFactorRow,
+    SessionRow, SmsRow,
+    UserRow, UserStatus,
+};
 pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
 pub use url::DatabaseUrl;

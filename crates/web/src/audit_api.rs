@@ -4,25 +4,11 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use ceiba_store::{ErrorKind, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::problem::{ApiError, ErrorCode, Problem};
-
-fn store_error(error: &StoreError) -> ApiError {
-    match error.kind() {
-        ErrorKind::NotFound => ApiError::with_detail(ErrorCode::NotFound, error.to_string()),
-        ErrorKind::Unavailable => {
-            ApiError::with_detail(ErrorCode::DatabaseUnavailable, error.to_string())
-        }
-        _ => {
-            tracing::error!(%error, "audit storage failed");
-            ApiError::new(ErrorCode::Internal)
-        }
-    }
-}
+use crate::problem::{ApiError, ErrorCode, Problem, store_error};
 
 fn query_error(rejection: &QueryRejection) -> ApiError {
     ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text())

@@ -2,9 +2,13 @@
 //! the OpenAPI document. Architecture Invariant: this is the only crate that knows the wire
 //! format; the crates below it know nothing of HTTP.
 
+mod accounts;
 mod api;
 mod audit_api;
+pub mod auth;
+pub mod clock;
 pub mod i18n;
+mod json;
 pub mod metrics;
 mod pages;
 pub mod problem;
@@ -37,12 +41,45 @@ pub use crate::metrics::Metrics;
 use crate::problem::{ApiError, ErrorCode, Problem};
 
 /// What every handler can reach.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     /// The Ed25519 key that verifies the audit log's checkpoints.
     pub audit_public_key: [u8; 32],
+    /// Argon2id for passwords (OWASP's parameters unless a test asks for cheaper ones).
+    pub hasher: Arc<ceiba_identity::CredentialHasher>,
+    pub session_policy: ceiba_identity::SessionPolicy,
+    pub throttle_policy: ceiba_identity::ThrottlePolicy,
+    pub clock: clock::Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state with the default policies and the system clock.
+    pub fn new(
+        db: Db,
+        metrics: Arc<Metrics>,
+        audit_public_key: [u8; 32],
+        hasher: ceiba_identity::CredentialHasher,
+    ) -> AppState {
+        AppState {
+            db,
+            metrics,
+            audit_public_key,
+            hasher: Arc::new(hasher),
+            session_policy: ceiba_identity::SessionPolicy::default(),
+            throttle_policy: ceiba_identity::ThrottlePolicy::default(),
+            clock: clock::Clock::system(),
+        }
+    }
 }
 
 /// The limits the server puts on every request.
@@ -79,9 +116,24 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
             completa está en /api/problems.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
     ),
-    components(schemas(Problem))
+    components(schemas(Problem)),
+    modifiers(&BearerScheme)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme the account routes refer to.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 #[derive(Clone)]
 struct OpenApiJson(Arc<str>);
@@ -110,6 +162,17 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(api::csp_report))
                 .layer(DefaultBodyLimit::max(api::CSP_REPORT_BYTES_MAX)),
         )
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::confirm))
+        .routes(routes!(accounts::sign_in))
+        .routes(routes!(accounts::sign_out))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::my_sessions))
+        .routes(routes!(accounts::revoke_my_session))
+        .routes(routes!(accounts::begin_second_factor))
+        .routes(routes!(accounts::confirm_second_factor))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::admin_user))
         .routes(routes!(audit_api::latest_checkpoint))
         .routes(routes!(audit_api::inclusion_proof))
         .routes(routes!(audit_api::consistency_proof))

@@ -20,6 +20,13 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     HeadersTooLarge,
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    SecondFactorRequired,
+    AccountNotActive,
+    Conflict,
+    TooManyAttempts,
     DatabaseUnavailable,
     Internal,
 }
@@ -117,6 +124,55 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         "The request headers are too large.",
     ),
     entry(
+        ErrorCode::Unauthenticated,
+        "unauthenticated",
+        StatusCode::UNAUTHORIZED,
+        "Inicie sesión para continuar.",
+        "Sign in to continue.",
+    ),
+    entry(
+        ErrorCode::InvalidCredentials,
+        "invalid_credentials",
+        StatusCode::UNAUTHORIZED,
+        "El número de teléfono o la contraseña no son correctos.",
+        "The phone number or the password is not correct.",
+    ),
+    entry(
+        ErrorCode::Forbidden,
+        "forbidden",
+        StatusCode::FORBIDDEN,
+        "Su cuenta no tiene permiso para esto.",
+        "Your account is not allowed to do this.",
+    ),
+    entry(
+        ErrorCode::SecondFactorRequired,
+        "second_factor_required",
+        StatusCode::UNAUTHORIZED,
+        "Hace falta el segundo factor: el código de su aplicación o un código de recuperación.",
+        "The second factor is needed: the code from your app or a recovery code.",
+    ),
+    entry(
+        ErrorCode::Conflict,
+        "conflict",
+        StatusCode::CONFLICT,
+        "Eso choca con el estado actual.",
+        "That conflicts with the current state.",
+    ),
+    entry(
+        ErrorCode::AccountNotActive,
+        "account_not_active",
+        StatusCode::FORBIDDEN,
+        "La cuenta no está activa: confirme su número de teléfono o contacte con soporte.",
+        "The account is not active: confirm your phone number or contact support.",
+    ),
+    entry(
+        ErrorCode::TooManyAttempts,
+        "too_many_attempts",
+        StatusCode::TOO_MANY_REQUESTS,
+        "Demasiados intentos; espere antes de volver a intentarlo.",
+        "Too many attempts; wait before trying again.",
+    ),
+    entry(
         ErrorCode::DatabaseUnavailable,
         "database_unavailable",
         StatusCode::SERVICE_UNAVAILABLE,
@@ -191,6 +247,28 @@ impl IntoResponse for ApiError {
         let mut response = self.code.entry().status.into_response();
         response.extensions_mut().insert(self);
         response
+    }
+}
+
+/// The answer to a storage failure: 404 for what does not exist, 503 when the database is
+/// away, 500 (logged, detail withheld) for anything else.
+pub fn store_error(error: &ceiba_store::StoreError) -> ApiError {
+    use ceiba_store::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => ApiError::with_detail(ErrorCode::NotFound, error.to_string()),
+        ErrorKind::Unavailable => {
+            ApiError::with_detail(ErrorCode::DatabaseUnavailable, error.to_string())
+        }
+        _ => {
+            tracing::error!(%error, "storage failed");
+            ApiError::new(ErrorCode::Internal)
+        }
+    }
+}
+
+impl From<ceiba_store::StoreError> for ApiError {
+    fn from(error: ceiba_store::StoreError) -> Self {
+        store_error(&error)
     }
 }
 

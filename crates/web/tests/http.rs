@@ -3,18 +3,18 @@
 //! a browser or a scraper would see on the wire. Each runs on SQLite and, when
 //! `CEIBA_TEST_POSTGRES_URL` is set, on PostgreSQL, since the app always holds a database.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ceiba_store::Db;
-use ceiba_testkit::http::{Response, get, send};
+use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
-use ceiba_web::{AppState, Metrics, ServerLimits};
+use ceiba_web::ServerLimits;
+
+mod support;
 use serde_json::Value;
+use support::{AUDIT_SIGNER, CSP_PATH, TestServer, assert_problem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 /// Registers each test under its function's name, once per engine.
 macro_rules! each_engine {
@@ -88,96 +88,6 @@ const CSP_REPORT: &str = concat!(
     r#"{"csp-report":{"document-uri":"http://x/","#,
     r#""violated-directive":"script-src 'none'","blocked-uri":"inline"}}"#
 );
-const CSP_PATH: &str = "/api/v1/csp-reports";
-
-/// The router served on a loopback port, as `ceiba serve` runs it, until `shut_down`.
-struct TestServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-impl TestServer {
-    async fn start(db: &Db) -> Result<TestServer, std::io::Error> {
-        TestServer::with_limits(db, ServerLimits::default()).await
-    }
-
-    async fn with_limits(db: &Db, limits: ServerLimits) -> Result<TestServer, std::io::Error> {
-        let state = AppState {
-            db: db.clone(),
-            metrics: Metrics::new(),
-            audit_public_key: AUDIT_SIGNER.public_key_bytes(),
-        };
-        let app = ceiba_web::router(state, limits);
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        // A dropped sender also stops the server, so a failed test leaves nothing serving.
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        let task = tokio::spawn(ceiba_web::serve(listener, app, limits, shutdown));
-        Ok(TestServer {
-            addr,
-            stop: Some(stop),
-            task,
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn get(&self, path: &str) -> Result<Response, String> {
-        get(&self.url(path)).await
-    }
-
-    async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
-        send("GET", &self.url(path), headers, Vec::new()).await
-    }
-
-    async fn post_csp(
-        &self,
-        content_type: &str,
-        body: impl Into<Vec<u8>>,
-    ) -> Result<Response, String> {
-        let headers = [("content-type", content_type)];
-        send("POST", &self.url(CSP_PATH), &headers, body.into()).await
-    }
-
-    /// Begins the graceful shutdown: no new connections, requests in flight finish.
-    fn shut_down(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Checks the RFC 9457 document every error answers with, and returns it for further checks.
-fn assert_problem(response: &Response, status: u16, code: &str, instance: &str) -> Value {
-    assert_eq!(response.status, status, "{}", response.text());
-    assert_eq!(
-        response.header("content-type"),
-        Some("application/problem+json"),
-        "{}",
-        response.text()
-    );
-    let problem = response.json().expect("a problem is JSON");
-    assert_eq!(
-        problem["type"],
-        format!("/api/problems#{code}"),
-        "{problem}"
-    );
-    assert_eq!(problem["status"], status, "{problem}");
-    assert_eq!(problem["code"], code, "{problem}");
-    assert_eq!(problem["instance"], instance, "{problem}");
-    let title = problem["title"].as_str().unwrap_or("");
-    assert!(!title.is_empty(), "a problem has a title: {problem}");
-    let request_id = response.header("x-request-id");
-    assert!(request_id.is_some(), "no x-request-id header");
-    assert_eq!(problem["request_id"].as_str(), request_id, "{problem}");
-    problem
-}
 
 /// Whether a value looks like the UUID `MakeRequestUuid` makes: 8-4-4-4-12 hex digits.
 /// The answer's content type starts with `expected` (parameters such as charset may follow).
@@ -1027,9 +937,6 @@ async fn unfinished_headers_are_cut_off(database: TestDatabase) -> TestResult {
 // ---------------------------------------------------------------------------------------------
 // Audit log
 // ---------------------------------------------------------------------------------------------
-
-static AUDIT_SIGNER: std::sync::LazyLock<ceiba_audit::CheckpointSigner> =
-    std::sync::LazyLock::new(|| ceiba_audit::CheckpointSigner::from_seed([42; 32]));
 
 /// Appends `count` events and signs a checkpoint of the result, as the maintenance job would.
 async fn seed_audit_log(db: &Db, count: u64) -> Result<ceiba_store::AuditHead, String> {

@@ -1,0 +1,803 @@
+//! Accounts over the API: registration with an SMS code, sign-in with bearer sessions, the
+//! sessions list and revocation. Every security event goes to the audit log.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ceiba_audit::{AuditEvent, EventKind};
+use ceiba_identity::{
+    ConfirmationCode, DeviceToken, DeviceTrust, Password, PhoneNumber, PresentedSecret,
+    RecoveryCode, RecoveryCodes, Role, SessionToken, ThrottleDecision, TotpError, TotpSecret,
+};
+use ceiba_store::{Confirmation, NewUser, Registration, SessionRow, UserStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::{Administrator, Authenticated, Authorized};
+use crate::json::ApiJson;
+use crate::problem::{ApiError, ErrorCode, Problem};
+
+/// How long a phone confirmation code lasts.
+const CONFIRMATION_TTL_MS: i64 = 10 * 60 * 1000;
+/// The header an API client sends back with the device token it was given at sign-in.
+pub const DEVICE_HEADER: &str = "x-ceiba-device";
+const DISPLAY_NAME_CHARS_MAX: usize = 100;
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::with_detail(ErrorCode::ValidationFailed, detail)
+}
+
+fn parse_phone(text: &str) -> Result<PhoneNumber, ApiError> {
+    PhoneNumber::parse(text).map_err(|error| invalid(format!("phone: {error}")))
+}
+
+/// Appends one event; a failure is logged, not shown to the person (the action itself was
+/// already committed), and counted as an error to alert on.
+async fn audit(state: &AppState, event: AuditEvent) {
+    if let Err(error) = state
+        .db
+        .append_audit(&[event.to_bytes()], state.clock.now_ms())
+        .await
+    {
+        tracing::error!(%error, "could not write to the audit log");
+    }
+}
+
+/// Runs Argon2 off the async threads: it takes tens of milliseconds of one core on purpose.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("credential work does not panic")
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationRequest {
+    /// Cuban mobile number, e.g. `+53 5123 4567`.
+    pub phone: String,
+    pub display_name: String,
+    /// 8 to 128 characters, not among the most common passwords.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationAccepted {
+    /// Always `confirmation_sent`: the answer does not say whether the number had an account.
+    pub status: &'static str,
+    pub message: &'static str,
+}
+
+/// Registers a person and sends a confirmation code by SMS. The answer is the same whether
+/// or not the number already has an account (that person gets an SMS saying so instead), so
+/// registration cannot be used to find out who has an account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "cuentas",
+    request_body = RegistrationRequest,
+    responses(
+        (status = 202, description = "SMS en camino", body = RegistrationAccepted),
+        (status = 400, description = "JSON mal formado", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Datos no válidos", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegistrationRequest>,
+) -> Result<(StatusCode, Json<RegistrationAccepted>), ApiError> {
+    let phone = parse_phone(&request.phone)?;
+    let display_name = request.display_name.trim().to_owned();
+    if display_name.is_empty()
+        || display_name.chars().count() > DISPLAY_NAME_CHARS_MAX
+        || display_name.chars().any(char::is_control)
+    {
+        return Err(invalid(format!(
+            "display_name: entre 1 y {DISPLAY_NAME_CHARS_MAX} caracteres, sin caracteres de control"
+        )));
+    }
+    let password = Password::parse(&request.password)
+        .map_err(|error| invalid(format!("password: {error}")))?;
+    let hasher = state.hasher.clone();
+    // Hash before looking anything up, so both answers take the same time.
+    let password_hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let code = ConfirmationCode::generate(&mut rand::rng());
+    let now_ms = state.clock.now_ms();
+    let sms = format!(
+        "Ceiba: su código de confirmación es {}. Vence en 10 minutos. No lo comparta con nadie.",
+        code.expose()
+    );
+    let outcome = state
+        .db
+        .register_user(
+            &NewUser {
+                id: &user_id,
+                phone: &phone,
+                display_name: &display_name,
+                password_hash: &password_hash,
+                status: UserStatus::Pending,
+                roles: &[Role::Citizen],
+            },
+            Some((&code.hash_for(&user_id), now_ms + CONFIRMATION_TTL_MS)),
+            Some(&sms),
+            now_ms,
+        )
+        .await?;
+    match outcome {
+        Registration::Created => {
+            audit(
+                &state,
+                AuditEvent::new(EventKind::UserRegistered, now_ms)
+                    .actor(&user_id)
+                    .detail("canal", "api"),
+            )
+            .await;
+        }
+        Registration::PhoneTaken => {
+            state
+                .db
+                .queue_sms(
+                    &phone,
+                    "Ceiba: alguien intentó crear una cuenta con este número, que ya tiene una. \
+                     Si fue usted, inicie sesión; si no, no haga nada.",
+                    now_ms,
+                )
+                .await?;
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationAccepted {
+            status: "confirmation_sent",
+            message: "Si el número puede registrarse, le enviamos un SMS con un código.",
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationRequest {
+    pub phone: String,
+    /// The six digits of the SMS.
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmationDone {
+    /// `active`.
+    pub status: &'static str,
+}
+
+/// Confirms the phone number with the SMS code and activates the account.
+#[utoipa::path(post, path = "/api/v1/accounts/confirmation", tag = "cuentas",
+    request_body = ConfirmationRequest,
+    responses(
+        (status = 200, description = "Cuenta activa", body = ConfirmationDone),
+        (status = 422, description = "Código no válido o vencido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ConfirmationRequest>,
+) -> Result<Json<ConfirmationDone>, ApiError> {
+    let phone = parse_phone(&request.phone)?;
+    let refused = || invalid("el código no es válido o venció");
+    let code = ConfirmationCode::parse(&request.code).ok_or_else(refused)?;
+    let user = state.db.user_by_phone(&phone).await?.ok_or_else(refused)?;
+    let now_ms = state.clock.now_ms();
+    match state
+        .db
+        .confirm_phone(&user.id, &code.hash_for(&user.id), now_ms)
+        .await?
+    {
+        Confirmation::Confirmed => {
+            audit(
+                &state,
+                AuditEvent::new(EventKind::PhoneConfirmed, now_ms).actor(&user.id),
+            )
+            .await;
+            Ok(Json(ConfirmationDone { status: "active" }))
+        }
+        Confirmation::WrongCode | Confirmation::Void => Err(refused()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    pub phone: String,
+    pub password: String,
+    /// The six digits of the authenticator app, or a recovery code; required once the account
+    /// has a second factor.
+    #[serde(default)]
+    pub second_factor_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionCreated {
+    /// The bearer token: send `Authorization: Bearer <token>`. Shown once; only its hash is kept.
+    pub token: String,
+    pub session_id: String,
+    /// Seconds of inactivity after which the session ends.
+    pub idle_timeout_s: u64,
+    /// Seconds after which the session ends whatever happens.
+    pub absolute_timeout_s: u64,
+    /// When this device was not known yet: a token to send back in `X-Ceiba-Device` at the
+    /// next sign-in, so a lockout of unknown devices does not lock this one out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+}
+
+fn too_many(retry_after_s: u64) -> Response {
+    let mut response = ApiError::with_detail(
+        ErrorCode::TooManyAttempts,
+        format!(
+            "vuelva a intentarlo dentro de {} minutos",
+            retry_after_s.div_ceil(60)
+        ),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry_after_s.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// Signs in with phone number and password and opens a session. Wrong number, wrong password
+/// and no such account all get the same answer in the same time; ten failures from devices the
+/// account has not used lock such devices out for 30 minutes (see ARCHITECTURE.md).
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "cuentas",
+    request_body = SignInRequest,
+    params(("x-ceiba-device" = Option<String>, Header, description = "El device_token de un inicio de sesión anterior")),
+    responses(
+        (status = 201, description = "Sesión abierta", body = SessionCreated),
+        (status = 401, description = "Credenciales no válidas", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Cuenta no activa", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Demasiados intentos", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<Response, ApiError> {
+    let phone = parse_phone(&request.phone)?;
+    let now_ms = state.clock.now_ms();
+    let now_s = state.clock.now_s();
+    let user = state.db.user_by_phone(&phone).await?;
+    let device_hash = headers
+        .get(HeaderName::from_static(DEVICE_HEADER))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| DeviceToken::parse(text.trim()).ok())
+        .map(|token| token.hash());
+    let trust = match (&user, &device_hash) {
+        (Some(user), Some(hash)) if state.db.is_known_device(&user.id, hash).await? => {
+            DeviceTrust::Known
+        }
+        _ => DeviceTrust::Unknown,
+    };
+    let throttle = state.db.login_throttle(&phone).await?;
+    if let ThrottleDecision::Locked { retry_after_s } = throttle.check(trust, now_s) {
+        return Ok(too_many(retry_after_s));
+    }
+
+    let hasher = state.hasher.clone();
+    let presented = PresentedSecret::parse(&request.password).ok();
+    let stored = user.as_ref().map(|user| user.password_hash.clone());
+    let verification = blocking(move || match (presented, stored) {
+        (Some(secret), Some(stored)) => hasher.verify(&secret, &stored).ok(),
+        (Some(secret), None) => hasher.verify_dummy(&secret).ok(),
+        // An unparsable password still costs a hash, so its answer takes the usual time.
+        (None, _) => {
+            let _ = PresentedSecret::parse("contraseña-de-relleno")
+                .map(|filler| hasher.verify_dummy(&filler));
+            None
+        }
+    })
+    .await;
+
+    let known_user_id = user.as_ref().map(|user| user.id.clone());
+    let (Some(user), Some(verification)) = (user, verification) else {
+        let after = throttle.record_failure(&state.throttle_policy, trust, now_s);
+        state.db.save_login_throttle(&phone, &after).await?;
+        let mut event = AuditEvent::new(EventKind::LoginFailed, now_ms).detail("canal", "api");
+        if let Some(user_id) = known_user_id {
+            event = event.actor(user_id);
+        }
+        audit(&state, event).await;
+        if matches!(after.check(trust, now_s), ThrottleDecision::Locked { .. })
+            && matches!(throttle.check(trust, now_s), ThrottleDecision::Allowed)
+        {
+            audit(
+                &state,
+                AuditEvent::new(EventKind::AccountLocked, now_ms)
+                    .subject(phone.masked())
+                    .detail(
+                        "dispositivos",
+                        match trust {
+                            DeviceTrust::Known => "conocidos",
+                            DeviceTrust::Unknown => "desconocidos",
+                        },
+                    ),
+            )
+            .await;
+        }
+        return Err(ApiError::new(ErrorCode::InvalidCredentials));
+    };
+    if user.status != UserStatus::Active {
+        return Err(ApiError::new(ErrorCode::AccountNotActive));
+    }
+    let second_factor_at_s = match check_second_factor(
+        &state,
+        &user.id,
+        request.second_factor_code.as_deref(),
+        now_s,
+    )
+    .await?
+    {
+        SecondFactor::NotEnrolled => None,
+        SecondFactor::Proven => Some(now_s),
+        SecondFactor::Missing => {
+            return Err(ApiError::with_detail(
+                ErrorCode::SecondFactorRequired,
+                "envíe second_factor_code: el código de su aplicación o un código de recuperación",
+            ));
+        }
+        SecondFactor::Wrong(reason) => {
+            // A wrong second factor counts as a failed attempt, like a wrong password.
+            let after = throttle.record_failure(&state.throttle_policy, trust, now_s);
+            state.db.save_login_throttle(&phone, &after).await?;
+            audit(
+                &state,
+                AuditEvent::new(EventKind::LoginFailed, now_ms)
+                    .actor(&user.id)
+                    .detail("motivo", "segundo factor"),
+            )
+            .await;
+            return Err(ApiError::with_detail(
+                ErrorCode::SecondFactorRequired,
+                reason,
+            ));
+        }
+    };
+    state
+        .db
+        .save_login_throttle(&phone, &throttle.record_success(trust))
+        .await?;
+    if verification.needs_rehash
+        && let Ok(password) = Password::parse(&request.password)
+    {
+        let hasher = state.hasher.clone();
+        let upgraded = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
+        state.db.set_password_hash(&user.id, &upgraded).await?;
+    }
+
+    let token = SessionToken::generate(&mut rand::rng());
+    let session_id = uuid::Uuid::new_v4().to_string();
+    state
+        .db
+        .create_session(&SessionRow {
+            id: session_id.clone(),
+            token_hash: token.hash(),
+            user_id: user.id.clone(),
+            created_at_s: now_s,
+            last_seen_at_s: now_s,
+            revoked_at_s: None,
+            client: "api".to_owned(),
+            second_factor_at_s,
+        })
+        .await?;
+    let device_token = if trust == DeviceTrust::Known {
+        None
+    } else {
+        let device = DeviceToken::generate(&mut rand::rng());
+        state
+            .db
+            .add_known_device(&user.id, &device.hash(), now_ms)
+            .await?;
+        Some(device.expose().to_owned())
+    };
+    audit(
+        &state,
+        AuditEvent::new(EventKind::LoginSucceeded, now_ms)
+            .actor(&user.id)
+            .detail("canal", "api")
+            .detail("sesion", &session_id),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionCreated {
+            token: token.expose().to_owned(),
+            session_id,
+            idle_timeout_s: state.session_policy.idle_timeout_s,
+            absolute_timeout_s: state.session_policy.absolute_timeout_s,
+            device_token,
+        }),
+    )
+        .into_response())
+}
+
+/// Ends the session whose token came with the request.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "cuentas",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Sesión cerrada"),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    revoke(&state, &who, &who.session_id).await
+}
+
+async fn revoke(
+    state: &AppState,
+    who: &Authenticated,
+    session_id: &str,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .db
+        .revoke_session(&who.user.id, session_id, state.clock.now_s())
+        .await?;
+    if !revoked {
+        // Another person's session, or none: the same answer, so ids reveal nothing.
+        return Err(ApiError::with_detail(
+            ErrorCode::NotFound,
+            "no hay tal sesión",
+        ));
+    }
+    audit(
+        state,
+        AuditEvent::new(EventKind::SessionRevoked, state.clock.now_ms())
+            .actor(&who.user.id)
+            .detail("sesion", session_id),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    /// E.164; the owner sees it in full.
+    pub phone: String,
+    pub display_name: String,
+    pub roles: Vec<&'static str>,
+}
+
+/// The signed-in person.
+#[utoipa::path(get, path = "/api/v1/me", tag = "cuentas", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "La cuenta", body = Me),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(who: Authenticated) -> Json<Me> {
+    Json(Me {
+        id: who.user.id.clone(),
+        phone: who.user.phone.clone(),
+        display_name: who.user.display_name.clone(),
+        roles: who.user.roles.iter().map(|role| role.as_str()).collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub client: String,
+    pub created_at_s: u64,
+    pub last_seen_at_s: u64,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+/// The person's open sessions, to spot one they do not recognise and close it.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "cuentas", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sesiones abiertas", body = Vec<SessionView>),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn my_sessions(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let now_s = state.clock.now_s();
+    let sessions = state.db.sessions_of(&who.user.id).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .filter(|session| {
+                state
+                    .session_policy
+                    .is_valid(session.created_at_s, session.last_seen_at_s, now_s)
+            })
+            .map(|session| SessionView {
+                current: session.id == who.session_id,
+                id: session.id,
+                client: session.client,
+                created_at_s: session.created_at_s,
+                last_seen_at_s: session.last_seen_at_s,
+            })
+            .collect(),
+    ))
+}
+
+/// Closes one of the person's sessions.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "cuentas",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "El id de la sesión")),
+    responses(
+        (status = 204, description = "Sesión cerrada"),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No hay tal sesión", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_my_session(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    revoke(&state, &who, &id).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    /// Masked: administrators identify people without handling their full number here.
+    pub phone: String,
+    pub display_name: String,
+    pub status: &'static str,
+    pub roles: Vec<&'static str>,
+}
+
+/// An account, for administrators.
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "administración",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "El id del usuario")),
+    responses(
+        (status = 200, description = "La cuenta", body = UserView),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No es administrador", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn admin_user(
+    State(state): State<AppState>,
+    _admin: Authorized<Administrator>,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = state
+        .db
+        .user_by_id(&id)
+        .await?
+        .ok_or_else(|| ApiError::with_detail(ErrorCode::NotFound, "no existe tal usuario"))?;
+    let phone = PhoneNumber::parse(&user.phone)
+        .map(|phone| phone.masked())
+        .unwrap_or_else(|_| "•••".to_owned());
+    Ok(Json(UserView {
+        id: user.id,
+        phone,
+        display_name: user.display_name,
+        status: user.status.as_str(),
+        roles: user.roles.iter().map(|role| role.as_str()).collect(),
+    }))
+}
+
+/// Where a sign-in stands with the second factor.
+enum SecondFactor {
+    NotEnrolled,
+    Proven,
+    Missing,
+    Wrong(String),
+}
+
+async fn check_second_factor(
+    state: &AppState,
+    user_id: &str,
+    presented: Option<&str>,
+    now_s: u64,
+) -> Result<SecondFactor, ApiError> {
+    let Some(enrolled) = state.db.second_factor(user_id).await? else {
+        return Ok(SecondFactor::NotEnrolled);
+    };
+    if !enrolled.confirmed {
+        return Ok(SecondFactor::NotEnrolled);
+    }
+    let Some(presented) = presented.map(str::trim).filter(|code| !code.is_empty()) else {
+        return Ok(SecondFactor::Missing);
+    };
+    // Six digits are a TOTP code; anything longer may be a recovery code.
+    if presented.chars().filter(char::is_ascii_digit).count() <= 8 && presented.len() <= 8 {
+        let secret = TotpSecret::from_base32(&enrolled.totp_secret).map_err(|error| {
+            tracing::error!(%error, "a stored TOTP secret does not decode");
+            ApiError::new(ErrorCode::Internal)
+        })?;
+        return Ok(
+            match secret.verify(presented, now_s, enrolled.last_used_step) {
+                Ok(step) if state.db.use_totp_step(user_id, step).await? => SecondFactor::Proven,
+                Ok(_) => SecondFactor::Wrong(TotpError::Replayed.to_string()),
+                Err(error) => SecondFactor::Wrong(error.to_string()),
+            },
+        );
+    }
+    let Ok(code) = RecoveryCode::parse(presented) else {
+        return Ok(SecondFactor::Wrong("el código no es válido".to_owned()));
+    };
+    Ok(
+        if state
+            .db
+            .use_recovery_code(user_id, &code.hash().to_hex(), state.clock.now_ms())
+            .await?
+        {
+            SecondFactor::Proven
+        } else {
+            SecondFactor::Wrong("el código de recuperación no es válido o ya se usó".to_owned())
+        },
+    )
+}
+
+/// Checks the person's current password again before a sensitive change.
+async fn reauthenticate(
+    state: &AppState,
+    who: &Authenticated,
+    password: &str,
+) -> Result<(), ApiError> {
+    let refused = || {
+        ApiError::with_detail(
+            ErrorCode::InvalidCredentials,
+            "la contraseña actual no es correcta",
+        )
+    };
+    let presented = PresentedSecret::parse(password).map_err(|_| refused())?;
+    let hasher = state.hasher.clone();
+    let stored = who.user.password_hash.clone();
+    let _verified = blocking(move || hasher.verify(&presented, &stored))
+        .await
+        .map_err(|_| refused())?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentRequest {
+    /// The current password: enrolling a second factor is a sensitive change.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolmentStarted {
+    /// The TOTP secret in Base32, to type into an authenticator app.
+    pub secret: String,
+    /// The same as an `otpauth://` URI, for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// Starts enrolling an authenticator app (TOTP, RFC 6238). Confirm with a first code.
+#[utoipa::path(post, path = "/api/v1/me/second-factor", tag = "cuentas",
+    security(("bearer" = [])), request_body = EnrolmentRequest,
+    responses(
+        (status = 201, description = "Secreto generado; falta confirmarlo", body = EnrolmentStarted),
+        (status = 401, description = "Sin sesión o contraseña incorrecta", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Ya tiene un segundo factor", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn begin_second_factor(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(request): ApiJson<EnrolmentRequest>,
+) -> Result<(StatusCode, Json<EnrolmentStarted>), ApiError> {
+    reauthenticate(&state, &who, &request.password).await?;
+    let secret = TotpSecret::generate(&mut rand::rng());
+    if !state
+        .db
+        .begin_second_factor(&who.user.id, &secret.to_base32())
+        .await?
+    {
+        return Err(ApiError::with_detail(
+            ErrorCode::Conflict,
+            "la cuenta ya tiene un segundo factor confirmado",
+        ));
+    }
+    let label = PhoneNumber::parse(&who.user.phone)
+        .map(|phone| phone.as_e164().to_owned())
+        .unwrap_or_else(|_| who.user.id.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolmentStarted {
+            secret: secret.to_base32(),
+            otpauth_uri: secret.otpauth_uri(&label),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentConfirmation {
+    /// The code the authenticator app shows now.
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolmentDone {
+    /// Ten single-use recovery codes, shown this once: keep them on paper.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms the authenticator app with its first code and issues recovery codes.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/confirmation", tag = "cuentas",
+    security(("bearer" = [])), request_body = EnrolmentConfirmation,
+    responses(
+        (status = 200, description = "Segundo factor activo", body = EnrolmentDone),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Código no válido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_second_factor(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(request): ApiJson<EnrolmentConfirmation>,
+) -> Result<Json<EnrolmentDone>, ApiError> {
+    let pending = state
+        .db
+        .second_factor(&who.user.id)
+        .await?
+        .filter(|factor| !factor.confirmed)
+        .ok_or_else(|| invalid("no hay un segundo factor pendiente de confirmar"))?;
+    let secret = TotpSecret::from_base32(&pending.totp_secret)
+        .map_err(|_| ApiError::new(ErrorCode::Internal))?;
+    let step = secret
+        .verify(&request.code, state.clock.now_s(), None)
+        .map_err(|error| invalid(format!("code: {error}")))?;
+    let codes = RecoveryCodes::generate(&mut rand::rng(), 10);
+    let hashes: Vec<String> = codes.hashes().iter().map(|hash| hash.to_hex()).collect();
+    let now_ms = state.clock.now_ms();
+    if !state
+        .db
+        .confirm_second_factor(&who.user.id, step, &hashes, now_ms)
+        .await?
+    {
+        return Err(invalid("no hay un segundo factor pendiente de confirmar"));
+    }
+    audit(
+        &state,
+        AuditEvent::new(EventKind::SecondFactorEnrolled, now_ms).actor(&who.user.id),
+    )
+    .await;
+    Ok(Json(EnrolmentDone {
+        recovery_codes: codes.codes().iter().map(|code| code.formatted()).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the password after checking the current one, and ends every session of the
+/// account, this one included: whoever knew the old password is out.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "cuentas",
+    security(("bearer" = [])), request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Contraseña cambiada; todas las sesiones cerradas"),
+        (status = 401, description = "Sin sesión o contraseña actual incorrecta", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "La nueva contraseña no es válida", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(request): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    reauthenticate(&state, &who, &request.current_password).await?;
+    let password = Password::parse(&request.new_password)
+        .map_err(|error| invalid(format!("new_password: {error}")))?;
+    let hasher = state.hasher.clone();
+    let hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
+    state.db.set_password_hash(&who.user.id, &hash).await?;
+    let revoked = state
+        .db
+        .revoke_sessions_of(&who.user.id, state.clock.now_s())
+        .await?;
+    audit(
+        &state,
+        AuditEvent::new(EventKind::PasswordChanged, state.clock.now_ms())
+            .actor(&who.user.id)
+            .detail("sesiones_cerradas", revoked.to_string()),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,152 @@
+//! What the HTTP test binaries share: the app served on a loopback port, and the check of a
+//! problem document.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use ceiba_identity::{Argon2Config, CredentialHasher};
+use ceiba_store::Db;
+use ceiba_testkit::http::{Response, get, send};
+use ceiba_web::clock::Clock;
+use ceiba_web::{AppState, Metrics, ServerLimits};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const CSP_PATH: &str = "/api/v1/csp-reports";
+
+pub static AUDIT_SIGNER: std::sync::LazyLock<ceiba_audit::CheckpointSigner> =
+    std::sync::LazyLock::new(|| ceiba_audit::CheckpointSigner::from_seed([42; 32]));
+
+/// The app's state as `ceiba serve` builds it, but with cheap Argon2 parameters: the real ones
+/// take seconds per hash in a debug build, and the parameters are tested in ceiba-identity.
+pub fn test_state(db: &Db) -> AppState {
+    let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)
+        .expect("the test parameters are valid");
+    AppState::new(
+        db.clone(),
+        Metrics::new(),
+        AUDIT_SIGNER.public_key_bytes(),
+        hasher,
+    )
+}
+
+/// The router served on a loopback port, as `ceiba serve` runs it, until `shut_down`.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<std::io::Result<()>>,
+    /// The server's clock, to move time forward.
+    pub clock: Clock,
+}
+
+impl TestServer {
+    pub async fn start(db: &Db) -> Result<TestServer, std::io::Error> {
+        TestServer::with_limits(db, ServerLimits::default()).await
+    }
+
+    pub async fn with_limits(db: &Db, limits: ServerLimits) -> Result<TestServer, std::io::Error> {
+        let state = test_state(db);
+        let clock = state.clock.clone();
+        let app = ceiba_web::router(state, limits);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        // A dropped sender also stops the server, so a failed test leaves nothing serving.
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(ceiba_web::serve(listener, app, limits, shutdown));
+        Ok(TestServer {
+            addr,
+            stop: Some(stop),
+            task,
+            clock,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Response, String> {
+        get(&self.url(path)).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
+        send("GET", &self.url(path), headers, Vec::new()).await
+    }
+
+    pub async fn post_csp(
+        &self,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Result<Response, String> {
+        let headers = [("content-type", content_type)];
+        send("POST", &self.url(CSP_PATH), &headers, body.into()).await
+    }
+
+    /// Sends a JSON body with extra headers.
+    pub async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, String> {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        send(method, &self.url(path), &all, body.to_string().into_bytes()).await
+    }
+
+    /// A request carrying a bearer token.
+    pub async fn with_token(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+    ) -> Result<Response, String> {
+        let authorization = format!("Bearer {token}");
+        send(
+            method,
+            &self.url(path),
+            &[("authorization", &authorization)],
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Begins the graceful shutdown: no new connections, requests in flight finish.
+    pub fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Checks the RFC 9457 document every error answers with, and returns it for further checks.
+pub fn assert_problem(response: &Response, status: u16, code: &str, instance: &str) -> Value {
+    assert_eq!(response.status, status, "{}", response.text());
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json"),
+        "{}",
+        response.text()
+    );
+    let problem = response.json().expect("a problem is JSON");
+    assert_eq!(
+        problem["type"],
+        format!("/api/problems#{code}"),
+        "{problem}"
+    );
+    assert_eq!(problem["status"], status, "{problem}");
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(problem["instance"], instance, "{problem}");
+    let title = problem["title"].as_str().unwrap_or("");
+    assert!(!title.is_empty(), "a problem has a title: {problem}");
+    let request_id = response.header("x-request-id");
+    assert!(request_id.is_some(), "no x-request-id header");
+    assert_eq!(problem["request_id"].as_str(), request_id, "{problem}");
+    problem
+}
