@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Administración: crear el primer administrador.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -37,6 +42,26 @@ pub enum Command {
     },
     /// Muestra la versión.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Crea una cuenta activa con los roles dados; la contraseña se lee de la entrada
+    /// estándar (una línea), nunca de la línea de órdenes.
+    CreateUser {
+        /// Número de móvil cubano, p. ej. +53 5123 4567.
+        #[arg(long)]
+        phone: String,
+        /// Nombre que se muestra.
+        #[arg(long)]
+        name: String,
+        /// Rol (repetible): citizen, merchant, biller, bank_operator, health_worker,
+        /// epidemiologist, editor, reviewer, administrator, auditor.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

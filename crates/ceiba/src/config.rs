@@ -2,6 +2,10 @@
 //! variables (nested keys with `__`: `CEIBA_LIMITS__BODY_BYTES_MAX`), then command-line flags.
 //! Values are parsed into types here, once; a bad one is refused at start with a sentence that
 //! names it and where it came from.
+//!
+//! Three text keys that may hold anything a person types (the SMS gateway's address, user and
+//! password) are also read from the environment verbatim, after figment's `Env`: that one reads
+//! `007` as the number 7 and unescapes quoted text, which would silently change a password.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,8 +14,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use ceiba_store::{DatabaseUrl, PoolSettings};
 use ceiba_web::ServerLimits;
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{ServeArgs, StorageArgs};
@@ -31,6 +36,35 @@ pub struct RawConfig {
     pub limits: RawLimits,
     pub database: RawDatabase,
     pub audit: RawAudit,
+    pub sms: RawSms,
+}
+
+/// How SMS leave (the outbox dispatcher's sender).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSms {
+    /// `file`: each message appended to `sms-enviados.log` in the data folder (development and
+    /// tests); `http`: a Kannel-style `sendsms` gateway at `gateway_url`.
+    pub sender: String,
+    /// `http://host:port/cgi-bin/sendsms`; required when `sender = "http"`.
+    pub gateway_url: Option<String>,
+    pub gateway_username: Option<String>,
+    /// Never printed.
+    pub gateway_password: Option<String>,
+}
+
+impl std::fmt::Debug for RawSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSms")
+            .field("sender", &self.sender)
+            .field("gateway_url", &self.gateway_url)
+            .field("gateway_username", &self.gateway_username)
+            .field(
+                "gateway_password",
+                &self.gateway_password.as_ref().map(|_| HIDDEN),
+            )
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +114,12 @@ impl Default for RawConfig {
                 signing_key_file: None,
                 checkpoint_interval_s: 60,
             },
+            sms: RawSms {
+                sender: "file".to_owned(),
+                gateway_url: None,
+                gateway_username: None,
+                gateway_password: None,
+            },
         }
     }
 }
@@ -114,7 +154,58 @@ pub struct Config {
     pub pool: PoolSettings,
     pub audit_signing_key_file: PathBuf,
     pub audit_checkpoint_interval: Duration,
+    pub sms: SmsConfig,
 }
+
+/// Which sender the SMS outbox dispatcher uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsSenderKind {
+    /// Appends to `sms-enviados.log` in the data folder.
+    File,
+    /// A Kannel `sendsms` gateway over HTTP.
+    Http,
+}
+
+/// The `[sms]` section, parsed.
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    pub sender: SmsSenderKind,
+    /// Present whenever `sms.gateway_url` is set, and always when `sender` is `Http`.
+    pub gateway: Option<GatewayConfig>,
+}
+
+/// Where and as whom to reach the SMS gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// An `http://` address without user or password in it (checked).
+    pub url: url::Url,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// Text that must never be printed: `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
+    /// The text itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(HIDDEN)
+    }
+}
+
+/// How a secret that is set is shown.
+const HIDDEN: &str = "***";
 
 /// The file that holds the checkpoint signing key when the configuration names none.
 pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
@@ -125,6 +216,40 @@ const BODY_BYTES_CAP: u64 = 64 * 1024 * 1024;
 const HEADER_BYTES_CAP: u64 = 1024 * 1024;
 const REQUEST_TIMEOUT_MS_CAP: u64 = 10 * 60 * 1000;
 const CONNECTIONS_CAP: u32 = 1000;
+
+/// Keys read verbatim from `CEIBA_<SECTION>__<KEY>` (see the module documentation).
+const VERBATIM_ENV_KEYS: &[(&str, &str)] = &[
+    ("sms", "gateway_url"),
+    ("sms", "gateway_username"),
+    ("sms", "gateway_password"),
+];
+
+/// The environment variables of [`VERBATIM_ENV_KEYS`], as written, as a figment layer. Its
+/// name says "environment" so a refusal names the variable, as for every other one.
+#[derive(Debug)]
+struct VerbatimEnv;
+
+impl Provider for VerbatimEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("`CEIBA_` environment variable(s), verbatim")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut root = Dict::new();
+        for (section, key) in VERBATIM_ENV_KEYS {
+            let name = format!("CEIBA_{}__{}", section, key).to_uppercase();
+            if let Ok(value) = std::env::var(&name) {
+                let entry = root
+                    .entry((*section).to_owned())
+                    .or_insert_with(|| Value::from(Dict::new()));
+                if let Value::Dict(_, dict) = entry {
+                    dict.insert((*key).to_owned(), Value::from(value));
+                }
+            }
+        }
+        Ok(Profile::Default.collect(root))
+    }
+}
 
 /// Whether a `CEIBA_…` variable (prefix stripped) is a configuration key: `CEIBA_CONFIG` names
 /// the file and `CEIBA_TEST_…` belong to the test suite.
@@ -145,11 +270,13 @@ fn layers(config_file: Option<&Path>) -> anyhow::Result<Figment> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    Ok(figment.merge(
-        Env::prefixed("CEIBA_")
-            .filter(|key| is_configuration_variable(key.as_str()))
-            .split("__"),
-    ))
+    Ok(figment
+        .merge(
+            Env::prefixed("CEIBA_")
+                .filter(|key| is_configuration_variable(key.as_str()))
+                .split("__"),
+        )
+        .merge(VerbatimEnv))
 }
 
 /// Loads the configuration for `serve` (and `config`).
@@ -218,8 +345,9 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                 match &error.kind {
                     figment::error::Kind::UnknownField(field, _) => format!(
                         "la clave «{field}» ({source}) no existe; las claves son listen, \
-                         data_dir, database_url, log_format, log_level, limits.*, database.* y \
-                         audit.*"
+                         data_dir, database_url, log_format, log_level, limits.*, database.*, \
+                         audit.* y sms.* (sms.sender, sms.gateway_url, sms.gateway_username, \
+                         sms.gateway_password)"
                     ),
                     kind if key.is_empty() => format!("{kind} ({source})"),
                     kind => format!("el valor de «{key}» ({source}) no es válido: {kind}"),
@@ -333,6 +461,8 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         raw.audit.checkpoint_interval_s,
         CHECKPOINT_INTERVAL_S_CAP,
     )?);
+    let source = |key: &str| source_of(figment, flag_keys, key);
+    let sms = parse_sms(raw.sms, &refuse, &source)?;
     Ok(Config {
         listen,
         storage,
@@ -342,22 +472,91 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         pool,
         audit_signing_key_file,
         audit_checkpoint_interval,
+        sms,
     })
 }
 
+/// The `[sms]` section. The gateway's keys are checked whenever they are set, even with the
+/// file sender, so a bad address cannot lie in wait for the day someone switches.
+fn parse_sms(
+    raw: RawSms,
+    refuse: &dyn Fn(&str, String) -> anyhow::Error,
+    source: &dyn Fn(&str) -> String,
+) -> anyhow::Result<SmsConfig> {
+    let sender = match raw.sender.trim().to_ascii_lowercase().as_str() {
+        "file" => SmsSenderKind::File,
+        "http" => SmsSenderKind::Http,
+        other => {
+            return Err(refuse(
+                "sms.sender",
+                format!("debe ser «file» o «http», no «{other}»"),
+            ));
+        }
+    };
+    let non_empty = |value: Option<String>| value.filter(|text| !text.trim().is_empty());
+    let gateway = match non_empty(raw.gateway_url) {
+        None => None,
+        Some(text) => Some(GatewayConfig {
+            url: parse_gateway_url(text.trim())
+                .map_err(|reason| refuse("sms.gateway_url", reason))?,
+            username: non_empty(raw.gateway_username),
+            password: non_empty(raw.gateway_password).map(Secret::new),
+        }),
+    };
+    if sender == SmsSenderKind::Http && gateway.is_none() {
+        return Err(refuse(
+            "sms.gateway_url",
+            format!(
+                "está vacío, y sms.sender = «http» ({}) lo necesita: la dirección de la \
+                 pasarela SMS, como http://127.0.0.1:13013/cgi-bin/sendsms",
+                source("sms.sender")
+            ),
+        ));
+    }
+    Ok(SmsConfig { sender, gateway })
+}
+
+/// An `http://` address for the gateway, or why it is not one (a sentence ending that follows
+/// "el valor de «sms.gateway_url» (…)").
+fn parse_gateway_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text)
+        .map_err(|error| format!("no es una dirección http:// válida ({error})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not echoed: it holds a credential.
+        return Err(
+            "lleva usuario o contraseña dentro de la dirección; póngalos en \
+                    sms.gateway_username y sms.gateway_password, que nunca se muestran"
+                .to_owned(),
+        );
+    }
+    match url.scheme() {
+        "http" => Ok(url),
+        "https" => Err(format!(
+            "usa HTTPS, que Ceiba aún no admite (el programa no incluye TLS): use una dirección \
+             http:// hacia una pasarela en una red de confianza, o un proxy TLS local; «{url}»"
+        )),
+        scheme => Err(format!(
+            "debe empezar por http://, no por «{scheme}:»; «{url}»"
+        )),
+    }
+}
+
 impl Config {
-    /// The effective configuration as TOML, the database password hidden.
+    /// The effective configuration as TOML, the database and SMS gateway passwords hidden.
     pub fn to_toml(&self) -> String {
         let (data_dir, database_url) = match &self.storage {
             Storage::Embedded { data_dir } => (data_dir, String::new()),
             Storage::Postgres { url, data_dir } => (data_dir, url.to_string()),
         };
         let quote = |text: &str| format!("{:?}", text);
+        let gateway = self.sms.gateway.as_ref();
         format!(
             "listen = {}\ndata_dir = {}\ndatabase_url = {}\nlog_format = {}\nlog_level = {}\n\n\
              [limits]\nbody_bytes_max = {}\nheader_bytes_max = {}\nrequest_timeout_ms = {}\n\n\
              [database]\nconnections_max = {}\nconnect_timeout_ms = {}\n\n\
-             [audit]\nsigning_key_file = {}\ncheckpoint_interval_s = {}\n",
+             [audit]\nsigning_key_file = {}\ncheckpoint_interval_s = {}\n\n\
+             [sms]\nsender = {}\ngateway_url = {}\ngateway_username = {}\n\
+             gateway_password = {}\n",
             quote(&self.listen.to_string()),
             quote(&data_dir.display().to_string()),
             quote(&database_url),
@@ -373,6 +572,23 @@ impl Config {
             duration_ms(self.pool.connect_timeout),
             quote(&self.audit_signing_key_file.display().to_string()),
             self.audit_checkpoint_interval.as_secs(),
+            quote(match self.sms.sender {
+                SmsSenderKind::File => "file",
+                SmsSenderKind::Http => "http",
+            }),
+            quote(gateway.map_or("", |gateway| gateway.url.as_str())),
+            quote(
+                gateway
+                    .and_then(|gateway| gateway.username.as_deref())
+                    .unwrap_or("")
+            ),
+            quote(
+                if gateway.is_some_and(|gateway| gateway.password.is_some()) {
+                    HIDDEN
+                } else {
+                    ""
+                }
+            ),
         )
     }
 }

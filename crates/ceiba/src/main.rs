@@ -1,11 +1,13 @@
 //! `ceiba`: the one binary. Glue only: it reads the command line and the configuration, sets
 //! up logging, opens storage and hands everything to the library crates.
 
+mod admin;
 mod audit;
 mod bench;
 mod cli;
 mod config;
 mod serve;
+mod sms;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::cli::{AuditCommand, BenchCommand, Cli, Command, ProofCommand};
+use crate::cli::{AdminCommand, AuditCommand, BenchCommand, Cli, Command, ProofCommand};
 use crate::config::{Config, LogFormat, Storage};
 
 fn main() -> ExitCode {
@@ -72,6 +74,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Audit { command } => run_audit(cli.config.as_deref(), command),
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    phone,
+                    name,
+                    roles,
+                    storage,
+                },
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(admin::create_user(&config, &phone, &name, &roles))
+        }
         Command::Bench {
             command:
                 BenchCommand::Audit {

@@ -6,17 +6,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use ceiba_audit::{AuditEvent, CheckpointSigner, EventKind};
+use ceiba_identity::{Argon2Config, CredentialHasher};
 use ceiba_store::{Db, LeaseHolder, LeaseName};
 use ceiba_web::{AppState, Metrics};
 use tokio::sync::watch;
 
 use crate::config::{Config, Storage};
 use crate::print_line;
+use crate::sms::SmsSender;
 
 /// How long a lease lasts, and how often its holder renews it: three tries before it lapses,
 /// so one slow round trip does not hand the work over.
 const LEASE_TTL: Duration = Duration::from_secs(15);
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(5);
+/// The longest a due SMS waits before the lease holder sends it (a confirmation code should
+/// leave within seconds). The maintenance loop turns at least this often, renewing the lease
+/// each time (a cheap `UPDATE`).
+const SMS_DISPATCH_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     match &config.storage {
@@ -69,6 +75,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         )
     })?;
     let signer = crate::audit::load_or_create_signing_key(&config.audit_signing_key_file)?;
+    let sms = SmsSender::from_config(&config)?;
+    tracing::info!(sender = %sms.describe(), "SMS outbox sender ready");
     let holder = LeaseHolder::new(uuid::Uuid::new_v4().to_string());
     let started = AuditEvent::new(EventKind::ServerStarted, now_ms())
         .actor("sistema")
@@ -89,16 +97,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             holder,
             signer,
             checkpoint_interval: config.audit_checkpoint_interval,
+            sms,
         },
         stop.clone(),
     ));
 
     let app = ceiba_web::router(
-        AppState {
-            db: db.clone(),
+        AppState::new(
+            db.clone(),
             metrics,
             audit_public_key,
-        },
+            CredentialHasher::new(Argon2Config::default())
+                .context("los parámetros de Argon2 no son válidos")?,
+        ),
         config.limits,
     );
     let shutdown = shutdown_signal()?;
@@ -154,17 +165,22 @@ struct Maintenance {
     holder: LeaseHolder,
     signer: CheckpointSigner,
     checkpoint_interval: Duration,
+    sms: SmsSender,
 }
 
 /// Takes and keeps the maintenance lease while the process runs, and does the singleton work
-/// while it holds it: signing audit checkpoints. Every process tries, so when the holder dies
-/// another takes over within `LEASE_TTL`.
+/// while it holds it: signing audit checkpoints and sending the SMS outbox. Every process tries,
+/// so when the holder dies another takes over within `LEASE_TTL`. A turn starts every
+/// `SMS_DISPATCH_EVERY` (or the checkpoint interval, when shorter), or right after the
+/// previous one when that took longer; a turn's work is bounded (see `crate::sms`) so it ends
+/// well before the lease it renewed at its start could lapse.
 async fn maintain(work: Maintenance, mut stop: watch::Receiver<bool>) {
     let lease = LeaseName::MAINTENANCE;
     let ttl_ms = i64::try_from(LEASE_TTL.as_millis()).unwrap_or(i64::MAX);
     let mut held = false;
     let mut last_checkpoint: Option<Instant> = None;
     loop {
+        let turn_started = tokio::time::Instant::now();
         let grant = work
             .db
             .try_acquire_lease(lease, &work.holder, now_ms(), ttl_ms)
@@ -195,8 +211,14 @@ async fn maintain(work: Maintenance, mut stop: watch::Receiver<bool>) {
             checkpoint(&work).await;
             last_checkpoint = Some(Instant::now());
         }
+        if held {
+            dispatch_sms(&work).await;
+        }
+        let period = LEASE_RENEW_EVERY
+            .min(work.checkpoint_interval)
+            .min(SMS_DISPATCH_EVERY);
         tokio::select! {
-            _ = tokio::time::sleep(LEASE_RENEW_EVERY.min(work.checkpoint_interval)) => {}
+            _ = tokio::time::sleep_until(turn_started + period) => {}
             _ = stop.changed() => break,
         }
     }
@@ -218,5 +240,19 @@ async fn checkpoint(work: &Maintenance) {
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "could not sign an audit checkpoint")
         }
+    }
+}
+
+async fn dispatch_sms(work: &Maintenance) {
+    match crate::sms::dispatch_due(&work.db, &work.sms, now_ms()).await {
+        Ok(report) if report.sent > 0 || report.failed > 0 => {
+            tracing::info!(
+                sent = report.sent,
+                failed = report.failed,
+                "SMS outbox dispatched"
+            );
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "could not dispatch the SMS outbox"),
     }
 }

@@ -65,6 +65,10 @@ fn main() {
         audit_proofs_print_json,
     );
     suite.test("bench_audit_prints_figures", bench_audit_prints_figures);
+    suite.each_engine(
+        "admin_create_user_bootstraps_an_administrator",
+        admin_create_user,
+    );
     suite.run()
 }
 
@@ -659,6 +663,136 @@ async fn bench_audit_prints_figures() -> TestResult {
     assert!(
         said.contains("verificación completa: 100 entradas"),
         "{said}"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `ceiba ARGS… <storage flags>` with `input` on standard input.
+fn run_with_input(database: &TestDatabase, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let storage = database.cli_args();
+    let mut command = std::process::Command::new(binary());
+    command
+        .current_dir(database.data_dir())
+        .args(args)
+        .args(&storage)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CEIBA_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command.spawn().expect("the ceiba binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write the password");
+    child.wait_with_output().expect("ceiba finishes")
+}
+
+async fn admin_create_user(database: TestDatabase) -> TestResult {
+    let create = [
+        "admin",
+        "create-user",
+        "--phone",
+        "+53 5555 0001",
+        "--name",
+        "Administración",
+        "--role",
+        "administrator",
+        "--role",
+        "auditor",
+    ];
+    let output = run_with_input(&database, &create, "una-frase-de-paso-larga\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stdout(&output);
+    assert!(
+        said.starts_with("Cuenta creada:") && said.contains("administrator, auditor"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("55550001"),
+        "the number must be masked: {said}"
+    );
+
+    // The same number twice, a role that does not exist, a common password: refused.
+    let again = run_with_input(&database, &create, "una-frase-de-paso-larga\n");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("ya existe"), "{}", stderr(&again));
+    let bad_role = [
+        "admin",
+        "create-user",
+        "--phone",
+        "+53 5555 0002",
+        "--name",
+        "X",
+        "--role",
+        "rey",
+    ];
+    let refused = run_with_input(&database, &bad_role, "una-frase-de-paso-larga\n");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("rey"), "{}", stderr(&refused));
+    let weak = [
+        "admin",
+        "create-user",
+        "--phone",
+        "+53 5555 0003",
+        "--name",
+        "X",
+        "--role",
+        "citizen",
+    ];
+    let refused = run_with_input(&database, &weak, "password\n");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("contraseña"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // The administrator signs in on a real server and holds the roles.
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let body = serde_json::json!({"phone": "+5355550001", "password": "una-frase-de-paso-larga"});
+    let session = http::send(
+        "POST",
+        &server.url("/api/v1/sessions"),
+        &[("content-type", "application/json")],
+        body.to_string().into_bytes(),
+    )
+    .await?;
+    assert_eq!(session.status, 201, "{}", session.text());
+    let token = session.json()?["token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    let authorization = format!("Bearer {token}");
+    let me = http::send(
+        "GET",
+        &server.url("/api/v1/me"),
+        &[("authorization", &authorization)],
+        Vec::new(),
+    )
+    .await?;
+    assert_eq!(
+        me.json()?["roles"],
+        serde_json::json!(["administrator", "auditor"])
+    );
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+    let entries = database.db.audit_entries(0, 1000).await?;
+    assert!(
+        entries
+            .iter()
+            .any(|entry| String::from_utf8_lossy(&entry.data).contains("role_changed")),
+        "the grant of roles is in the audit log"
     );
     Ok(())
 }

@@ -65,14 +65,24 @@ mod tests {
     #[test]
     fn codes_are_six_digits_and_hash_per_account() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-        let codes: Vec<_> = (0..200).map(|_| ConfirmationCode::generate(&mut rng)).collect();
+        let codes: Vec<_> = (0..200)
+            .map(|_| ConfirmationCode::generate(&mut rng))
+            .collect();
         assert!(codes.iter().all(|code| code.expose().len() == 6));
-        let distinct: std::collections::HashSet<_> = codes.iter().map(|c| c.expose().to_owned()).collect();
-        assert!(distinct.len() > 190, "codes repeat too often: {}", distinct.len());
+        let distinct: std::collections::HashSet<_> =
+            codes.iter().map(|c| c.expose().to_owned()).collect();
+        assert!(
+            distinct.len() > 190,
+            "codes repeat too often: {}",
+            distinct.len()
+        );
         let code = ConfirmationCode::parse("123 456").unwrap();
         assert_eq!(code.expose(), "123456");
         assert_ne!(code.hash_for("a"), code.hash_for("b"));
-        assert_eq!(code.hash_for("a"), ConfirmationCode::parse("123456").unwrap().hash_for("a"));
+        assert_eq!(
+            code.hash_for("a"),
+            ConfirmationCode::parse("123456").unwrap().hash_for("a")
+        );
         assert_eq!(code.hash_for("a").len(), 64);
         assert!(ConfirmationCode::parse("12345").is_none());
         assert!(ConfirmationCode::parse("12345a").is_none());

@@ -284,7 +284,11 @@ impl Db {
         Ok(Confirmation::Confirmed)
     }
 
-    pub async fn set_user_status(&self, user_id: &str, status: UserStatus) -> Result<(), StoreError> {
+    pub async fn set_user_status(
+        &self,
+        user_id: &str,
+        status: UserStatus,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(user_id)
@@ -294,7 +298,11 @@ impl Db {
     }
 
     /// Replaces a password hash (an upgrade to stronger parameters, or a new password).
-    pub async fn set_password_hash(&self, user_id: &str, hash: &PhcString) -> Result<(), StoreError> {
+    pub async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &PhcString,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash.as_str())
             .bind(user_id)
@@ -481,12 +489,17 @@ impl Db {
         Ok(())
     }
 
-    pub async fn is_known_device(&self, user_id: &str, device: &TokenHash) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM known_devices WHERE user_id = $1 AND device_hash = $2")
-            .bind(user_id)
-            .bind(hash_text(device))
-            .fetch_optional(self.pool())
-            .await?;
+    pub async fn is_known_device(
+        &self,
+        user_id: &str,
+        device: &TokenHash,
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 FROM known_devices WHERE user_id = $1 AND device_hash = $2")
+                .bind(user_id)
+                .bind(hash_text(device))
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.is_some())
     }
 
@@ -508,7 +521,10 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn second_factor(&self, user_id: &str) -> Result<Option<SecondFactorRow>, StoreError> {
+    pub async fn second_factor(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<SecondFactorRow>, StoreError> {
         let row = sqlx::query(
             "SELECT totp_secret, confirmed_at_ms, last_used_step FROM second_factors \
              WHERE user_id = $1",

@@ -21,8 +21,7 @@ pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, Po
 pub use error::{ErrorKind, StoreError};
 pub use identity::{
     CONFIRMATION_ATTEMPTS_MAX, Confirmation, NewUser, Registration, SMS_BATCH_MAX, SecondFactorRow,
-    SessionRow, SmsRow,
-    UserRow, UserStatus,
+    SessionRow, SmsRow, UserRow, UserStatus,
 };
 pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
 pub use url::DatabaseUrl;
