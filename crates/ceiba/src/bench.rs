@@ -126,3 +126,83 @@ async fn run_audit(db: &Db, entries: u32, batch: u32) -> anyhow::Result<Vec<Stri
     ));
     Ok(figures)
 }
+
+/// Signs in `sign_ins` times over HTTP against an in-process server with the production
+/// Argon2id parameters, and prints the latency of a whole sign-in.
+pub async fn login(sign_ins: u32) -> anyhow::Result<()> {
+    use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role};
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+
+    anyhow::ensure!(sign_ins > 0, "--sign-ins debe ser mayor que 0");
+    let scratch = std::env::temp_dir().join(format!("ceiba-bench-{}", uuid::Uuid::new_v4()));
+    let db = Db::open_embedded(&scratch, PoolSettings::default()).await?;
+    db.migrate().await?;
+    let hasher = CredentialHasher::new(Argon2Config::default())?;
+    let password = "una-frase-para-medir";
+    let phone = PhoneNumber::parse("+5351234567")?;
+    let hash = hasher.hash(&Password::parse(password)?, &mut rand::rng());
+    db.register_user(
+        &ceiba_store::NewUser {
+            id: "medida",
+            phone: &phone,
+            display_name: "Medida",
+            password_hash: &hash,
+            status: ceiba_store::UserStatus::Active,
+            roles: &[Role::Citizen],
+        },
+        None,
+        None,
+        now_ms(),
+    )
+    .await?;
+    let mut state =
+        ceiba_web::AppState::new(db.clone(), ceiba_web::Metrics::new(), [0; 32], hasher);
+    state.rate_limits = std::sync::Arc::new(ceiba_web::ratelimit::RateLimits::new(
+        &ceiba_web::ratelimit::RateLimitSettings {
+            requests_per_minute: 1_000_000,
+            sensitive_requests_per_minute: 1_000_000,
+            trusted_proxies: Vec::new(),
+        },
+    ));
+    let limits = ceiba_web::ServerLimits::default();
+    let app = ceiba_web::router(state, limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api/v1/sessions", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ceiba_web::serve(listener, app, limits, async move {
+        let _ = stopped.await;
+    }));
+
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let body = serde_json::json!({"phone": phone.as_e164(), "password": password}).to_string();
+    let mut latencies = Vec::with_capacity(sign_ins as usize);
+    let started = Instant::now();
+    for _ in 0..sign_ins {
+        let request = hyper::Request::post(&url)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.clone())))?;
+        let one = Instant::now();
+        let response = client.request(request).await?;
+        let status = response.status();
+        let _ = response.into_body().collect().await?;
+        latencies.push(one.elapsed());
+        anyhow::ensure!(status == 201, "el inicio de sesión respondió {status}");
+    }
+    let elapsed = started.elapsed();
+    let _ = stop.send(());
+    let _ = server.await;
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    latencies.sort_unstable();
+    print_line(&format!(
+        "ceiba bench login — {sign_ins} inicios de sesión por HTTP, Argon2id m=19456 KiB t=2 p=1, SQLite"
+    ))?;
+    print_line(&format!(
+        "  latencia p50 {:.1} ms, p99 {:.1} ms; {:.1} inicios/s con un cliente",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        per_second(u64::from(sign_ins), elapsed),
+    ))
+}

@@ -107,6 +107,13 @@ pub enum ProofCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Latencia de inicio de sesión por HTTP (Argon2id con los parámetros de OWASP incluido),
+    /// contra un servidor en 127.0.0.1 con un SQLite nuevo en una carpeta temporal.
+    Login {
+        /// Cuántos inicios de sesión medir, uno tras otro.
+        #[arg(long, default_value_t = 50)]
+        sign_ins: u32,
+    },
     /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
     Audit {
         /// Cuántas entradas escribir en cada modo.
@@ -137,6 +144,14 @@ pub struct ServeArgs {
     /// Dirección y puerto donde escuchar (puerto 0: uno libre cualquiera).
     #[arg(long, value_name = "DIRECCIÓN:PUERTO")]
     pub listen: Option<String>,
+
+    /// Certificado TLS (PEM, con la cadena): con él y --tls-key, Ceiba sirve HTTPS.
+    #[arg(long, value_name = "ARCHIVO")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Clave privada TLS (PEM).
+    #[arg(long, value_name = "ARCHIVO")]
+    pub tls_key: Option<PathBuf>,
 
     #[command(flatten)]
     pub storage: StorageArgs,

@@ -33,6 +33,11 @@ pub struct RawConfig {
     pub log_format: String,
     /// A `tracing` filter such as `info` or `ceiba_web=debug,info`.
     pub log_level: String,
+    /// PEM certificate chain; with `tls_key_file`, Ceiba serves HTTPS.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// People reach Ceiba over HTTPS through a proxy that terminates TLS: cookies get `Secure`.
+    pub behind_https_proxy: bool,
     pub limits: RawLimits,
     pub database: RawDatabase,
     pub audit: RawAudit,
@@ -82,6 +87,11 @@ pub struct RawLimits {
     pub body_bytes_max: u64,
     pub header_bytes_max: u64,
     pub request_timeout_ms: u64,
+    pub requests_per_minute_per_address: u64,
+    /// Sign-in, registration, password and second-factor changes.
+    pub sensitive_requests_per_minute_per_address: u64,
+    /// Proxies (IP addresses) whose `X-Forwarded-For` names the client; empty: none.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +104,7 @@ pub struct RawDatabase {
 impl Default for RawConfig {
     fn default() -> Self {
         let limits = ServerLimits::default();
+        let rate = ceiba_web::ratelimit::RateLimitSettings::default();
         let pool = PoolSettings::default();
         RawConfig {
             listen: "127.0.0.1:8080".to_owned(),
@@ -101,10 +112,18 @@ impl Default for RawConfig {
             database_url: None,
             log_format: "text".to_owned(),
             log_level: "info".to_owned(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            behind_https_proxy: false,
             limits: RawLimits {
                 body_bytes_max: limits.body_bytes_max as u64,
                 header_bytes_max: limits.header_bytes_max as u64,
                 request_timeout_ms: duration_ms(limits.request_timeout),
+                requests_per_minute_per_address: u64::from(rate.requests_per_minute),
+                sensitive_requests_per_minute_per_address: u64::from(
+                    rate.sensitive_requests_per_minute,
+                ),
+                trusted_proxies: Vec::new(),
             },
             database: RawDatabase {
                 connections_max: pool.connections_max,
@@ -151,6 +170,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub limits: ServerLimits,
+    pub rate_limits: ceiba_web::ratelimit::RateLimitSettings,
+    /// Certificate and key files, when serving HTTPS.
+    pub tls: Option<TlsFiles>,
+    pub behind_https_proxy: bool,
     pub pool: PoolSettings,
     pub audit_signing_key_file: PathBuf,
     pub audit_checkpoint_interval: Duration,
@@ -207,6 +230,12 @@ impl std::fmt::Debug for Secret {
 /// How a secret that is set is shown.
 const HIDDEN: &str = "***";
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
 /// The file that holds the checkpoint signing key when the configuration names none.
 pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
 const CHECKPOINT_INTERVAL_S_CAP: u64 = 24 * 60 * 60;
@@ -216,6 +245,7 @@ const BODY_BYTES_CAP: u64 = 64 * 1024 * 1024;
 const HEADER_BYTES_CAP: u64 = 1024 * 1024;
 const REQUEST_TIMEOUT_MS_CAP: u64 = 10 * 60 * 1000;
 const CONNECTIONS_CAP: u32 = 1000;
+const REQUESTS_PER_MINUTE_CAP: u64 = 1_000_000;
 
 /// Keys read verbatim from `CEIBA_<SECTION>__<KEY>` (see the module documentation).
 const VERBATIM_ENV_KEYS: &[(&str, &str)] = &[
@@ -287,6 +317,14 @@ pub fn load(config_file: Option<&Path>, flags: &ServeArgs) -> anyhow::Result<Con
         figment = figment.merge(Serialized::default("listen", listen));
         flag_keys.push("listen");
     }
+    if let Some(cert) = &flags.tls_cert {
+        figment = figment.merge(Serialized::default("tls_cert_file", cert));
+        flag_keys.push("tls_cert_file");
+    }
+    if let Some(key) = &flags.tls_key {
+        figment = figment.merge(Serialized::default("tls_key_file", key));
+        flag_keys.push("tls_key_file");
+    }
     figment = merge_storage_flags(figment, &flags.storage, &mut flag_keys);
     parse(&figment, &flag_keys)
 }
@@ -345,7 +383,8 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                 match &error.kind {
                     figment::error::Kind::UnknownField(field, _) => format!(
                         "la clave «{field}» ({source}) no existe; las claves son listen, \
-                         data_dir, database_url, log_format, log_level, limits.*, database.*, \
+                         data_dir, database_url, log_format, log_level, tls_cert_file, \
+                         tls_key_file, behind_https_proxy, limits.*, database.*, \
                          audit.* y sms.* (sms.sender, sms.gateway_url, sms.gateway_username, \
                          sms.gateway_password)"
                     ),
@@ -439,6 +478,49 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
             REQUEST_TIMEOUT_MS_CAP,
         )?),
     };
+    let tls = match (raw.tls_cert_file.clone(), raw.tls_key_file.clone()) {
+        (None, None) => None,
+        (Some(cert_file), Some(key_file)) => Some(TlsFiles {
+            cert_file,
+            key_file,
+        }),
+        (Some(_), None) => {
+            return Err(refuse(
+                "tls_cert_file",
+                "llegó sin tls_key_file: hacen falta los dos para servir HTTPS".to_owned(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(refuse(
+                "tls_key_file",
+                "llegó sin tls_cert_file: hacen falta los dos para servir HTTPS".to_owned(),
+            ));
+        }
+    };
+    let mut trusted_proxies = Vec::new();
+    for text in &raw.limits.trusted_proxies {
+        let address = text.trim().parse().map_err(|_| {
+            refuse(
+                "limits.trusted_proxies",
+                format!("contiene «{text}», que no es una dirección IP"),
+            )
+        })?;
+        trusted_proxies.push(address);
+    }
+    let per_minute = |key: &str, value: u64| -> anyhow::Result<u32> {
+        Ok(u32::try_from(in_range(key, value, REQUESTS_PER_MINUTE_CAP)?).unwrap_or(u32::MAX))
+    };
+    let rate_limits = ceiba_web::ratelimit::RateLimitSettings {
+        requests_per_minute: per_minute(
+            "limits.requests_per_minute_per_address",
+            raw.limits.requests_per_minute_per_address,
+        )?,
+        sensitive_requests_per_minute: per_minute(
+            "limits.sensitive_requests_per_minute_per_address",
+            raw.limits.sensitive_requests_per_minute_per_address,
+        )?,
+        trusted_proxies,
+    };
     let pool = PoolSettings {
         connections_max: u32::try_from(in_range(
             "database.connections_max",
@@ -469,6 +551,9 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         log_format,
         log_level: raw.log_level,
         limits,
+        rate_limits,
+        tls,
+        behind_https_proxy: raw.behind_https_proxy,
         pool,
         audit_signing_key_file,
         audit_checkpoint_interval,
@@ -551,8 +636,11 @@ impl Config {
         let quote = |text: &str| format!("{:?}", text);
         let gateway = self.sms.gateway.as_ref();
         format!(
-            "listen = {}\ndata_dir = {}\ndatabase_url = {}\nlog_format = {}\nlog_level = {}\n\n\
-             [limits]\nbody_bytes_max = {}\nheader_bytes_max = {}\nrequest_timeout_ms = {}\n\n\
+            "listen = {}\ndata_dir = {}\ndatabase_url = {}\nlog_format = {}\nlog_level = {}\n\
+             tls_cert_file = {}\ntls_key_file = {}\nbehind_https_proxy = {}\n\n\
+             [limits]\nbody_bytes_max = {}\nheader_bytes_max = {}\nrequest_timeout_ms = {}\n\
+             requests_per_minute_per_address = {}\nsensitive_requests_per_minute_per_address = {}\n\
+             trusted_proxies = [{}]\n\n\
              [database]\nconnections_max = {}\nconnect_timeout_ms = {}\n\n\
              [audit]\nsigning_key_file = {}\ncheckpoint_interval_s = {}\n\n\
              [sms]\nsender = {}\ngateway_url = {}\ngateway_username = {}\n\
@@ -565,9 +653,30 @@ impl Config {
                 LogFormat::Json => "json",
             }),
             quote(&self.log_level),
+            quote(
+                &self
+                    .tls
+                    .as_ref()
+                    .map_or(String::new(), |tls| tls.cert_file.display().to_string())
+            ),
+            quote(
+                &self
+                    .tls
+                    .as_ref()
+                    .map_or(String::new(), |tls| tls.key_file.display().to_string())
+            ),
+            self.behind_https_proxy,
             self.limits.body_bytes_max,
             self.limits.header_bytes_max,
             duration_ms(self.limits.request_timeout),
+            self.rate_limits.requests_per_minute,
+            self.rate_limits.sensitive_requests_per_minute,
+            self.rate_limits
+                .trusted_proxies
+                .iter()
+                .map(|address| quote(&address.to_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
             self.pool.connections_max,
             duration_ms(self.pool.connect_timeout),
             quote(&self.audit_signing_key_file.display().to_string()),

@@ -95,6 +95,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     database_url,
                 },
         } => runtime()?.block_on(bench::audit(entries, batch, database_url.as_deref())),
+        Command::Bench {
+            command: BenchCommand::Login { sign_ins },
+        } => runtime()?.block_on(bench::login(sign_ins)),
         Command::Serve(args) => {
             let config = config::load(cli.config.as_deref(), &args)?;
             init_logging(&config);

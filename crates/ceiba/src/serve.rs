@@ -35,6 +35,41 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     }
 }
 
+/// Reads the certificate chain and key into a rustls configuration: TLS 1.3 and 1.2 only
+/// (rustls implements nothing older), HTTP/1.1.
+fn load_tls(files: &crate::config::TlsFiles) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&files.cert_file)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .with_context(|| {
+            format!(
+                "no se pudo leer el certificado TLS «{}»",
+                files.cert_file.display()
+            )
+        })?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "el archivo «{}» no contiene ningún certificado PEM",
+        files.cert_file.display()
+    );
+    let key = PrivateKeyDer::from_pem_file(&files.key_file).with_context(|| {
+        format!(
+            "no se pudo leer la clave TLS «{}»",
+            files.key_file.display()
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("el certificado y la clave TLS no forman pareja")?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(tls))
+}
+
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Bind first: a port in use must be refused before anything is written to disk.
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -43,6 +78,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let address = listener
         .local_addr()
         .context("no se pudo leer la dirección de escucha")?;
+    // Read the certificate before anything is written: a bad one changes nothing.
+    let tls = config.tls.as_ref().map(load_tls).transpose()?;
 
     let db = open_database(&config).await?;
     let report = db
@@ -102,21 +139,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         stop.clone(),
     ));
 
-    let app = ceiba_web::router(
-        AppState::new(
-            db.clone(),
-            metrics,
-            audit_public_key,
-            CredentialHasher::new(Argon2Config::default())
-                .context("los parámetros de Argon2 no son válidos")?,
-        ),
-        config.limits,
+    let mut state = AppState::new(
+        db.clone(),
+        metrics,
+        audit_public_key,
+        CredentialHasher::new(Argon2Config::default())
+            .context("los parámetros de Argon2 no son válidos")?,
     );
+    state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(&config.rate_limits));
+    // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
+    state.tls = tls.is_some() || config.behind_https_proxy;
+    let app = ceiba_web::router(state, config.limits);
     let shutdown = shutdown_signal()?;
     tracing::info!(%address, data_dir = %config.data_dir().display(), "serving");
-    print_line(&format!("Ceiba escucha en http://{address}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    print_line(&format!("Ceiba escucha en {scheme}://{address}"))?;
 
-    let served = ceiba_web::serve(listener, app, config.limits, shutdown).await;
+    let served = match tls {
+        Some(tls) => ceiba_web::serve_tls(listener, app, config.limits, tls, shutdown).await,
+        None => ceiba_web::serve(listener, app, config.limits, shutdown).await,
+    };
     tracing::info!("shutting down: requests in flight have finished");
     let _ = stop_sender.send(true);
     if let Err(error) = maintenance_task.await {

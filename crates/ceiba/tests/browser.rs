@@ -1,5 +1,6 @@
 //! A person's view: headless Chromium (Debian's `chromium` driven through `chromedriver`)
-//! opens the home page of a real `ceiba serve`, in Spanish and in English.
+//! opens the home page of a real `ceiba serve`, in Spanish and in English, and goes through
+//! the account pages: sign-up, confirmation with the SMS code, sign-in, sessions, sign-out.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,6 +19,11 @@ fn main() {
         "home_page_in_spanish_then_english",
         PROGRAMS,
         home_page_languages,
+    );
+    suite.with_programs(
+        "sign_up_confirm_and_sign_in_through_the_forms_in_spanish",
+        PROGRAMS,
+        account_through_the_forms,
     );
     suite.run()
 }
@@ -191,6 +197,205 @@ async fn home_page_languages(programs: Vec<PathBuf>) -> TestResult {
     }
     .await;
     english.close().await?;
+    outcome?;
+
+    let (code, _) = server.stop().await?;
+    assert_eq!(code, Some(0));
+    Ok(())
+}
+
+/// The file `ceiba serve`'s default SMS sender appends to, in the data folder (`SENT_LOG_FILE`).
+const SENT_LOG_FILE: &str = "sms-enviados.log";
+/// The SMS outbox is dispatched every 2 s; a code must have left within this.
+const SMS_WAIT: Duration = Duration::from_secs(10);
+/// A form that hashes a password runs Argon2 at the real parameters, slow in a debug build.
+const SUBMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// The six digits of the first SMS sent to `phone_e164`, from the file sender's log
+/// (`<ms>\t<id>\t<phone>\t<body>` per line), polled until it appears.
+async fn code_from_sms_log(data_dir: &Path, phone_e164: &str) -> Result<String, String> {
+    let started = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(data_dir.join(SENT_LOG_FILE)).unwrap_or_default();
+        let code = log.lines().find_map(|line| {
+            let fields: Vec<&str> = line.splitn(4, '\t').collect();
+            let [_, _, phone, body] = fields.as_slice() else {
+                return None;
+            };
+            (*phone == phone_e164)
+                .then(|| {
+                    body.split(|c: char| !c.is_ascii_digit())
+                        .find(|word| word.len() == 6)
+                })
+                .flatten()
+                .map(str::to_owned)
+        });
+        if let Some(code) = code {
+            return Ok(code);
+        }
+        if started.elapsed() > SMS_WAIT {
+            return Err(format!(
+                "ningún SMS a {phone_e164} en {SENT_LOG_FILE} tras {} s: «{log}»",
+                SMS_WAIT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the browser shows `path` (a form's redirect), and returns the query.
+async fn wait_for_path(client: &Client, path: &str) -> Result<Option<String>, String> {
+    let started = Instant::now();
+    loop {
+        let url = client
+            .current_url()
+            .await
+            .map_err(|error| error.to_string())?;
+        if url.path() == path {
+            return Ok(url.query().map(str::to_owned));
+        }
+        if started.elapsed() > SUBMIT_WAIT {
+            let shown = text_of(client, "main").await.unwrap_or_default();
+            return Err(format!(
+                "se esperaba {path}, y el navegador está en {url}: {shown}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Types into the fields of the page's account form, as a person would, and sends it.
+async fn fill_and_send(client: &Client, fields: &[(&str, &str)]) -> Result<(), String> {
+    for (id, value) in fields {
+        let field = client
+            .find(Locator::Id(id))
+            .await
+            .map_err(|error| format!("#{id}: {error}"))?;
+        field
+            .clear()
+            .await
+            .map_err(|error| format!("#{id}: {error}"))?;
+        field
+            .send_keys(value)
+            .await
+            .map_err(|error| format!("#{id}: {error}"))?;
+    }
+    client
+        .find(Locator::Css("form.cuenta button[type=submit]"))
+        .await
+        .map_err(|error| error.to_string())?
+        .click()
+        .await
+        .map_err(|error| error.to_string())
+}
+
+async fn account_through_the_forms(programs: Vec<PathBuf>) -> TestResult {
+    let (chromium, chromedriver) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    let server = ServeProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_ceiba")),
+        &["--data-dir".to_owned(), data_dir.display().to_string()],
+        &[],
+    )
+    .await?;
+    let driver = Driver::start(chromedriver).await?;
+    let client = driver
+        .browser(chromium, &dir.path().join("perfil-cuenta"), "es-ES,es")
+        .await?;
+    let outcome = async {
+        // The header leads to the sign-in form, and it to the sign-up form.
+        client.goto(&server.url("/")).await?;
+        let header_link = client.find(Locator::Id("enlace-cuenta")).await?;
+        assert_eq!(header_link.text().await?, "Entrar");
+        header_link.click().await?;
+        wait_for_path(&client, "/cuenta/entrar").await?;
+        client
+            .find(Locator::Css("a[href='/cuenta/registro']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/cuenta/registro").await?;
+        assert_eq!(page_lang(&client).await?, "es");
+        assert_eq!(text_of(&client, "h1").await?, "Crear una cuenta");
+
+        fill_and_send(
+            &client,
+            &[
+                ("telefono", "+53 5123 4567"),
+                ("nombre", "Ana Pérez"),
+                ("contrasena", "caballo-correcto-bateria"),
+            ],
+        )
+        .await?;
+        wait_for_path(&client, "/cuenta/confirmar").await?;
+        assert!(
+            text_of(&client, "#aviso")
+                .await?
+                .contains("le enviamos un SMS con un código")
+        );
+
+        // The code arrives by SMS: here, the file sender's log in the data folder.
+        let code = code_from_sms_log(&data_dir, "+5351234567").await?;
+        fill_and_send(&client, &[("telefono", "5123 4567"), ("codigo", &code)]).await?;
+        wait_for_path(&client, "/cuenta/entrar").await?;
+        assert_eq!(
+            text_of(&client, "#aviso").await?,
+            "Su número quedó confirmado. Ya puede entrar."
+        );
+        assert!(
+            text_of(&client, "#segundo-factor-ayuda")
+                .await?
+                .starts_with("Solo si activó el segundo factor")
+        );
+
+        fill_and_send(
+            &client,
+            &[
+                ("telefono", "+53 5123 4567"),
+                ("contrasena", "caballo-correcto-bateria"),
+            ],
+        )
+        .await?;
+        wait_for_path(&client, "/cuenta").await?;
+        assert_eq!(text_of(&client, "h1").await?, "Mi cuenta");
+        assert_eq!(text_of(&client, "#nombre").await?, "Ana Pérez");
+        assert_eq!(text_of(&client, "#telefono").await?, "+53 5123 4567");
+        assert_eq!(text_of(&client, "#roles").await?, "Ciudadano");
+        assert_eq!(text_of(&client, "#enlace-cuenta").await?, "Mi cuenta");
+        let this_session = text_of(&client, "#sesiones tr.actual").await?;
+        assert!(this_session.contains("Navegador"), "{this_session}");
+        assert!(this_session.contains("(esta sesión)"), "{this_session}");
+        assert!(this_session.contains("hace un momento"), "{this_session}");
+        let rows = client
+            .find_all(Locator::Css("#sesiones tbody tr"))
+            .await?
+            .len();
+        assert_eq!(rows, 1);
+        // Script on the page could not read the session cookie, nor another site send it.
+        let cookie = client.get_named_cookie("ceiba_sesion").await?;
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(
+            cookie.same_site().map(|same_site| same_site.to_string()),
+            Some("Strict".to_owned())
+        );
+        if let Ok(folder) = std::env::var("CEIBA_TEST_SCREENSHOTS") {
+            std::fs::write(
+                Path::new(&folder).join("cuenta-es.png"),
+                client.screenshot().await?,
+            )?;
+        }
+
+        // Sign-out ends the session: the account page sends back to the sign-in form.
+        client.find(Locator::Id("salir")).await?.click().await?;
+        wait_for_path(&client, "/cuenta/entrar").await?;
+        assert_eq!(text_of(&client, "#aviso").await?, "Cerró la sesión.");
+        client.goto(&server.url("/cuenta")).await?;
+        wait_for_path(&client, "/cuenta/entrar").await?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    client.close().await?;
     outcome?;
 
     let (code, _) = server.stop().await?;

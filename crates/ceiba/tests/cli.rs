@@ -65,10 +65,17 @@ fn main() {
         audit_proofs_print_json,
     );
     suite.test("bench_audit_prints_figures", bench_audit_prints_figures);
+    suite.test("bench_login_prints_figures", bench_login_prints_figures);
     suite.each_engine(
         "admin_create_user_bootstraps_an_administrator",
         admin_create_user,
     );
+    suite.with_programs(
+        "tls_serves_https_from_tls_1_2_up",
+        &["curl", "openssl"],
+        tls_serves_https,
+    );
+    suite.test("tls_needs_both_files_and_refuses_bad_ones", tls_refusals);
     suite.run()
 }
 
@@ -667,6 +674,18 @@ async fn bench_audit_prints_figures() -> TestResult {
     Ok(())
 }
 
+async fn bench_login_prints_figures() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let output = run_ceiba(dir.path(), &["bench", "login", "--sign-ins", "2"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stdout(&output);
+    assert!(
+        said.contains("2 inicios de sesión") && said.contains("latencia p50"),
+        "{said}"
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Administration
 // ---------------------------------------------------------------------------------------------
@@ -793,6 +812,143 @@ async fn admin_create_user(database: TestDatabase) -> TestResult {
             .iter()
             .any(|entry| String::from_utf8_lossy(&entry.data).contains("role_changed")),
         "the grant of roles is in the audit log"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------------------------
+
+/// A self-signed certificate for 127.0.0.1 made with openssl; returns (cert, key) paths.
+fn self_signed(dir: &Path, openssl: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let output = std::process::Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .map_err(|error| error.to_string())?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok((cert, key))
+}
+
+fn curl(curl: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(curl)
+        .args(["--silent", "--show-error", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl runs")
+}
+
+async fn tls_serves_https(programs: Vec<PathBuf>) -> TestResult {
+    let (curl_path, openssl) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let (cert, key) = self_signed(dir.path(), openssl)?;
+    let args = [
+        "--data-dir".to_owned(),
+        dir.path().join("datos").display().to_string(),
+        "--tls-cert".to_owned(),
+        cert.display().to_string(),
+        "--tls-key".to_owned(),
+        key.display().to_string(),
+    ];
+    let server = ServeProcess::start(binary(), &args, &[]).await?;
+    assert!(
+        server.base_url.starts_with("https://"),
+        "{}",
+        server.base_url
+    );
+    let url = server.url("/healthz");
+    let cacert = cert.display().to_string();
+
+    let answer = curl(curl_path, &["--cacert", &cacert, &url]);
+    assert!(answer.status.success(), "{}", stderr(&answer));
+    assert!(
+        stdout(&answer).contains("\"status\":\"ok\""),
+        "{}",
+        stdout(&answer)
+    );
+    let tls12 = curl(
+        curl_path,
+        &["--cacert", &cacert, "--tlsv1.2", "--tls-max", "1.2", &url],
+    );
+    assert!(
+        tls12.status.success(),
+        "TLS 1.2 must work: {}",
+        stderr(&tls12)
+    );
+    let tls11 = curl(
+        curl_path,
+        &["--cacert", &cacert, "--tlsv1.1", "--tls-max", "1.1", &url],
+    );
+    assert!(!tls11.status.success(), "TLS 1.1 must be refused");
+    let plain = curl(curl_path, &[&url.replace("https://", "http://")]);
+    assert!(
+        !plain.status.success() || !stdout(&plain).contains("\"ok\""),
+        "plain HTTP answered on the TLS port"
+    );
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+    Ok(())
+}
+
+async fn tls_refusals() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    let data = data_dir.display().to_string();
+    let half = run_ceiba(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--tls-cert",
+            "/no/cert.pem",
+        ],
+        &[],
+    );
+    assert_eq!(half.status.code(), Some(1));
+    assert!(stderr(&half).contains("tls_key_file"), "{}", stderr(&half));
+    let missing = run_ceiba(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--tls-cert",
+            "/no/cert.pem",
+            "--tls-key",
+            "/no/key.pem",
+        ],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("/no/cert.pem"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(
+        !data_dir.exists(),
+        "nothing is written when TLS cannot start"
     );
     Ok(())
 }

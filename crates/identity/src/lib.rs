@@ -87,7 +87,9 @@ pub use recovery::{
 };
 pub use role::{Role, RoleError};
 pub use throttle::{DeviceTrust, FailureCounter, ThrottleDecision, ThrottlePolicy, ThrottleState};
-pub use token::{DeviceToken, SessionPolicy, SessionToken, TOKEN_CHARS, TokenError, TokenHash};
+pub use token::{
+    CsrfToken, DeviceToken, SessionPolicy, SessionToken, TOKEN_CHARS, TokenError, TokenHash,
+};
 pub use totp::{TOTP_DIGITS, TOTP_STEP_S, TotpError, TotpSecret, totp_step};
 
 /// Characters used to mask what must not be shown in full.

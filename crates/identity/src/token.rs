@@ -3,6 +3,7 @@ use std::fmt;
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// Random bytes in a token: 256 bits.
@@ -103,6 +104,52 @@ bearer_token! {
     /// device a known one for sign-in throttling (see the crate documentation). Stored only as
     /// its [`TokenHash`].
     DeviceToken
+}
+
+bearer_token! {
+    /// An anti-CSRF token: the value a form carries in a hidden field and the server compares
+    /// with what only the cookie holder's session can produce. Before sign-in it is a fresh
+    /// random value, set in a cookie as well (double submit); within a session it is
+    /// [`SessionToken::csrf_token`]. Never stored.
+    CsrfToken
+}
+
+/// Domain separation for [`SessionToken::csrf_token`]: the same token never hashes to the same
+/// value for two purposes (storage keeps SHA-256 of the bare token).
+const CSRF_DOMAIN: &[u8] = b"ceiba-csrf\0";
+
+impl SessionToken {
+    /// The anti-CSRF token of this session: SHA-256(`ceiba-csrf\0` ‖ the token's 32 bytes),
+    /// in base64url. Any process that holds the session cookie's value can compute it, so it
+    /// needs no storage and no key shared between processes; nobody else can, not even with a
+    /// copy of the database (which keeps SHA-256 of the bare token, a different value), and
+    /// it reveals nothing of the session token.
+    pub fn csrf_token(&self) -> CsrfToken {
+        let mut hasher = Sha256::new();
+        hasher.update(CSRF_DOMAIN);
+        hasher.update(&self.bytes[..]);
+        let bytes: Zeroizing<[u8; TOKEN_BYTES]> = Zeroizing::new(hasher.finalize().into());
+        let text = Zeroizing::new(BASE64URL_NOPAD.encode(&bytes[..]));
+        CsrfToken { bytes, text }
+    }
+}
+
+impl CsrfToken {
+    /// Whether what a form or header presented is this token, compared in constant time so
+    /// that the time of a refusal says nothing about how much of a guess was right.
+    pub fn matches(&self, presented: &str) -> bool {
+        let presented = presented.trim().as_bytes();
+        presented.len() == self.text.len() && bool::from(presented.ct_eq(self.text.as_bytes()))
+    }
+}
+
+impl Clone for CsrfToken {
+    fn clone(&self) -> CsrfToken {
+        CsrfToken {
+            bytes: self.bytes.clone(),
+            text: self.text.clone(),
+        }
+    }
 }
 
 impl TokenHash {

@@ -1,5 +1,13 @@
-//! Accounts over the API: registration with an SMS code, sign-in with bearer sessions, the
-//! sessions list and revocation. Every security event goes to the audit log.
+//! Accounts: registration with an SMS code, sign-in with sessions, the sessions list and
+//! revocation, the second factor and password changes. Every security event goes to the audit
+//! log.
+//!
+//! The work is done by plain async functions that take the state and typed inputs and return
+//! typed outcomes or an [`ApiError`]: [`register_account`], [`confirm_account`],
+//! [`sign_in_person`] (throttle, second factor, known devices), [`open_sessions`],
+//! [`revoke_session_of`] and [`change_password_of`]. The JSON handlers below and the pages in
+//! `account_pages.rs` only translate their wire (JSON and bearer tokens; forms and cookies) to
+//! and from these, so both channels follow one set of rules.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use ceiba_audit::{AuditEvent, EventKind};
 use ceiba_identity::{
     ConfirmationCode, DeviceToken, DeviceTrust, Password, PhoneNumber, PresentedSecret,
-    RecoveryCode, RecoveryCodes, Role, SessionToken, ThrottleDecision, TotpError, TotpSecret,
+    RecoveryCode, RecoveryCodes, Role, SessionToken, ThrottleDecision, TokenHash, TotpError,
+    TotpSecret,
 };
 use ceiba_store::{Confirmation, NewUser, Registration, SessionRow, UserStatus};
 use serde::{Deserialize, Serialize};
@@ -23,7 +32,7 @@ use crate::problem::{ApiError, ErrorCode, Problem};
 const CONFIRMATION_TTL_MS: i64 = 10 * 60 * 1000;
 /// The header an API client sends back with the device token it was given at sign-in.
 pub const DEVICE_HEADER: &str = "x-ceiba-device";
-const DISPLAY_NAME_CHARS_MAX: usize = 100;
+pub const DISPLAY_NAME_CHARS_MAX: usize = 100;
 
 fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::with_detail(ErrorCode::ValidationFailed, detail)
@@ -50,6 +59,411 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work)
         .await
         .expect("credential work does not panic")
+}
+
+/// Where a request came from: recorded in the audit log and shown in the sessions list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// The JSON API, with bearer tokens.
+    Api,
+    /// The web pages, with cookies.
+    Web,
+}
+
+impl Channel {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Web => "web",
+        }
+    }
+}
+
+/// The name a person gives: trimmed, 1 to [`DISPLAY_NAME_CHARS_MAX`] characters, no control
+/// characters.
+#[derive(Debug, Clone)]
+pub(crate) struct DisplayName(String);
+
+impl DisplayName {
+    pub(crate) fn parse(text: &str) -> Option<DisplayName> {
+        let name = text.trim();
+        (!name.is_empty()
+            && name.chars().count() <= DISPLAY_NAME_CHARS_MAX
+            && !name.chars().any(char::is_control))
+        .then(|| DisplayName(name.to_owned()))
+    }
+}
+
+/// What a registration needs, already parsed.
+#[derive(Debug)]
+pub(crate) struct NewAccount {
+    pub phone: PhoneNumber,
+    pub display_name: DisplayName,
+    pub password: Password,
+}
+
+/// Registers a person (pending) and queues the SMS with the confirmation code, or, when the
+/// number already has an account, an SMS to its owner instead. Both cases return the same, in
+/// about the same time, so that the caller cannot tell them apart.
+pub(crate) async fn register_account(
+    state: &AppState,
+    account: NewAccount,
+    channel: Channel,
+) -> Result<(), ApiError> {
+    let NewAccount {
+        phone,
+        display_name: DisplayName(display_name),
+        password,
+    } = account;
+    let hasher = state.hasher.clone();
+    // Hash before looking anything up, so both answers take the same time.
+    let password_hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let code = ConfirmationCode::generate(&mut rand::rng());
+    let now_ms = state.clock.now_ms();
+    let sms = format!(
+        "Ceiba: su código de confirmación es {}. Vence en 10 minutos. No lo comparta con nadie.",
+        code.expose()
+    );
+    let outcome = state
+        .db
+        .register_user(
+            &NewUser {
+                id: &user_id,
+                phone: &phone,
+                display_name: &display_name,
+                password_hash: &password_hash,
+                status: UserStatus::Pending,
+                roles: &[Role::Citizen],
+            },
+            Some((&code.hash_for(&user_id), now_ms + CONFIRMATION_TTL_MS)),
+            Some(&sms),
+            now_ms,
+        )
+        .await?;
+    match outcome {
+        Registration::Created => {
+            audit(
+                state,
+                AuditEvent::new(EventKind::UserRegistered, now_ms)
+                    .actor(&user_id)
+                    .detail("canal", channel.as_str()),
+            )
+            .await;
+        }
+        Registration::PhoneTaken => {
+            state
+                .db
+                .queue_sms(
+                    &phone,
+                    "Ceiba: alguien intentó crear una cuenta con este número, que ya tiene una. \
+                     Si fue usted, inicie sesión; si no, no haga nada.",
+                    now_ms,
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// What became of a confirmation code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfirmOutcome {
+    Confirmed,
+    /// Wrong, expired, used up, malformed, or no such pending account: one answer for all.
+    Refused,
+}
+
+/// Confirms a phone number with the code of its SMS, which activates the account.
+pub(crate) async fn confirm_account(
+    state: &AppState,
+    phone: &PhoneNumber,
+    code: &str,
+) -> Result<ConfirmOutcome, ApiError> {
+    let Some(code) = ConfirmationCode::parse(code) else {
+        return Ok(ConfirmOutcome::Refused);
+    };
+    let Some(user) = state.db.user_by_phone(phone).await? else {
+        return Ok(ConfirmOutcome::Refused);
+    };
+    let now_ms = state.clock.now_ms();
+    match state
+        .db
+        .confirm_phone(&user.id, &code.hash_for(&user.id), now_ms)
+        .await?
+    {
+        Confirmation::Confirmed => {
+            audit(
+                state,
+                AuditEvent::new(EventKind::PhoneConfirmed, now_ms).actor(&user.id),
+            )
+            .await;
+            Ok(ConfirmOutcome::Confirmed)
+        }
+        Confirmation::WrongCode | Confirmation::Void => Ok(ConfirmOutcome::Refused),
+    }
+}
+
+/// One attempt to sign in, as typed.
+#[derive(Debug)]
+pub(crate) struct SignInAttempt<'a> {
+    pub phone: PhoneNumber,
+    /// As typed; checked, never held to the password policy.
+    pub password: &'a str,
+    /// The authenticator app's code or a recovery code, if the person gave one.
+    pub second_factor_code: Option<&'a str>,
+    /// The hash of the device token the client sent back (header or cookie), if any.
+    pub device: Option<TokenHash>,
+    pub channel: Channel,
+}
+
+/// A session just opened. The tokens are shown to the client once.
+#[derive(Debug)]
+pub(crate) struct NewSession {
+    pub token: SessionToken,
+    pub session_id: String,
+    /// A token for the client to keep when this device was not known yet.
+    pub device_token: Option<DeviceToken>,
+}
+
+/// What became of a sign-in attempt.
+#[derive(Debug)]
+pub(crate) enum SignInOutcome {
+    SignedIn(NewSession),
+    /// Too many failures from this kind of device: nothing was checked.
+    Locked {
+        retry_after_s: u64,
+    },
+    /// Wrong number, wrong password or no such account: one answer for all three.
+    InvalidCredentials,
+    /// The password was right but the account is not active (pending confirmation, disabled).
+    NotActive,
+    /// The password was right and the account has a second factor, but no code came.
+    SecondFactorMissing,
+    /// The code that came was wrong or already used; a Spanish sentence says which.
+    SecondFactorWrong(String),
+}
+
+/// Signs a person in: throttle by number and device trust, password (a dummy verification for
+/// unknown numbers, so the time reveals nothing), account status, second factor, then a new
+/// session of `attempt.channel` and, for a device not known yet, a device token.
+pub(crate) async fn sign_in_person(
+    state: &AppState,
+    attempt: SignInAttempt<'_>,
+) -> Result<SignInOutcome, ApiError> {
+    let SignInAttempt {
+        phone,
+        password,
+        second_factor_code,
+        device,
+        channel,
+    } = attempt;
+    let now_ms = state.clock.now_ms();
+    let now_s = state.clock.now_s();
+    let user = state.db.user_by_phone(&phone).await?;
+    let trust = match (&user, &device) {
+        (Some(user), Some(hash)) if state.db.is_known_device(&user.id, hash).await? => {
+            DeviceTrust::Known
+        }
+        _ => DeviceTrust::Unknown,
+    };
+    let throttle = state.db.login_throttle(&phone).await?;
+    if let ThrottleDecision::Locked { retry_after_s } = throttle.check(trust, now_s) {
+        return Ok(SignInOutcome::Locked { retry_after_s });
+    }
+
+    let hasher = state.hasher.clone();
+    let presented = PresentedSecret::parse(password).ok();
+    let stored = user.as_ref().map(|user| user.password_hash.clone());
+    let verification = blocking(move || match (presented, stored) {
+        (Some(secret), Some(stored)) => hasher.verify(&secret, &stored).ok(),
+        (Some(secret), None) => hasher.verify_dummy(&secret).ok(),
+        // An unparsable password still costs a hash, so its answer takes the usual time.
+        (None, _) => {
+            let _ = PresentedSecret::parse("contraseña-de-relleno")
+                .map(|filler| hasher.verify_dummy(&filler));
+            None
+        }
+    })
+    .await;
+
+    let known_user_id = user.as_ref().map(|user| user.id.clone());
+    let (Some(user), Some(verification)) = (user, verification) else {
+        let after = throttle.record_failure(&state.throttle_policy, trust, now_s);
+        state.db.save_login_throttle(&phone, &after).await?;
+        let mut event =
+            AuditEvent::new(EventKind::LoginFailed, now_ms).detail("canal", channel.as_str());
+        if let Some(user_id) = known_user_id {
+            event = event.actor(user_id);
+        }
+        audit(state, event).await;
+        if matches!(after.check(trust, now_s), ThrottleDecision::Locked { .. })
+            && matches!(throttle.check(trust, now_s), ThrottleDecision::Allowed)
+        {
+            audit(
+                state,
+                AuditEvent::new(EventKind::AccountLocked, now_ms)
+                    .subject(phone.masked())
+                    .detail(
+                        "dispositivos",
+                        match trust {
+                            DeviceTrust::Known => "conocidos",
+                            DeviceTrust::Unknown => "desconocidos",
+                        },
+                    ),
+            )
+            .await;
+        }
+        return Ok(SignInOutcome::InvalidCredentials);
+    };
+    if user.status != UserStatus::Active {
+        return Ok(SignInOutcome::NotActive);
+    }
+    let second_factor_at_s =
+        match check_second_factor(state, &user.id, second_factor_code, now_s).await? {
+            SecondFactor::NotEnrolled => None,
+            SecondFactor::Proven => Some(now_s),
+            SecondFactor::Missing => return Ok(SignInOutcome::SecondFactorMissing),
+            SecondFactor::Wrong(reason) => {
+                // A wrong second factor counts as a failed attempt, like a wrong password.
+                let after = throttle.record_failure(&state.throttle_policy, trust, now_s);
+                state.db.save_login_throttle(&phone, &after).await?;
+                audit(
+                    state,
+                    AuditEvent::new(EventKind::LoginFailed, now_ms)
+                        .actor(&user.id)
+                        .detail("motivo", "segundo factor"),
+                )
+                .await;
+                return Ok(SignInOutcome::SecondFactorWrong(reason));
+            }
+        };
+    state
+        .db
+        .save_login_throttle(&phone, &throttle.record_success(trust))
+        .await?;
+    if verification.needs_rehash
+        && let Ok(password) = Password::parse(password)
+    {
+        let hasher = state.hasher.clone();
+        let upgraded = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
+        state.db.set_password_hash(&user.id, &upgraded).await?;
+    }
+
+    let token = SessionToken::generate(&mut rand::rng());
+    let session_id = uuid::Uuid::new_v4().to_string();
+    state
+        .db
+        .create_session(&SessionRow {
+            id: session_id.clone(),
+            token_hash: token.hash(),
+            user_id: user.id.clone(),
+            created_at_s: now_s,
+            last_seen_at_s: now_s,
+            revoked_at_s: None,
+            client: channel.as_str().to_owned(),
+            second_factor_at_s,
+        })
+        .await?;
+    let device_token = if trust == DeviceTrust::Known {
+        None
+    } else {
+        let device = DeviceToken::generate(&mut rand::rng());
+        state
+            .db
+            .add_known_device(&user.id, &device.hash(), now_ms)
+            .await?;
+        Some(device)
+    };
+    audit(
+        state,
+        AuditEvent::new(EventKind::LoginSucceeded, now_ms)
+            .actor(&user.id)
+            .detail("canal", channel.as_str())
+            .detail("sesion", &session_id),
+    )
+    .await;
+    Ok(SignInOutcome::SignedIn(NewSession {
+        token,
+        session_id,
+        device_token,
+    }))
+}
+
+/// Ends one of a user's sessions; false when the user has no such live session (another
+/// person's included), so ids reveal nothing.
+pub(crate) async fn revoke_session_of(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+) -> Result<bool, ApiError> {
+    let revoked = state
+        .db
+        .revoke_session(user_id, session_id, state.clock.now_s())
+        .await?;
+    if revoked {
+        audit(
+            state,
+            AuditEvent::new(EventKind::SessionRevoked, state.clock.now_ms())
+                .actor(user_id)
+                .detail("sesion", session_id),
+        )
+        .await;
+    }
+    Ok(revoked)
+}
+
+/// The person's live sessions, newest first, the one of this request marked.
+pub(crate) async fn open_sessions(
+    state: &AppState,
+    who: &Authenticated,
+) -> Result<Vec<SessionView>, ApiError> {
+    let now_s = state.clock.now_s();
+    let sessions = state.db.sessions_of(&who.user.id).await?;
+    Ok(sessions
+        .into_iter()
+        .filter(|session| {
+            state
+                .session_policy
+                .is_valid(session.created_at_s, session.last_seen_at_s, now_s)
+        })
+        .map(|session| SessionView {
+            current: session.id == who.session_id,
+            id: session.id,
+            client: session.client,
+            created_at_s: session.created_at_s,
+            last_seen_at_s: session.last_seen_at_s,
+        })
+        .collect())
+}
+
+/// Changes the password after checking the current one (401 `invalid_credentials` if wrong,
+/// then 422 if the new one is refused), and ends every session of the account. Returns how
+/// many sessions were closed.
+pub(crate) async fn change_password_of(
+    state: &AppState,
+    who: &Authenticated,
+    current_password: &str,
+    new_password: &str,
+) -> Result<u64, ApiError> {
+    reauthenticate(state, who, current_password).await?;
+    let password =
+        Password::parse(new_password).map_err(|error| invalid(format!("new_password: {error}")))?;
+    let hasher = state.hasher.clone();
+    let hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
+    state.db.set_password_hash(&who.user.id, &hash).await?;
+    let revoked = state
+        .db
+        .revoke_sessions_of(&who.user.id, state.clock.now_s())
+        .await?;
+    audit(
+        state,
+        AuditEvent::new(EventKind::PasswordChanged, state.clock.now_ms())
+            .actor(&who.user.id)
+            .detail("sesiones_cerradas", revoked.to_string()),
+    )
+    .await;
+    Ok(revoked)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,65 +498,23 @@ pub async fn register(
     ApiJson(request): ApiJson<RegistrationRequest>,
 ) -> Result<(StatusCode, Json<RegistrationAccepted>), ApiError> {
     let phone = parse_phone(&request.phone)?;
-    let display_name = request.display_name.trim().to_owned();
-    if display_name.is_empty()
-        || display_name.chars().count() > DISPLAY_NAME_CHARS_MAX
-        || display_name.chars().any(char::is_control)
-    {
-        return Err(invalid(format!(
+    let display_name = DisplayName::parse(&request.display_name).ok_or_else(|| {
+        invalid(format!(
             "display_name: entre 1 y {DISPLAY_NAME_CHARS_MAX} caracteres, sin caracteres de control"
-        )));
-    }
+        ))
+    })?;
     let password = Password::parse(&request.password)
         .map_err(|error| invalid(format!("password: {error}")))?;
-    let hasher = state.hasher.clone();
-    // Hash before looking anything up, so both answers take the same time.
-    let password_hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
-    let user_id = uuid::Uuid::new_v4().to_string();
-    let code = ConfirmationCode::generate(&mut rand::rng());
-    let now_ms = state.clock.now_ms();
-    let sms = format!(
-        "Ceiba: su código de confirmación es {}. Vence en 10 minutos. No lo comparta con nadie.",
-        code.expose()
-    );
-    let outcome = state
-        .db
-        .register_user(
-            &NewUser {
-                id: &user_id,
-                phone: &phone,
-                display_name: &display_name,
-                password_hash: &password_hash,
-                status: UserStatus::Pending,
-                roles: &[Role::Citizen],
-            },
-            Some((&code.hash_for(&user_id), now_ms + CONFIRMATION_TTL_MS)),
-            Some(&sms),
-            now_ms,
-        )
-        .await?;
-    match outcome {
-        Registration::Created => {
-            audit(
-                &state,
-                AuditEvent::new(EventKind::UserRegistered, now_ms)
-                    .actor(&user_id)
-                    .detail("canal", "api"),
-            )
-            .await;
-        }
-        Registration::PhoneTaken => {
-            state
-                .db
-                .queue_sms(
-                    &phone,
-                    "Ceiba: alguien intentó crear una cuenta con este número, que ya tiene una. \
-                     Si fue usted, inicie sesión; si no, no haga nada.",
-                    now_ms,
-                )
-                .await?;
-        }
-    }
+    register_account(
+        &state,
+        NewAccount {
+            phone,
+            display_name,
+            password,
+        },
+        Channel::Api,
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(RegistrationAccepted {
@@ -178,24 +550,9 @@ pub async fn confirm(
     ApiJson(request): ApiJson<ConfirmationRequest>,
 ) -> Result<Json<ConfirmationDone>, ApiError> {
     let phone = parse_phone(&request.phone)?;
-    let refused = || invalid("el código no es válido o venció");
-    let code = ConfirmationCode::parse(&request.code).ok_or_else(refused)?;
-    let user = state.db.user_by_phone(&phone).await?.ok_or_else(refused)?;
-    let now_ms = state.clock.now_ms();
-    match state
-        .db
-        .confirm_phone(&user.id, &code.hash_for(&user.id), now_ms)
-        .await?
-    {
-        Confirmation::Confirmed => {
-            audit(
-                &state,
-                AuditEvent::new(EventKind::PhoneConfirmed, now_ms).actor(&user.id),
-            )
-            .await;
-            Ok(Json(ConfirmationDone { status: "active" }))
-        }
-        Confirmation::WrongCode | Confirmation::Void => Err(refused()),
+    match confirm_account(&state, &phone, &request.code).await? {
+        ConfirmOutcome::Confirmed => Ok(Json(ConfirmationDone { status: "active" })),
+        ConfirmOutcome::Refused => Err(invalid("el código no es válido o venció")),
     }
 }
 
@@ -258,160 +615,44 @@ pub async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Response, ApiError> {
     let phone = parse_phone(&request.phone)?;
-    let now_ms = state.clock.now_ms();
-    let now_s = state.clock.now_s();
-    let user = state.db.user_by_phone(&phone).await?;
-    let device_hash = headers
+    let device = headers
         .get(HeaderName::from_static(DEVICE_HEADER))
         .and_then(|value| value.to_str().ok())
         .and_then(|text| DeviceToken::parse(text.trim()).ok())
         .map(|token| token.hash());
-    let trust = match (&user, &device_hash) {
-        (Some(user), Some(hash)) if state.db.is_known_device(&user.id, hash).await? => {
-            DeviceTrust::Known
-        }
-        _ => DeviceTrust::Unknown,
+    let attempt = SignInAttempt {
+        phone,
+        password: &request.password,
+        second_factor_code: request.second_factor_code.as_deref(),
+        device,
+        channel: Channel::Api,
     };
-    let throttle = state.db.login_throttle(&phone).await?;
-    if let ThrottleDecision::Locked { retry_after_s } = throttle.check(trust, now_s) {
-        return Ok(too_many(retry_after_s));
+    match sign_in_person(&state, attempt).await? {
+        SignInOutcome::SignedIn(session) => Ok((
+            StatusCode::CREATED,
+            Json(SessionCreated {
+                token: session.token.expose().to_owned(),
+                session_id: session.session_id,
+                idle_timeout_s: state.session_policy.idle_timeout_s,
+                absolute_timeout_s: state.session_policy.absolute_timeout_s,
+                device_token: session
+                    .device_token
+                    .map(|device| device.expose().to_owned()),
+            }),
+        )
+            .into_response()),
+        SignInOutcome::Locked { retry_after_s } => Ok(too_many(retry_after_s)),
+        SignInOutcome::InvalidCredentials => Err(ApiError::new(ErrorCode::InvalidCredentials)),
+        SignInOutcome::NotActive => Err(ApiError::new(ErrorCode::AccountNotActive)),
+        SignInOutcome::SecondFactorMissing => Err(ApiError::with_detail(
+            ErrorCode::SecondFactorRequired,
+            "envíe second_factor_code: el código de su aplicación o un código de recuperación",
+        )),
+        SignInOutcome::SecondFactorWrong(reason) => Err(ApiError::with_detail(
+            ErrorCode::SecondFactorRequired,
+            reason,
+        )),
     }
-
-    let hasher = state.hasher.clone();
-    let presented = PresentedSecret::parse(&request.password).ok();
-    let stored = user.as_ref().map(|user| user.password_hash.clone());
-    let verification = blocking(move || match (presented, stored) {
-        (Some(secret), Some(stored)) => hasher.verify(&secret, &stored).ok(),
-        (Some(secret), None) => hasher.verify_dummy(&secret).ok(),
-        // An unparsable password still costs a hash, so its answer takes the usual time.
-        (None, _) => {
-            let _ = PresentedSecret::parse("contraseña-de-relleno")
-                .map(|filler| hasher.verify_dummy(&filler));
-            None
-        }
-    })
-    .await;
-
-    let known_user_id = user.as_ref().map(|user| user.id.clone());
-    let (Some(user), Some(verification)) = (user, verification) else {
-        let after = throttle.record_failure(&state.throttle_policy, trust, now_s);
-        state.db.save_login_throttle(&phone, &after).await?;
-        let mut event = AuditEvent::new(EventKind::LoginFailed, now_ms).detail("canal", "api");
-        if let Some(user_id) = known_user_id {
-            event = event.actor(user_id);
-        }
-        audit(&state, event).await;
-        if matches!(after.check(trust, now_s), ThrottleDecision::Locked { .. })
-            && matches!(throttle.check(trust, now_s), ThrottleDecision::Allowed)
-        {
-            audit(
-                &state,
-                AuditEvent::new(EventKind::AccountLocked, now_ms)
-                    .subject(phone.masked())
-                    .detail(
-                        "dispositivos",
-                        match trust {
-                            DeviceTrust::Known => "conocidos",
-                            DeviceTrust::Unknown => "desconocidos",
-                        },
-                    ),
-            )
-            .await;
-        }
-        return Err(ApiError::new(ErrorCode::InvalidCredentials));
-    };
-    if user.status != UserStatus::Active {
-        return Err(ApiError::new(ErrorCode::AccountNotActive));
-    }
-    let second_factor_at_s = match check_second_factor(
-        &state,
-        &user.id,
-        request.second_factor_code.as_deref(),
-        now_s,
-    )
-    .await?
-    {
-        SecondFactor::NotEnrolled => None,
-        SecondFactor::Proven => Some(now_s),
-        SecondFactor::Missing => {
-            return Err(ApiError::with_detail(
-                ErrorCode::SecondFactorRequired,
-                "envíe second_factor_code: el código de su aplicación o un código de recuperación",
-            ));
-        }
-        SecondFactor::Wrong(reason) => {
-            // A wrong second factor counts as a failed attempt, like a wrong password.
-            let after = throttle.record_failure(&state.throttle_policy, trust, now_s);
-            state.db.save_login_throttle(&phone, &after).await?;
-            audit(
-                &state,
-                AuditEvent::new(EventKind::LoginFailed, now_ms)
-                    .actor(&user.id)
-                    .detail("motivo", "segundo factor"),
-            )
-            .await;
-            return Err(ApiError::with_detail(
-                ErrorCode::SecondFactorRequired,
-                reason,
-            ));
-        }
-    };
-    state
-        .db
-        .save_login_throttle(&phone, &throttle.record_success(trust))
-        .await?;
-    if verification.needs_rehash
-        && let Ok(password) = Password::parse(&request.password)
-    {
-        let hasher = state.hasher.clone();
-        let upgraded = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
-        state.db.set_password_hash(&user.id, &upgraded).await?;
-    }
-
-    let token = SessionToken::generate(&mut rand::rng());
-    let session_id = uuid::Uuid::new_v4().to_string();
-    state
-        .db
-        .create_session(&SessionRow {
-            id: session_id.clone(),
-            token_hash: token.hash(),
-            user_id: user.id.clone(),
-            created_at_s: now_s,
-            last_seen_at_s: now_s,
-            revoked_at_s: None,
-            client: "api".to_owned(),
-            second_factor_at_s,
-        })
-        .await?;
-    let device_token = if trust == DeviceTrust::Known {
-        None
-    } else {
-        let device = DeviceToken::generate(&mut rand::rng());
-        state
-            .db
-            .add_known_device(&user.id, &device.hash(), now_ms)
-            .await?;
-        Some(device.expose().to_owned())
-    };
-    audit(
-        &state,
-        AuditEvent::new(EventKind::LoginSucceeded, now_ms)
-            .actor(&user.id)
-            .detail("canal", "api")
-            .detail("sesion", &session_id),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(SessionCreated {
-            token: token.expose().to_owned(),
-            session_id,
-            idle_timeout_s: state.session_policy.idle_timeout_s,
-            absolute_timeout_s: state.session_policy.absolute_timeout_s,
-            device_token,
-        }),
-    )
-        .into_response())
 }
 
 /// Ends the session whose token came with the request.
@@ -433,25 +674,15 @@ async fn revoke(
     who: &Authenticated,
     session_id: &str,
 ) -> Result<StatusCode, ApiError> {
-    let revoked = state
-        .db
-        .revoke_session(&who.user.id, session_id, state.clock.now_s())
-        .await?;
-    if !revoked {
+    if revoke_session_of(state, &who.user.id, session_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
         // Another person's session, or none: the same answer, so ids reveal nothing.
-        return Err(ApiError::with_detail(
+        Err(ApiError::with_detail(
             ErrorCode::NotFound,
             "no hay tal sesión",
-        ));
+        ))
     }
-    audit(
-        state,
-        AuditEvent::new(EventKind::SessionRevoked, state.clock.now_ms())
-            .actor(&who.user.id)
-            .detail("sesion", session_id),
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -498,25 +729,7 @@ pub async fn my_sessions(
     State(state): State<AppState>,
     who: Authenticated,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
-    let now_s = state.clock.now_s();
-    let sessions = state.db.sessions_of(&who.user.id).await?;
-    Ok(Json(
-        sessions
-            .into_iter()
-            .filter(|session| {
-                state
-                    .session_policy
-                    .is_valid(session.created_at_s, session.last_seen_at_s, now_s)
-            })
-            .map(|session| SessionView {
-                current: session.id == who.session_id,
-                id: session.id,
-                client: session.client,
-                created_at_s: session.created_at_s,
-                last_seen_at_s: session.last_seen_at_s,
-            })
-            .collect(),
-    ))
+    Ok(Json(open_sessions(&state, &who).await?))
 }
 
 /// Closes one of the person's sessions.
@@ -782,22 +995,12 @@ pub async fn change_password(
     who: Authenticated,
     ApiJson(request): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    reauthenticate(&state, &who, &request.current_password).await?;
-    let password = Password::parse(&request.new_password)
-        .map_err(|error| invalid(format!("new_password: {error}")))?;
-    let hasher = state.hasher.clone();
-    let hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
-    state.db.set_password_hash(&who.user.id, &hash).await?;
-    let revoked = state
-        .db
-        .revoke_sessions_of(&who.user.id, state.clock.now_s())
-        .await?;
-    audit(
+    change_password_of(
         &state,
-        AuditEvent::new(EventKind::PasswordChanged, state.clock.now_ms())
-            .actor(&who.user.id)
-            .detail("sesiones_cerradas", revoked.to_string()),
+        &who,
+        &request.current_password,
+        &request.new_password,
     )
-    .await;
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

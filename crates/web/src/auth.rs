@@ -1,14 +1,27 @@
-//! Who is asking: the bearer token of a session, checked on every request, and the proofs of
-//! role that handlers take as arguments. A handler that needs an administrator takes
-//! `Authorized<Administrator>`; without that value in hand it cannot be written to reach the
-//! data, so a missing check is a compile error, not a review finding.
+//! Who is asking: the bearer token of a session (API clients) or the session cookie (the web
+//! pages), checked on every request, and the proofs of role that handlers take as arguments. A
+//! handler that needs an administrator takes `Authorized<Administrator>`; without that value in
+//! hand it cannot be written to reach the data, so a missing check is a compile error, not a
+//! review finding.
+//!
+//! # Cookies and cross-site request forgery
+//! A browser sends the session cookie with every request to Ceiba, including one that another
+//! site's page makes it send: the cookie is an ambient credential, a bearer header is not. So a
+//! request that changes something (any method but GET, HEAD, OPTIONS and TRACE) and is
+//! authenticated by the cookie must also carry the session's anti-CSRF token
+//! ([`SessionToken::csrf_token`]) in the form field `_csrf` or the header `X-Ceiba-CSRF`;
+//! otherwise it is refused with 403 `csrf_rejected` before anything is read or written.
+//! The cookies themselves are `HttpOnly`, `SameSite=Strict`, and `Secure` when TLS is on.
 
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
-use axum::http::header;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use ceiba_identity::{Role, SessionToken};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ceiba_identity::{CsrfToken, Role, SessionToken};
 use ceiba_store::{UserRow, UserStatus};
 
 use crate::AppState;
@@ -17,6 +30,30 @@ use crate::problem::{ApiError, ErrorCode};
 /// Touch a session's last-seen time at most this often, so reads do not each write.
 const TOUCH_EVERY_S: u64 = 60;
 
+/// The cookie that holds a web session's token (the same token an API client sends as bearer).
+pub const SESSION_COOKIE: &str = "ceiba_sesion";
+/// The long-lived cookie that makes a browser a known device for sign-in throttling.
+pub const DEVICE_COOKIE: &str = "ceiba_dispositivo";
+/// How long the device cookie lasts: a year.
+pub const DEVICE_COOKIE_MAX_AGE_S: u64 = 365 * 24 * 60 * 60;
+/// The random anti-CSRF value of the forms shown before sign-in (double submit).
+pub const PRE_SESSION_CSRF_COOKIE: &str = "ceiba_csrf";
+/// The hidden form field that carries the anti-CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+/// The header that may carry it instead, for a script-free client that sends no form.
+pub const CSRF_HEADER: &str = "x-ceiba-csrf";
+/// The largest form body [`read_form_csrf`] reads; the account forms are a few hundred bytes.
+pub const FORM_BYTES_MAX: usize = 16 * 1024;
+
+/// How a request proved its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>`: nothing a browser adds by itself.
+    Bearer,
+    /// The session cookie: ambient, so changes need the anti-CSRF token too.
+    Cookie,
+}
+
 /// A request from a signed-in person whose session is live.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -24,7 +61,9 @@ pub struct Authenticated {
     pub session_id: String,
     /// Whether this session proved the second factor at sign-in.
     pub second_factor: bool,
+    pub credential: Credential,
     session_hash: ceiba_identity::TokenHash,
+    csrf: CsrfToken,
 }
 
 impl Authenticated {
@@ -35,10 +74,101 @@ impl Authenticated {
     pub fn has_role(&self, role: Role) -> bool {
         self.user.roles.contains(&role)
     }
+
+    /// The token this session's forms carry in `_csrf`.
+    pub fn csrf_token(&self) -> &CsrfToken {
+        &self.csrf
+    }
 }
 
 fn unauthenticated(detail: &str) -> ApiError {
     ApiError::with_detail(ErrorCode::Unauthenticated, detail)
+}
+
+/// The value of the first cookie called `name`, if the request has one.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key.trim() == name).then_some(value.trim())
+        })
+}
+
+/// A `Set-Cookie` value: never readable by script, never sent on a request another site
+/// starts, for the whole site, and only over TLS when the server has it. Without `max_age_s`
+/// the cookie ends with the browser.
+pub fn set_cookie(name: &str, value: &str, max_age_s: Option<u64>, secure: bool) -> HeaderValue {
+    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(max_age_s) = max_age_s {
+        text.push_str(&format!("; Max-Age={max_age_s}"));
+    }
+    if secure {
+        text.push_str("; Secure");
+    }
+    HeaderValue::from_str(&text).expect("cookie names and values are ASCII tokens")
+}
+
+/// A `Set-Cookie` value that makes the browser forget the cookie.
+pub fn clear_cookie(name: &str, secure: bool) -> HeaderValue {
+    set_cookie(name, "", Some(0), secure)
+}
+
+/// The `_csrf` field of a form, read by [`read_form_csrf`] before the handler runs so that
+/// [`Authenticated`] can check it without consuming the body.
+#[derive(Debug, Clone)]
+pub struct PresentedCsrf(pub String);
+
+/// Middleware for routes that take forms: reads an `application/x-www-form-urlencoded` body of
+/// a state-changing request (at most [`FORM_BYTES_MAX`] bytes), puts its `_csrf` field in the
+/// request's extensions as [`PresentedCsrf`], and hands the same body on to the handler.
+pub async fn read_form_csrf(request: Request, next: Next) -> Response {
+    let is_form = !request.method().is_safe()
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE));
+    if !is_form {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_BYTES_MAX).await else {
+        return ApiError::with_detail(
+            ErrorCode::PayloadTooLarge,
+            format!("un formulario ocupa como mucho {FORM_BYTES_MAX} bytes"),
+        )
+        .into_response();
+    };
+    if let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        && let Some((_, value)) = fields.into_iter().find(|(name, _)| name == CSRF_FIELD)
+    {
+        parts.extensions.insert(PresentedCsrf(value));
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// Whether a cookie-authenticated request that changes something carries the session's
+/// anti-CSRF token, in the form or in the header.
+fn csrf_presented(parts: &Parts, token: &SessionToken) -> bool {
+    let presented = parts
+        .extensions
+        .get::<PresentedCsrf>()
+        .map(|presented| presented.0.as_str())
+        .or_else(|| {
+            parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok())
+        });
+    presented.is_some_and(|presented| token.csrf_token().matches(presented))
 }
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -51,14 +181,35 @@ impl FromRequestParts<AppState> for Authenticated {
         let header_value = parts
             .headers
             .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| unauthenticated("falta la cabecera Authorization: Bearer <token>"))?;
-        let token_text = header_value
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| unauthenticated("se espera Authorization: Bearer <token>"))?;
+            .and_then(|value| value.to_str().ok());
+        let (token_text, credential) = match header_value {
+            Some(header_value) => (
+                header_value
+                    .strip_prefix("Bearer ")
+                    .ok_or_else(|| unauthenticated("se espera Authorization: Bearer <token>"))?,
+                Credential::Bearer,
+            ),
+            None => (
+                cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
+                    unauthenticated("falta la cabecera Authorization: Bearer <token>")
+                })?,
+                Credential::Cookie,
+            ),
+        };
         // Every failure below reads the same, so a probe learns nothing about which tokens exist.
         let invalid = || unauthenticated("la sesión no es válida o venció");
         let token = SessionToken::parse(token_text.trim()).map_err(|_| invalid())?;
+        // Checked before anything is looked up or touched: a forged request changes nothing.
+        if credential == Credential::Cookie
+            && !parts.method.is_safe()
+            && !csrf_presented(parts, &token)
+        {
+            return Err(ApiError::with_detail(
+                ErrorCode::CsrfRejected,
+                "con la cookie de sesión, un cambio debe traer el campo _csrf del formulario (o la \
+                 cabecera X-Ceiba-CSRF) de esta sesión; faltaba o no corresponde",
+            ));
+        }
         let hash = token.hash();
         let session = state
             .db
@@ -88,7 +239,9 @@ impl FromRequestParts<AppState> for Authenticated {
             user,
             second_factor: session.second_factor_at_s.is_some(),
             session_id: session.id,
+            credential,
             session_hash: hash,
+            csrf: token.csrf_token(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! the OpenAPI document. Architecture Invariant: this is the only crate that knows the wire
 //! format; the crates below it know nothing of HTTP.
 
+mod account_pages;
 mod accounts;
 mod api;
 mod audit_api;
@@ -12,6 +13,7 @@ mod json;
 pub mod metrics;
 mod pages;
 pub mod problem;
+pub mod ratelimit;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Extension, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use ceiba_store::Db;
 use tower::ServiceBuilder;
@@ -52,6 +54,10 @@ pub struct AppState {
     pub session_policy: ceiba_identity::SessionPolicy,
     pub throttle_policy: ceiba_identity::ThrottlePolicy,
     pub clock: clock::Clock,
+    /// Whether browsers reach this server over TLS (directly or through a proxy): cookies are
+    /// then marked `Secure`.
+    pub tls: bool,
+    pub rate_limits: Arc<ratelimit::RateLimits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,6 +84,10 @@ impl AppState {
             session_policy: ceiba_identity::SessionPolicy::default(),
             throttle_policy: ceiba_identity::ThrottlePolicy::default(),
             clock: clock::Clock::system(),
+            tls: false,
+            rate_limits: Arc::new(ratelimit::RateLimits::new(
+                &ratelimit::RateLimitSettings::default(),
+            )),
         }
     }
 }
@@ -192,9 +202,36 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         .to_json()
         .expect("the OpenAPI document serializes")
         .into();
+    // The account pages are never stored by a browser or proxy, and a form's `_csrf` field is
+    // read before the handler so that `auth::Authenticated` can check it (see auth.rs).
+    let account_pages = Router::new()
+        .route(
+            account_pages::SIGN_UP_PATH,
+            get(account_pages::sign_up_form).post(account_pages::sign_up),
+        )
+        .route(
+            account_pages::CONFIRM_PATH,
+            get(account_pages::confirm_form).post(account_pages::confirm),
+        )
+        .route(
+            account_pages::SIGN_IN_PATH,
+            get(account_pages::sign_in_form).post(account_pages::sign_in),
+        )
+        .route(account_pages::ACCOUNT_PATH, get(account_pages::account))
+        .route(
+            account_pages::REVOKE_PATH,
+            post(account_pages::revoke_session),
+        )
+        .route(account_pages::SIGN_OUT_PATH, post(account_pages::sign_out))
+        .route_layer(middleware::from_fn(auth::read_form_csrf))
+        .route_layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     let pages = Router::new()
         .route("/", get(pages::home))
-        .route(pages::STYLESHEET_PATH.as_str(), get(pages::stylesheet));
+        .route(pages::STYLESHEET_PATH.as_str(), get(pages::stylesheet))
+        .merge(account_pages);
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -231,7 +268,7 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
     // counted and rendered from the error table.
     api.merge(pages)
         .layer(Extension(OpenApiJson(document_json)))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))
         .layer(RequestBodyLimitLayer::new(limits.body_bytes_max))
         .layer(TimeoutLayer::with_status_code(
@@ -241,6 +278,7 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             limit_header_bytes(header_bytes_max, request, next)
         }))
+        .layer(middleware::from_fn_with_state(state, ratelimit::limit))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(CompressionLayer::new())
@@ -262,8 +300,8 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
-/// Serves until `shutdown` completes, then stops taking connections and lets the requests in
-/// flight finish, waiting at most `limits.request_timeout` and a little more.
+/// Serves plain HTTP until `shutdown` completes, then stops taking connections and lets the
+/// requests in flight finish, waiting at most `limits.request_timeout` and a little more.
 ///
 /// The accept loop is ours rather than `axum::serve` because it must put a deadline on reading
 /// request headers: a client that opens a connection and never finishes its headers would
@@ -274,8 +312,29 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, app, limits, None, shutdown).await
+}
+
+/// Like [`serve`], over TLS (rustls: TLS 1.2 and 1.3 only).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    serve_with(listener, app, limits, Some(acceptor), shutdown).await
+}
+
+async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let service = hyper_util::service::TowerToHyperService::new(app);
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
         .timer(hyper_util::rt::TokioTimer::new())
@@ -294,11 +353,43 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let connection =
-            http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service.clone());
-        let connection = graceful.watch(connection);
+        let peer = stream.peer_addr().map(|address| address.ip()).ok();
+        let with_peer = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                if let Some(peer) = peer {
+                    request.extensions_mut().insert(ratelimit::PeerAddr(peer));
+                }
+                request
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(with_peer);
+        let watcher = graceful.watcher();
+        let http1 = http1.clone();
+        let tls = tls.clone();
+        let handshake_timeout = limits.request_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let outcome = match tls {
+                None => {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    watcher.watch(http1.serve_connection(io, service)).await
+                }
+                Some(acceptor) => {
+                    // The handshake gets the same deadline as headers, for the same reason.
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            watcher.watch(http1.serve_connection(io, service)).await
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "TLS handshake refused");
+                            return;
+                        }
+                        Err(_elapsed) => return,
+                    }
+                }
+            };
+            if let Err(error) = outcome {
                 tracing::debug!(%error, "connection ended with an error");
             }
         });

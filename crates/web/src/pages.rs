@@ -31,6 +31,8 @@ pub struct Frame {
     pub other_lang: &'static str,
     pub t: &'static Texts,
     pub css_href: &'static str,
+    /// Whether the header links to the account page rather than to the sign-in form.
+    pub signed_in: bool,
 }
 
 impl Frame {
@@ -40,6 +42,18 @@ impl Frame {
             other_lang: lang.other().code(),
             t: lang.texts(),
             css_href: STYLESHEET_PATH.as_str(),
+            signed_in: false,
+        }
+    }
+
+    /// The frame of a page that does not check the session: a session cookie is taken at its
+    /// word for the header's link (the account page checks it, and sends to the sign-in form
+    /// when it is not valid).
+    pub fn for_request(lang: Lang, headers: &HeaderMap) -> Frame {
+        Frame {
+            signed_in: crate::auth::cookie(headers, crate::auth::SESSION_COOKIE)
+                .is_some_and(|value| !value.is_empty()),
+            ..Frame::new(lang)
         }
     }
 }
@@ -81,7 +95,11 @@ pub fn page_lang(query: Option<&str>, headers: &HeaderMap) -> Lang {
     Lang::negotiate(query, cookie, accept)
 }
 
-fn html(status: StatusCode, lang: Lang, body: Result<String, askama::Error>) -> Response {
+pub(crate) fn html(
+    status: StatusCode,
+    lang: Lang,
+    body: Result<String, askama::Error>,
+) -> Response {
     match body {
         Ok(body) => {
             let mut response = (status, Html(body)).into_response();
@@ -107,20 +125,25 @@ pub async fn home(Query(choice): Query<LangChoice>, headers: HeaderMap) -> Respo
     let chosen = choice.lang.as_deref().and_then(Lang::parse);
     let lang = page_lang(choice.lang.as_deref(), &headers);
     let page = HomePage {
-        frame: Frame::new(lang),
+        frame: Frame::for_request(lang, &headers),
     };
     let mut response = html(StatusCode::OK, lang, page.render());
+    remember_lang_choice(&mut response, chosen);
+    response
+}
+
+/// Remembers an explicit choice of language (the `lang` parameter) in a cookie, so the next
+/// page needs no parameter.
+pub(crate) fn remember_lang_choice(response: &mut Response, chosen: Option<Lang>) {
     if let Some(chosen) = chosen {
-        // Remember an explicit choice, so the next page needs no parameter.
         let cookie = format!(
             "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Strict; HttpOnly",
             chosen.code()
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
+            response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
-    response
 }
 
 pub async fn stylesheet() -> Response {

@@ -23,10 +23,12 @@ pub enum ErrorCode {
     Unauthenticated,
     InvalidCredentials,
     Forbidden,
+    CsrfRejected,
     SecondFactorRequired,
     AccountNotActive,
     Conflict,
     TooManyAttempts,
+    RateLimited,
     DatabaseUnavailable,
     Internal,
 }
@@ -144,6 +146,16 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         "Su cuenta no tiene permiso para esto.",
         "Your account is not allowed to do this.",
     ),
+    // After `Forbidden`, so a bare 403 from a layer still reads as `forbidden`.
+    entry(
+        ErrorCode::CsrfRejected,
+        "csrf_rejected",
+        StatusCode::FORBIDDEN,
+        "El formulario caducó o no se envió desde Ceiba, y no se hizo nada: vuelva a cargar la \
+         página e inténtelo de nuevo.",
+        "The form expired or was not sent from Ceiba, and nothing was done: reload the page and \
+         try again.",
+    ),
     entry(
         ErrorCode::SecondFactorRequired,
         "second_factor_required",
@@ -171,6 +183,13 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         StatusCode::TOO_MANY_REQUESTS,
         "Demasiados intentos; espere antes de volver a intentarlo.",
         "Too many attempts; wait before trying again.",
+    ),
+    entry(
+        ErrorCode::RateLimited,
+        "rate_limited",
+        StatusCode::TOO_MANY_REQUESTS,
+        "Demasiadas peticiones; espere un poco antes de seguir.",
+        "Too many requests; wait a little before going on.",
     ),
     entry(
         ErrorCode::DatabaseUnavailable,

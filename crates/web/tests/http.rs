@@ -70,6 +70,11 @@ fn main() {
         audit_proofs_verify,
         audit_proof_bad_input_is_a_problem,
     );
+    // Rate limits per client address.
+    each_engine!(suite:
+        sensitive_routes_are_rate_limited_per_address,
+        forwarded_addresses_count_only_behind_trusted_proxies,
+    );
     // Lifecycle.
     each_engine!(suite:
         graceful_shutdown_finishes_requests_in_flight,
@@ -1060,6 +1065,92 @@ async fn audit_proof_bad_input_is_a_problem(database: TestDatabase) -> TestResul
         404,
         "not_found",
         "/api/v1/audit/proofs/consistency",
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits
+// ---------------------------------------------------------------------------------------------
+
+async fn limited_server(
+    db: &Db,
+    trusted_proxies: Vec<std::net::IpAddr>,
+) -> Result<TestServer, std::io::Error> {
+    let mut state = support::test_state(db);
+    state.rate_limits = std::sync::Arc::new(ceiba_web::ratelimit::RateLimits::new(
+        &ceiba_web::ratelimit::RateLimitSettings {
+            requests_per_minute: 30,
+            sensitive_requests_per_minute: 3,
+            trusted_proxies,
+        },
+    ));
+    TestServer::with_state(state, ServerLimits::default()).await
+}
+
+async fn sign_in_attempt(
+    server: &TestServer,
+    forwarded_for: Option<&str>,
+) -> Result<Response, String> {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(address) = forwarded_for {
+        headers.push(("x-forwarded-for", address));
+    }
+    let body = r#"{"phone":"+5351234567","password":"no-importa-cual"}"#;
+    send(
+        "POST",
+        &server.url("/api/v1/sessions"),
+        &headers,
+        body.as_bytes().to_vec(),
+    )
+    .await
+}
+
+async fn sensitive_routes_are_rate_limited_per_address(database: TestDatabase) -> TestResult {
+    let server = limited_server(&database.db, Vec::new()).await?;
+    for attempt in 0..3 {
+        let response = sign_in_attempt(&server, None).await?;
+        assert_eq!(
+            response.status,
+            401,
+            "attempt {attempt}: {}",
+            response.text()
+        );
+    }
+    let limited = sign_in_attempt(&server, None).await?;
+    assert_problem(&limited, 429, "rate_limited", "/api/v1/sessions");
+    let retry_after: u64 = limited
+        .header("retry-after")
+        .ok_or("no Retry-After")?
+        .parse()?;
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Cheap routes still answer: the tight limit is for the expensive ones.
+    assert_eq!(server.get("/healthz").await?.status, 200);
+    // A forged X-Forwarded-For from an untrusted peer changes nothing.
+    let forged = sign_in_attempt(&server, Some("198.51.100.7")).await?;
+    assert_eq!(forged.status, 429);
+    Ok(())
+}
+
+async fn forwarded_addresses_count_only_behind_trusted_proxies(
+    database: TestDatabase,
+) -> TestResult {
+    let loopback: std::net::IpAddr = "127.0.0.1".parse()?;
+    let server = limited_server(&database.db, vec![loopback]).await?;
+    for _ in 0..3 {
+        assert_eq!(
+            sign_in_attempt(&server, Some("198.51.100.7")).await?.status,
+            401
+        );
+    }
+    assert_eq!(
+        sign_in_attempt(&server, Some("198.51.100.7")).await?.status,
+        429
+    );
+    // Behind the trusted proxy, another client has a bucket of its own.
+    assert_eq!(
+        sign_in_attempt(&server, Some("203.0.113.9")).await?.status,
+        401
     );
     Ok(())
 }

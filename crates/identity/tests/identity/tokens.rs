@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use ceiba_identity::{
-    DeviceToken, SessionPolicy, SessionToken, TOKEN_CHARS, TokenError, TokenHash,
+    CsrfToken, DeviceToken, SessionPolicy, SessionToken, TOKEN_CHARS, TokenError, TokenHash,
 };
 
 use crate::rng;
@@ -146,4 +146,42 @@ fn session_lifetimes() {
     assert!(policy.is_valid(created, created, created - 1));
     // Timestamps at the end of time do not overflow.
     assert!(policy.is_valid(u64::MAX - 10, u64::MAX - 10, u64::MAX - 5));
+}
+
+#[test]
+fn a_session_csrf_token_is_derived_and_compared_in_full() {
+    let session = SessionToken::generate(&mut rng(7));
+    let csrf = session.csrf_token();
+    // Stable for the session, whichever process computes it from the cookie's value.
+    let presented = SessionToken::parse(session.expose()).unwrap();
+    assert_eq!(presented.csrf_token().expose(), csrf.expose());
+    assert_eq!(csrf.expose().len(), 43);
+    // Neither the session token nor what storage keeps.
+    assert_ne!(csrf.expose(), session.expose());
+    assert_ne!(csrf.hash(), session.hash());
+    assert!(!csrf.expose().contains(&session.hash().to_hex()[..8]));
+    // Another session, another token.
+    let other = SessionToken::generate(&mut rng(8)).csrf_token();
+    assert_ne!(other.expose(), csrf.expose());
+
+    assert!(csrf.matches(csrf.expose()));
+    assert!(csrf.matches(&format!(" {} ", csrf.expose())));
+    assert!(!csrf.matches(other.expose()));
+    assert!(!csrf.matches(""));
+    assert!(!csrf.matches(&csrf.expose()[..42]));
+    assert!(!csrf.matches(&format!("{}A", csrf.expose())));
+    assert!(!csrf.matches(session.expose()));
+    assert_eq!(format!("{csrf:?}"), "CsrfToken(<oculto>)");
+}
+
+#[test]
+fn a_pre_session_csrf_token_is_random_and_parses_back() {
+    let mut rng = rng(9);
+    let first = CsrfToken::generate(&mut rng);
+    let second = CsrfToken::generate(&mut rng);
+    assert_ne!(first.expose(), second.expose());
+    let parsed = CsrfToken::parse(first.expose()).unwrap();
+    assert!(parsed.matches(first.expose()));
+    assert!(!parsed.matches(second.expose()));
+    assert!(CsrfToken::parse("corto").is_err());
 }

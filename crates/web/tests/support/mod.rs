@@ -24,12 +24,21 @@ pub static AUDIT_SIGNER: std::sync::LazyLock<ceiba_audit::CheckpointSigner> =
 pub fn test_state(db: &Db) -> AppState {
     let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)
         .expect("the test parameters are valid");
-    AppState::new(
+    let mut state = AppState::new(
         db.clone(),
         Metrics::new(),
         AUDIT_SIGNER.public_key_bytes(),
         hasher,
-    )
+    );
+    // Tests send many requests from 127.0.0.1; the limits have a test of their own.
+    state.rate_limits = std::sync::Arc::new(ceiba_web::ratelimit::RateLimits::new(
+        &ceiba_web::ratelimit::RateLimitSettings {
+            requests_per_minute: 1_000_000,
+            sensitive_requests_per_minute: 1_000_000,
+            trusted_proxies: Vec::new(),
+        },
+    ));
+    state
 }
 
 /// The router served on a loopback port, as `ceiba serve` runs it, until `shut_down`.
@@ -47,7 +56,13 @@ impl TestServer {
     }
 
     pub async fn with_limits(db: &Db, limits: ServerLimits) -> Result<TestServer, std::io::Error> {
-        let state = test_state(db);
+        TestServer::with_state(test_state(db), limits).await
+    }
+
+    pub async fn with_state(
+        state: AppState,
+        limits: ServerLimits,
+    ) -> Result<TestServer, std::io::Error> {
         let clock = state.clock.clone();
         let app = ceiba_web::router(state, limits);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
