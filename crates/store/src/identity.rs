@@ -614,6 +614,47 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Replaces a user's roles; false when there is no such user.
+    pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<bool, StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        for role in roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(role.as_str())
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// How many SMS were queued for a number since `since_ms`: the per-number limit on codes.
+    pub async fn sms_queued_since(
+        &self,
+        phone: &PhoneNumber,
+        since_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) FROM sms_outbox WHERE phone = $1 AND created_at_ms >= $2")
+                .bind(phone.as_e164())
+                .bind(since_ms)
+                .fetch_one(self.pool())
+                .await?;
+        unsigned(row.try_get(0)?)
+    }
+
     /// Outbox messages due at `now_ms`, oldest first.
     pub async fn due_sms(&self, now_ms: i64, limit: u32) -> Result<Vec<SmsRow>, StoreError> {
         let rows = sqlx::query(

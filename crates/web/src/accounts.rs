@@ -28,6 +28,9 @@ use crate::auth::{Administrator, Authenticated, Authorized};
 use crate::json::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
 
+/// At most this many SMS to one number per window, from registrations.
+const SMS_PER_NUMBER_MAX: u64 = 3;
+const SMS_PER_NUMBER_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// How long a phone confirmation code lasts.
 const CONFIRMATION_TTL_MS: i64 = 10 * 60 * 1000;
 /// The header an API client sends back with the device token it was given at sign-in.
@@ -115,12 +118,26 @@ pub(crate) async fn register_account(
         display_name: DisplayName(display_name),
         password,
     } = account;
+    let now_ms = state.clock.now_ms();
+    // A number gets a few SMS an hour, whoever asks and whether or not it has an account: SMS
+    // cost money and a flood of them is harassment.
+    if state
+        .db
+        .sms_queued_since(&phone, now_ms - SMS_PER_NUMBER_WINDOW_MS)
+        .await?
+        >= SMS_PER_NUMBER_MAX
+    {
+        return Err(ApiError::with_detail(
+            ErrorCode::RateLimited,
+            "ya se enviaron varios mensajes a este número en la última hora; espere antes de \
+             volver a intentarlo",
+        ));
+    }
     let hasher = state.hasher.clone();
     // Hash before looking anything up, so both answers take the same time.
     let password_hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
     let user_id = uuid::Uuid::new_v4().to_string();
     let code = ConfirmationCode::generate(&mut rand::rng());
-    let now_ms = state.clock.now_ms();
     let sms = format!(
         "Ceiba: su código de confirmación es {}. Vence en 10 minutos. No lo comparta con nadie.",
         code.expose()
@@ -1002,5 +1019,108 @@ pub async fn change_password(
         &request.new_password,
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesChange {
+    /// The complete list of roles the account will have.
+    pub roles: Vec<String>,
+}
+
+/// Sets an account's roles (the whole list), for administrators; logged in the audit log.
+#[utoipa::path(put, path = "/api/v1/admin/users/{id}/roles", tag = "administración",
+    security(("bearer" = [])), request_body = RolesChange,
+    params(("id" = String, Path, description = "El id del usuario")),
+    responses(
+        (status = 204, description = "Roles cambiados"),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No es administrador", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Un rol no existe", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn admin_set_roles(
+    State(state): State<AppState>,
+    admin: Authorized<Administrator>,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<RolesChange>,
+) -> Result<StatusCode, ApiError> {
+    if change.roles.len() > Role::ALL.len() {
+        return Err(invalid("roles: demasiados"));
+    }
+    let mut roles = Vec::with_capacity(change.roles.len());
+    for name in &change.roles {
+        let role = Role::parse(name).map_err(|error| invalid(format!("roles: {error}")))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    roles.sort_by_key(|role| role.as_str());
+    if id == admin.who.user.id && !roles.contains(&Role::Administrator) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Conflict,
+            "un administrador no puede quitarse a sí mismo el rol de administrador",
+        ));
+    }
+    if !state.db.set_roles(&id, &roles).await? {
+        return Err(ApiError::with_detail(
+            ErrorCode::NotFound,
+            "no existe tal usuario",
+        ));
+    }
+    let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+    audit(
+        &state,
+        AuditEvent::new(EventKind::RoleChanged, state.clock.now_ms())
+            .actor(&admin.who.user.id)
+            .subject(&id)
+            .detail("roles", names.join(",")),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disables an account and ends all its sessions, for administrators.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "administración",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "El id del usuario")),
+    responses(
+        (status = 204, description = "Cuenta desactivada; sus sesiones, cerradas"),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No es administrador", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Es la propia cuenta", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn admin_disable_user(
+    State(state): State<AppState>,
+    admin: Authorized<Administrator>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if id == admin.who.user.id {
+        return Err(ApiError::with_detail(
+            ErrorCode::Conflict,
+            "un administrador no puede desactivar su propia cuenta",
+        ));
+    }
+    if state.db.user_by_id(&id).await?.is_none() {
+        return Err(ApiError::with_detail(
+            ErrorCode::NotFound,
+            "no existe tal usuario",
+        ));
+    }
+    state.db.set_user_status(&id, UserStatus::Disabled).await?;
+    let revoked = state
+        .db
+        .revoke_sessions_of(&id, state.clock.now_s())
+        .await?;
+    audit(
+        &state,
+        AuditEvent::new(EventKind::AccountDisabled, state.clock.now_ms())
+            .actor(&admin.who.user.id)
+            .subject(&id)
+            .detail("sesiones_cerradas", revoked.to_string()),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -183,6 +183,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::confirm_second_factor))
         .routes(routes!(accounts::change_password))
         .routes(routes!(accounts::admin_user))
+        .routes(routes!(accounts::admin_set_roles))
+        .routes(routes!(accounts::admin_disable_user))
         .routes(routes!(audit_api::latest_checkpoint))
         .routes(routes!(audit_api::inclusion_proof))
         .routes(routes!(audit_api::consistency_proof))

@@ -33,6 +33,9 @@ fn main() {
         security_events_reach_the_audit_log_without_secrets,
         second_factor_enrols_and_then_guards_sign_in,
         password_change_needs_the_current_one_and_ends_every_session,
+        every_other_role_is_refused_on_administrator_routes,
+        administrators_set_roles_and_disable_accounts,
+        a_number_gets_few_registration_sms_an_hour,
     );
     suite.run()
 }
@@ -784,5 +787,172 @@ async fn password_change_needs_the_current_one_and_ends_every_session(
         sign_in(&server, PHONE, new_password, None).await?.status,
         201
     );
+    Ok(())
+}
+
+/// An administrator with a second factor, signed in: the token.
+async fn administrator_token(server: &TestServer, db: &Db, phone: &str) -> Result<String, String> {
+    active_user(db, phone, &[Role::Administrator]).await?;
+    let (first, _) = token_of(&sign_in(server, phone, PASSWORD, None).await?).await?;
+    let secret = enrol_second_factor(server, &first).await?;
+    server.clock.advance(Duration::from_secs(30));
+    let response = sign_in_with_code(server, phone, &secret.code_at(server.clock.now_s())).await?;
+    if response.status != 201 {
+        return Err(response.text());
+    }
+    Ok(token_of(&response).await?.0)
+}
+
+async fn every_other_role_is_refused_on_administrator_routes(database: TestDatabase) -> TestResult {
+    let target = active_user(&database.db, "+5351110000", &[Role::Citizen]).await?;
+    let server = TestServer::start(&database.db).await?;
+    let routes = [
+        ("GET", format!("/api/v1/admin/users/{target}")),
+        ("POST", format!("/api/v1/admin/users/{target}/disable")),
+    ];
+    for (number, role) in Role::ALL
+        .iter()
+        .filter(|role| **role != Role::Administrator)
+        .enumerate()
+    {
+        let phone = format!("+535200{number:04}");
+        active_user(&database.db, &phone, &[*role]).await?;
+        let (token, _) = token_of(&sign_in(&server, &phone, PASSWORD, None).await?).await?;
+        for (method, path) in &routes {
+            let response = server.with_token(method, path, &token).await?;
+            assert_problem(&response, 403, "forbidden", path);
+        }
+        let authorization = format!("Bearer {token}");
+        let roles_path = format!("/api/v1/admin/users/{target}/roles");
+        let response = server
+            .send_json(
+                "PUT",
+                &roles_path,
+                &json!({"roles": ["administrator"]}),
+                &[("authorization", &authorization)],
+            )
+            .await?;
+        assert_problem(&response, 403, "forbidden", &roles_path);
+    }
+    let user = database
+        .db
+        .user_by_id(&target)
+        .await?
+        .ok_or("target gone")?;
+    assert_eq!(user.roles, vec![Role::Citizen], "nothing changed");
+    assert_eq!(user.status, UserStatus::Active);
+    Ok(())
+}
+
+async fn administrators_set_roles_and_disable_accounts(database: TestDatabase) -> TestResult {
+    let target = active_user(&database.db, PHONE, &[Role::Citizen]).await?;
+    let server = TestServer::start(&database.db).await?;
+    let admin = administrator_token(&server, &database.db, "+5352220000").await?;
+    let authorization = format!("Bearer {admin}");
+    let headers = [("authorization", authorization.as_str())];
+    let roles_path = format!("/api/v1/admin/users/{target}/roles");
+
+    let bad = server
+        .send_json("PUT", &roles_path, &json!({"roles": ["rey"]}), &headers)
+        .await?;
+    assert_problem(&bad, 422, "validation_failed", &roles_path);
+    let set = server
+        .send_json(
+            "PUT",
+            &roles_path,
+            &json!({"roles": ["merchant", "citizen"]}),
+            &headers,
+        )
+        .await?;
+    assert_eq!(set.status, 204, "{}", set.text());
+    let user = database.db.user_by_id(&target).await?.ok_or("gone")?;
+    assert_eq!(user.roles, vec![Role::Citizen, Role::Merchant]);
+    let missing = server
+        .send_json(
+            "PUT",
+            "/api/v1/admin/users/no-existe/roles",
+            &json!({"roles": []}),
+            &headers,
+        )
+        .await?;
+    assert_eq!(missing.status, 404);
+    let me = server
+        .with_token("GET", "/api/v1/me", &admin)
+        .await?
+        .json()?;
+    let own = format!(
+        "/api/v1/admin/users/{}/roles",
+        me["id"].as_str().unwrap_or_default()
+    );
+    let demote_self = server
+        .send_json("PUT", &own, &json!({"roles": ["citizen"]}), &headers)
+        .await?;
+    assert_problem(&demote_self, 409, "conflict", &own);
+
+    let (target_token, _) = token_of(&sign_in(&server, PHONE, PASSWORD, None).await?).await?;
+    let disable_path = format!("/api/v1/admin/users/{target}/disable");
+    let disabled = server.with_token("POST", &disable_path, &admin).await?;
+    assert_eq!(disabled.status, 204, "{}", disabled.text());
+    assert_eq!(
+        server
+            .with_token("GET", "/api/v1/me", &target_token)
+            .await?
+            .status,
+        401,
+        "sessions end"
+    );
+    let again = sign_in(&server, PHONE, PASSWORD, None).await?;
+    assert_problem(&again, 403, "account_not_active", "/api/v1/sessions");
+
+    let texts: Vec<String> = database
+        .db
+        .audit_entries(0, 1000)
+        .await?
+        .iter()
+        .map(|entry| String::from_utf8_lossy(&entry.data).into_owned())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("role_changed")
+            && t.contains(&target)
+            && t.contains("citizen,merchant")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("account_disabled") && t.contains(&target)),
+        "{texts:?}"
+    );
+    Ok(())
+}
+
+async fn a_number_gets_few_registration_sms_an_hour(database: TestDatabase) -> TestResult {
+    let server = TestServer::start(&database.db).await?;
+    let body = json!({"phone": PHONE, "display_name": "Ana", "password": PASSWORD});
+    for attempt in 0..3 {
+        let response = server
+            .send_json("POST", "/api/v1/accounts", &body, &[])
+            .await?;
+        assert_eq!(
+            response.status,
+            202,
+            "attempt {attempt}: {}",
+            response.text()
+        );
+    }
+    let limited = server
+        .send_json("POST", "/api/v1/accounts", &body, &[])
+        .await?;
+    assert_problem(&limited, 429, "rate_limited", "/api/v1/accounts");
+    assert_eq!(
+        database.db.due_sms(i64::MAX, 100).await?.len(),
+        3,
+        "no fourth SMS"
+    );
+    server.clock.advance(Duration::from_secs(61 * 60));
+    let later = server
+        .send_json("POST", "/api/v1/accounts", &body, &[])
+        .await?;
+    assert_eq!(later.status, 202, "{}", later.text());
     Ok(())
 }
