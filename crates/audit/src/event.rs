@@ -21,6 +21,9 @@ pub enum EventKind {
     RoleChanged,
     SessionRevoked,
     AccountDisabled,
+    NationalIdSet,
+    PinChanged,
+    PhoneChanged,
 }
 
 impl EventKind {
@@ -38,6 +41,9 @@ impl EventKind {
             EventKind::RoleChanged => "role_changed",
             EventKind::SessionRevoked => "session_revoked",
             EventKind::AccountDisabled => "account_disabled",
+            EventKind::NationalIdSet => "national_id_set",
+            EventKind::PinChanged => "pin_changed",
+            EventKind::PhoneChanged => "phone_changed",
         }
     }
 }

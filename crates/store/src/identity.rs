@@ -49,6 +49,10 @@ pub struct UserRow {
     pub status: UserStatus,
     pub roles: Vec<Role>,
     pub created_at_ms: i64,
+    /// The carné de identidad as stored (11 digits), if the person gave it.
+    pub national_id: Option<String>,
+    /// Argon2id PHC string of the USSD PIN, if set.
+    pub pin_hash: Option<PhcString>,
 }
 
 #[derive(Debug)]
@@ -188,7 +192,8 @@ impl Db {
     async fn user_where(&self, column: &str, value: &str) -> Result<Option<UserRow>, StoreError> {
         // `column` is one of ours, never input.
         let query = format!(
-            "SELECT id, phone, display_name, password_hash, status, created_at_ms FROM users \
+            "SELECT id, phone, display_name, password_hash, status, created_at_ms, national_id, \
+             pin_hash FROM users \
              WHERE {column} = $1"
         );
         let Some(row) = sqlx::query(&query)
@@ -201,6 +206,7 @@ impl Db {
         let id: String = row.try_get("id")?;
         let roles = self.roles_of(&id).await?;
         let hash: String = row.try_get("password_hash")?;
+        let pin: Option<String> = row.try_get("pin_hash")?;
         Ok(Some(UserRow {
             phone: row.try_get("phone")?,
             display_name: row.try_get("display_name")?,
@@ -208,6 +214,11 @@ impl Db {
                 .map_err(|error| StoreError::Corrupt(error.to_string()))?,
             status: UserStatus::parse(&row.try_get::<String, _>("status")?)?,
             created_at_ms: row.try_get("created_at_ms")?,
+            national_id: row.try_get("national_id")?,
+            pin_hash: pin
+                .map(|pin| PhcString::parse(&pin))
+                .transpose()
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?,
             roles,
             id,
         }))
@@ -653,6 +664,126 @@ impl Db {
                 .fetch_one(self.pool())
                 .await?;
         unsigned(row.try_get(0)?)
+    }
+
+    /// Records the carné de identidad; false when another account already has it.
+    pub async fn set_national_id(
+        &self,
+        user_id: &str,
+        national_id: &ceiba_identity::NationalId,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query("SELECT 1 FROM users WHERE national_id = $1 AND id <> $2")
+            .bind(national_id.reveal())
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some();
+        if taken {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE users SET national_id = $1 WHERE id = $2")
+            .bind(national_id.reveal())
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(true)
+    }
+
+    pub async fn set_pin_hash(&self, user_id: &str, hash: &PhcString) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET pin_hash = $1 WHERE id = $2")
+            .bind(hash.as_str())
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a change of phone number: the code's hash waits here, and the SMS that carries
+    /// the code to the new number leaves in the same transaction.
+    pub async fn begin_phone_change(
+        &self,
+        user_id: &str,
+        new_phone: &PhoneNumber,
+        code_hash: &str,
+        expires_at_ms: i64,
+        sms_body: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO phone_changes (user_id, new_phone, code_hash, expires_at_ms, attempts) \
+             VALUES ($1, $2, $3, $4, 0) ON CONFLICT (user_id) DO UPDATE SET new_phone = $2, \
+             code_hash = $3, expires_at_ms = $4, attempts = 0",
+        )
+        .bind(user_id)
+        .bind(new_phone.as_e164())
+        .bind(code_hash)
+        .bind(expires_at_ms)
+        .execute(&mut *transaction)
+        .await?;
+        queue_sms_in(&mut transaction, new_phone.as_e164(), sms_body, now_ms).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Checks the code of a pending phone change; a right one moves the account to the new
+    /// number. `Void` also when the number was taken meanwhile.
+    pub async fn confirm_phone_change(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        now_ms: i64,
+    ) -> Result<Confirmation, StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query("UPDATE phone_changes SET attempts = attempts WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        let Some(row) = sqlx::query(
+            "SELECT new_phone, code_hash, expires_at_ms, attempts FROM phone_changes \
+             WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *transaction)
+        .await?
+        else {
+            return Ok(Confirmation::Void);
+        };
+        let new_phone: String = row.try_get("new_phone")?;
+        let stored: String = row.try_get("code_hash")?;
+        let expires_at_ms: i64 = row.try_get("expires_at_ms")?;
+        let attempts: i64 = row.try_get("attempts")?;
+        if now_ms >= expires_at_ms || attempts >= CONFIRMATION_ATTEMPTS_MAX {
+            return Ok(Confirmation::Void);
+        }
+        if stored != code_hash {
+            sqlx::query("UPDATE phone_changes SET attempts = attempts + 1 WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+            return Ok(Confirmation::WrongCode);
+        }
+        sqlx::query("DELETE FROM phone_changes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        let taken = sqlx::query("SELECT 1 FROM users WHERE phone = $1")
+            .bind(&new_phone)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .is_some();
+        if taken {
+            transaction.commit().await?;
+            return Ok(Confirmation::Void);
+        }
+        sqlx::query("UPDATE users SET phone = $1 WHERE id = $2")
+            .bind(&new_phone)
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(Confirmation::Confirmed)
     }
 
     /// Outbox messages due at `now_ms`, oldest first.

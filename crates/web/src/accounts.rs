@@ -15,9 +15,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ceiba_audit::{AuditEvent, EventKind};
 use ceiba_identity::{
-    ConfirmationCode, DeviceToken, DeviceTrust, Password, PhoneNumber, PresentedSecret,
-    RecoveryCode, RecoveryCodes, Role, SessionToken, ThrottleDecision, TokenHash, TotpError,
-    TotpSecret,
+    CalendarDate, ConfirmationCode, DeviceToken, DeviceTrust, NationalId, Password, PhoneNumber,
+    Pin, PresentedSecret, RecoveryCode, RecoveryCodes, Role, SessionToken, ThrottleDecision,
+    TokenHash, TotpError, TotpSecret,
 };
 use ceiba_store::{Confirmation, NewUser, Registration, SessionRow, UserStatus};
 use serde::{Deserialize, Serialize};
@@ -709,6 +709,11 @@ pub struct Me {
     pub phone: String,
     pub display_name: String,
     pub roles: Vec<&'static str>,
+    /// The carné de identidad in full: this is its owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub national_id: Option<String>,
+    /// Whether a USSD PIN is set (never the PIN).
+    pub has_pin: bool,
 }
 
 /// The signed-in person.
@@ -723,6 +728,8 @@ pub async fn me(who: Authenticated) -> Json<Me> {
         phone: who.user.phone.clone(),
         display_name: who.user.display_name.clone(),
         roles: who.user.roles.iter().map(|role| role.as_str()).collect(),
+        national_id: who.user.national_id.clone(),
+        has_pin: who.user.pin_hash.is_some(),
     })
 }
 
@@ -774,6 +781,9 @@ pub struct UserView {
     pub display_name: String,
     pub status: &'static str,
     pub roles: Vec<&'static str>,
+    /// The carné de identidad: administrators may see it in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub national_id: Option<String>,
 }
 
 /// An account, for administrators.
@@ -805,6 +815,7 @@ pub async fn admin_user(
         display_name: user.display_name,
         status: user.status.as_str(),
         roles: user.roles.iter().map(|role| role.as_str()).collect(),
+        national_id: user.national_id,
     }))
 }
 
@@ -1120,6 +1131,189 @@ pub async fn admin_disable_user(
             .actor(&admin.who.user.id)
             .subject(&id)
             .detail("sesiones_cerradas", revoked.to_string()),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NationalIdChange {
+    /// The 11 digits of the carné de identidad.
+    pub national_id: String,
+    /// The current password: this is personal data.
+    pub password: String,
+}
+
+/// Records the person's carné de identidad (optional). Only its owner and administrators ever
+/// see it in full.
+#[utoipa::path(put, path = "/api/v1/me/national-id", tag = "cuentas",
+    security(("bearer" = [])), request_body = NationalIdChange,
+    responses(
+        (status = 204, description = "Carné guardado"),
+        (status = 401, description = "Sin sesión o contraseña incorrecta", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Ese carné está en otra cuenta", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "El carné no es válido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_national_id(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(change): ApiJson<NationalIdChange>,
+) -> Result<StatusCode, ApiError> {
+    reauthenticate(&state, &who, &change.password).await?;
+    let today = CalendarDate::from_unix_seconds(state.clock.now_s());
+    let national_id = NationalId::parse(&change.national_id, today)
+        .map_err(|error| invalid(format!("national_id: {error}")))?;
+    if !state.db.set_national_id(&who.user.id, &national_id).await? {
+        return Err(ApiError::with_detail(
+            ErrorCode::Conflict,
+            "ese carné de identidad ya figura en otra cuenta; contacte con soporte",
+        ));
+    }
+    audit(
+        &state,
+        AuditEvent::new(EventKind::NationalIdSet, state.clock.now_ms()).actor(&who.user.id),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinChange {
+    /// Four digits, not a guessable one (1234, 0000, 2580 …).
+    pub pin: String,
+    pub password: String,
+}
+
+/// Sets the 4-digit PIN that the USSD channel (basic phones) asks for, bound to this number.
+#[utoipa::path(put, path = "/api/v1/me/pin", tag = "cuentas",
+    security(("bearer" = [])), request_body = PinChange,
+    responses(
+        (status = 204, description = "PIN guardado"),
+        (status = 401, description = "Sin sesión o contraseña incorrecta", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "El PIN no es válido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_pin(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(change): ApiJson<PinChange>,
+) -> Result<StatusCode, ApiError> {
+    reauthenticate(&state, &who, &change.password).await?;
+    let pin = Pin::parse(&change.pin).map_err(|error| invalid(format!("pin: {error}")))?;
+    let hasher = state.hasher.clone();
+    let hash = blocking(move || hasher.hash(&pin, &mut rand::rng())).await;
+    state.db.set_pin_hash(&who.user.id, &hash).await?;
+    audit(
+        &state,
+        AuditEvent::new(EventKind::PinChanged, state.clock.now_ms()).actor(&who.user.id),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneChange {
+    /// The new Cuban mobile number.
+    pub phone: String,
+    pub password: String,
+}
+
+/// Starts moving the account to another number: a code goes by SMS to the new number.
+#[utoipa::path(post, path = "/api/v1/me/phone", tag = "cuentas",
+    security(("bearer" = [])), request_body = PhoneChange,
+    responses(
+        (status = 202, description = "Código enviado al número nuevo"),
+        (status = 401, description = "Sin sesión o contraseña incorrecta", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "El número no es válido", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Demasiados SMS a ese número", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn begin_phone_change(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(change): ApiJson<PhoneChange>,
+) -> Result<StatusCode, ApiError> {
+    reauthenticate(&state, &who, &change.password).await?;
+    let phone = parse_phone(&change.phone)?;
+    if phone.as_e164() == who.user.phone {
+        return Err(invalid("phone: es el número que ya tiene la cuenta"));
+    }
+    let now_ms = state.clock.now_ms();
+    if state
+        .db
+        .sms_queued_since(&phone, now_ms - SMS_PER_NUMBER_WINDOW_MS)
+        .await?
+        >= SMS_PER_NUMBER_MAX
+    {
+        return Err(ApiError::with_detail(
+            ErrorCode::RateLimited,
+            "ya se enviaron varios mensajes a ese número en la última hora",
+        ));
+    }
+    let code = ConfirmationCode::generate(&mut rand::rng());
+    let sms = format!(
+        "Ceiba: para usar este número en su cuenta, su código es {}. Vence en 10 minutos.",
+        code.expose()
+    );
+    state
+        .db
+        .begin_phone_change(
+            &who.user.id,
+            &phone,
+            &code.hash_for(&who.user.id),
+            now_ms + CONFIRMATION_TTL_MS,
+            &sms,
+            now_ms,
+        )
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneChangeConfirmation {
+    pub code: String,
+}
+
+/// Confirms the new number with the SMS code; the old number is told by SMS.
+#[utoipa::path(post, path = "/api/v1/me/phone/confirmation", tag = "cuentas",
+    security(("bearer" = [])), request_body = PhoneChangeConfirmation,
+    responses(
+        (status = 204, description = "Número cambiado"),
+        (status = 401, description = "Sin sesión", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Código no válido o vencido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_phone_change(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(confirmation): ApiJson<PhoneChangeConfirmation>,
+) -> Result<StatusCode, ApiError> {
+    let refused = || invalid("el código no es válido o venció");
+    let code = ConfirmationCode::parse(&confirmation.code).ok_or_else(refused)?;
+    let now_ms = state.clock.now_ms();
+    match state
+        .db
+        .confirm_phone_change(&who.user.id, &code.hash_for(&who.user.id), now_ms)
+        .await?
+    {
+        Confirmation::Confirmed => {}
+        Confirmation::WrongCode | Confirmation::Void => return Err(refused()),
+    }
+    if let Ok(old) = PhoneNumber::parse(&who.user.phone) {
+        state
+            .db
+            .queue_sms(
+                &old,
+                "Ceiba: el número de su cuenta acaba de cambiar. Si no fue usted, contacte con \
+                 soporte de inmediato.",
+                now_ms,
+            )
+            .await?;
+    }
+    audit(
+        &state,
+        AuditEvent::new(EventKind::PhoneChanged, now_ms).actor(&who.user.id),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

@@ -36,6 +36,7 @@ fn main() {
         every_other_role_is_refused_on_administrator_routes,
         administrators_set_roles_and_disable_accounts,
         a_number_gets_few_registration_sms_an_hour,
+        profile_changes_ask_for_the_password_again,
     );
     suite.run()
 }
@@ -954,5 +955,139 @@ async fn a_number_gets_few_registration_sms_an_hour(database: TestDatabase) -> T
         .send_json("POST", "/api/v1/accounts", &body, &[])
         .await?;
     assert_eq!(later.status, 202, "{}", later.text());
+    Ok(())
+}
+
+async fn profile_changes_ask_for_the_password_again(database: TestDatabase) -> TestResult {
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
+    let other = active_user(&database.db, "+5352220000", &[Role::Citizen]).await?;
+    let server = TestServer::start(&database.db).await?;
+    let (token, _) = token_of(&sign_in(&server, PHONE, PASSWORD, None).await?).await?;
+    let authorization = format!("Bearer {token}");
+    let headers = [("authorization", authorization.as_str())];
+
+    // Carné de identidad: re-authentication, validation, one account per carné.
+    let path = "/api/v1/me/national-id";
+    let wrong = server
+        .send_json(
+            "PUT",
+            path,
+            &json!({"national_id": "85010112345", "password": "no-es"}),
+            &headers,
+        )
+        .await?;
+    assert_problem(&wrong, 401, "invalid_credentials", path);
+    let bad_date = server
+        .send_json(
+            "PUT",
+            path,
+            &json!({"national_id": "85023012345", "password": PASSWORD}),
+            &headers,
+        )
+        .await?;
+    assert_problem(&bad_date, 422, "validation_failed", path);
+    let set = server
+        .send_json(
+            "PUT",
+            path,
+            &json!({"national_id": "85010112345", "password": PASSWORD}),
+            &headers,
+        )
+        .await?;
+    assert_eq!(set.status, 204, "{}", set.text());
+    let me = server
+        .with_token("GET", "/api/v1/me", &token)
+        .await?
+        .json()?;
+    assert_eq!(
+        me["national_id"], "85010112345",
+        "its owner sees it in full"
+    );
+    let national_id = ceiba_identity::NationalId::parse(
+        "85010112345",
+        ceiba_identity::CalendarDate::new(2026, 1, 1)?,
+    )?;
+    assert!(
+        !database.db.set_national_id(&other, &national_id).await?,
+        "one account per carné"
+    );
+
+    // PIN for USSD: guessable ones refused, never shown.
+    let path = "/api/v1/me/pin";
+    let weak = server
+        .send_json(
+            "PUT",
+            path,
+            &json!({"pin": "1234", "password": PASSWORD}),
+            &headers,
+        )
+        .await?;
+    assert_problem(&weak, 422, "validation_failed", path);
+    let pin = server
+        .send_json(
+            "PUT",
+            path,
+            &json!({"pin": "4817", "password": PASSWORD}),
+            &headers,
+        )
+        .await?;
+    assert_eq!(pin.status, 204, "{}", pin.text());
+    let me = server.with_token("GET", "/api/v1/me", &token).await?;
+    assert_eq!(me.json()?["has_pin"], true);
+    assert!(!me.text().contains("4817"));
+
+    // Phone number: a code to the new number, a warning to the old one.
+    let new_phone = "+5353334444";
+    let started = server
+        .send_json(
+            "POST",
+            "/api/v1/me/phone",
+            &json!({"phone": new_phone, "password": PASSWORD}),
+            &headers,
+        )
+        .await?;
+    assert_eq!(started.status, 202, "{}", started.text());
+    let code = code_sent_to(&database.db, new_phone).await?;
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+    let refused = server
+        .send_json(
+            "POST",
+            "/api/v1/me/phone/confirmation",
+            &json!({"code": wrong_code}),
+            &headers,
+        )
+        .await?;
+    assert_problem(
+        &refused,
+        422,
+        "validation_failed",
+        "/api/v1/me/phone/confirmation",
+    );
+    let done = server
+        .send_json(
+            "POST",
+            "/api/v1/me/phone/confirmation",
+            &json!({"code": code}),
+            &headers,
+        )
+        .await?;
+    assert_eq!(done.status, 204, "{}", done.text());
+    let me = server
+        .with_token("GET", "/api/v1/me", &token)
+        .await?
+        .json()?;
+    assert_eq!(me["phone"], "+5353334444");
+    let old = PhoneNumber::parse(PHONE)?;
+    let due = database.db.due_sms(i64::MAX, 100).await?;
+    assert!(
+        due.iter()
+            .any(|sms| sms.phone == old.as_e164() && sms.body.contains("acaba de cambiar")),
+        "the old number is warned"
+    );
+    assert_eq!(
+        sign_in(&server, new_phone, PASSWORD, None).await?.status,
+        201
+    );
+    assert_eq!(sign_in(&server, PHONE, PASSWORD, None).await?.status, 401);
     Ok(())
 }
