@@ -172,8 +172,9 @@ pub async fn csp_report(
     state.metrics.count_csp_violation(directive);
     tracing::warn!(
         directive,
-        blocked = %truncate(violation.blocked_uri.as_deref().unwrap_or(""), 200),
-        document = %truncate(violation.document_uri.as_deref().unwrap_or(""), 200),
+        // Debug formatting escapes control characters: a report cannot forge a log line.
+        blocked = ?truncate(violation.blocked_uri.as_deref().unwrap_or(""), 200),
+        document = ?truncate(violation.document_uri.as_deref().unwrap_or(""), 200),
         "a browser reported a Content-Security-Policy violation"
     );
     Ok(StatusCode::NO_CONTENT)
