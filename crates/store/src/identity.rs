@@ -253,46 +253,32 @@ impl Db {
         now_ms: i64,
     ) -> Result<Confirmation, StoreError> {
         let mut transaction = self.pool().begin().await?;
-        // Lock the row first (see append_audit), so two guesses cannot both count as the first.
-        sqlx::query("UPDATE phone_confirmations SET attempts = attempts WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-        let Some(row) = sqlx::query(
-            "SELECT code_hash, expires_at_ms, attempts FROM phone_confirmations WHERE user_id = $1",
+        let checked = check_code(
+            &mut transaction,
+            PendingCode::Registration,
+            user_id,
+            code_hash,
+            now_ms,
         )
-        .bind(user_id)
-        .fetch_optional(&mut *transaction)
-        .await?
-        else {
-            return Ok(Confirmation::Void);
-        };
-        let stored: String = row.try_get("code_hash")?;
-        let expires_at_ms: i64 = row.try_get("expires_at_ms")?;
-        let attempts: i64 = row.try_get("attempts")?;
-        if now_ms >= expires_at_ms || attempts >= CONFIRMATION_ATTEMPTS_MAX {
-            return Ok(Confirmation::Void);
+        .await;
+        match checked {
+            Ok(Some(_)) => {
+                sqlx::query(
+                    "UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(user_id)
+                .execute(&mut *transaction)
+                .await?;
+                transaction.commit().await?;
+                Ok(Confirmation::Confirmed)
+            }
+            Ok(None) => {
+                transaction.commit().await?;
+                Ok(Confirmation::WrongCode)
+            }
+            Err(CodeRefusal::Void) => Ok(Confirmation::Void),
+            Err(CodeRefusal::Store(error)) => Err(error),
         }
-        if stored != code_hash {
-            sqlx::query(
-                "UPDATE phone_confirmations SET attempts = attempts + 1 WHERE user_id = $1",
-            )
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-            transaction.commit().await?;
-            return Ok(Confirmation::WrongCode);
-        }
-        sqlx::query("DELETE FROM phone_confirmations WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await?;
-        Ok(Confirmation::Confirmed)
     }
 
     pub async fn set_user_status(
@@ -735,39 +721,23 @@ impl Db {
         now_ms: i64,
     ) -> Result<Confirmation, StoreError> {
         let mut transaction = self.pool().begin().await?;
-        sqlx::query("UPDATE phone_changes SET attempts = attempts WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-        let Some(row) = sqlx::query(
-            "SELECT new_phone, code_hash, expires_at_ms, attempts FROM phone_changes \
-             WHERE user_id = $1",
+        let checked = check_code(
+            &mut transaction,
+            PendingCode::PhoneChange,
+            user_id,
+            code_hash,
+            now_ms,
         )
-        .bind(user_id)
-        .fetch_optional(&mut *transaction)
-        .await?
-        else {
-            return Ok(Confirmation::Void);
+        .await;
+        let new_phone = match checked {
+            Ok(Some(new_phone)) => new_phone,
+            Ok(None) => {
+                transaction.commit().await?;
+                return Ok(Confirmation::WrongCode);
+            }
+            Err(CodeRefusal::Void) => return Ok(Confirmation::Void),
+            Err(CodeRefusal::Store(error)) => return Err(error),
         };
-        let new_phone: String = row.try_get("new_phone")?;
-        let stored: String = row.try_get("code_hash")?;
-        let expires_at_ms: i64 = row.try_get("expires_at_ms")?;
-        let attempts: i64 = row.try_get("attempts")?;
-        if now_ms >= expires_at_ms || attempts >= CONFIRMATION_ATTEMPTS_MAX {
-            return Ok(Confirmation::Void);
-        }
-        if stored != code_hash {
-            sqlx::query("UPDATE phone_changes SET attempts = attempts + 1 WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *transaction)
-                .await?;
-            transaction.commit().await?;
-            return Ok(Confirmation::WrongCode);
-        }
-        sqlx::query("DELETE FROM phone_changes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
         let taken = sqlx::query("SELECT 1 FROM users WHERE phone = $1")
             .bind(&new_phone)
             .fetch_optional(&mut *transaction)
@@ -834,6 +804,89 @@ impl Db {
         .await?;
         Ok(())
     }
+}
+
+/// The two kinds of code that wait for a person to type them back.
+#[derive(Debug, Clone, Copy)]
+enum PendingCode {
+    /// `phone_confirmations`: confirms the number of a new account.
+    Registration,
+    /// `phone_changes`: moves an account to `new_phone`.
+    PhoneChange,
+}
+
+impl PendingCode {
+    /// The table, and the column whose value a right code hands back (ours, never input).
+    fn table_and_payload(self) -> (&'static str, &'static str) {
+        match self {
+            PendingCode::Registration => ("phone_confirmations", "''"),
+            PendingCode::PhoneChange => ("phone_changes", "new_phone"),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum CodeRefusal {
+    /// Expired, out of attempts, or none pending.
+    Void,
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for CodeRefusal {
+    fn from(error: sqlx::Error) -> Self {
+        CodeRefusal::Store(error.into())
+    }
+}
+
+/// Checks a typed code's hash against the pending one, inside the caller's transaction.
+/// `Ok(Some(payload))`: right, and the pending code is used up. `Ok(None)`: wrong, and the
+/// attempt is counted (the caller commits). `Err(Void)`: nothing to check against.
+async fn check_code(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    kind: PendingCode,
+    user_id: &str,
+    code_hash: &str,
+    now_ms: i64,
+) -> Result<Option<String>, CodeRefusal> {
+    let (table, payload) = kind.table_and_payload();
+    // Lock the row first (see append_audit), so two guesses cannot both count as the first.
+    sqlx::query(&format!(
+        "UPDATE {table} SET attempts = attempts WHERE user_id = $1"
+    ))
+    .bind(user_id)
+    .execute(&mut **transaction)
+    .await?;
+    let Some(row) = sqlx::query(&format!(
+        "SELECT code_hash, expires_at_ms, attempts, {payload} AS payload FROM {table} \
+         WHERE user_id = $1"
+    ))
+    .bind(user_id)
+    .fetch_optional(&mut **transaction)
+    .await?
+    else {
+        return Err(CodeRefusal::Void);
+    };
+    let stored: String = row.try_get("code_hash")?;
+    let expires_at_ms: i64 = row.try_get("expires_at_ms")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    if now_ms >= expires_at_ms || attempts >= CONFIRMATION_ATTEMPTS_MAX {
+        return Err(CodeRefusal::Void);
+    }
+    if stored != code_hash {
+        sqlx::query(&format!(
+            "UPDATE {table} SET attempts = attempts + 1 WHERE user_id = $1"
+        ))
+        .bind(user_id)
+        .execute(&mut **transaction)
+        .await?;
+        return Ok(None);
+    }
+    let value: String = row.try_get("payload")?;
+    sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+        .bind(user_id)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(Some(value))
 }
 
 async fn queue_sms_in(

@@ -105,6 +105,27 @@ pub(crate) struct NewAccount {
     pub password: Password,
 }
 
+/// A number gets a few SMS an hour, whoever asks and whether or not it has an account: SMS
+/// cost money and a flood of them is harassment.
+async fn ensure_sms_allowed(
+    state: &AppState,
+    phone: &PhoneNumber,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let queued = state
+        .db
+        .sms_queued_since(phone, now_ms - SMS_PER_NUMBER_WINDOW_MS)
+        .await?;
+    if queued >= SMS_PER_NUMBER_MAX {
+        return Err(ApiError::with_detail(
+            ErrorCode::RateLimited,
+            "ya se enviaron varios mensajes a este número en la última hora; espere antes de \
+             volver a intentarlo",
+        ));
+    }
+    Ok(())
+}
+
 /// Registers a person (pending) and queues the SMS with the confirmation code, or, when the
 /// number already has an account, an SMS to its owner instead. Both cases return the same, in
 /// about the same time, so that the caller cannot tell them apart.
@@ -119,20 +140,7 @@ pub(crate) async fn register_account(
         password,
     } = account;
     let now_ms = state.clock.now_ms();
-    // A number gets a few SMS an hour, whoever asks and whether or not it has an account: SMS
-    // cost money and a flood of them is harassment.
-    if state
-        .db
-        .sms_queued_since(&phone, now_ms - SMS_PER_NUMBER_WINDOW_MS)
-        .await?
-        >= SMS_PER_NUMBER_MAX
-    {
-        return Err(ApiError::with_detail(
-            ErrorCode::RateLimited,
-            "ya se enviaron varios mensajes a este número en la última hora; espere antes de \
-             volver a intentarlo",
-        ));
-    }
+    ensure_sms_allowed(state, &phone, now_ms).await?;
     let hasher = state.hasher.clone();
     // Hash before looking anything up, so both answers take the same time.
     let password_hash = blocking(move || hasher.hash(&password, &mut rand::rng())).await;
@@ -1240,17 +1248,7 @@ pub async fn begin_phone_change(
         return Err(invalid("phone: es el número que ya tiene la cuenta"));
     }
     let now_ms = state.clock.now_ms();
-    if state
-        .db
-        .sms_queued_since(&phone, now_ms - SMS_PER_NUMBER_WINDOW_MS)
-        .await?
-        >= SMS_PER_NUMBER_MAX
-    {
-        return Err(ApiError::with_detail(
-            ErrorCode::RateLimited,
-            "ya se enviaron varios mensajes a ese número en la última hora",
-        ));
-    }
+    ensure_sms_allowed(&state, &phone, now_ms).await?;
     let code = ConfirmationCode::generate(&mut rand::rng());
     let sms = format!(
         "Ceiba: para usar este número en su cuenta, su código es {}. Vence en 10 minutos.",

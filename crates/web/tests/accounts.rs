@@ -37,6 +37,7 @@ fn main() {
         administrators_set_roles_and_disable_accounts,
         a_number_gets_few_registration_sms_an_hour,
         profile_changes_ask_for_the_password_again,
+        a_confirmation_code_allows_five_guesses_and_expires,
     );
     suite.run()
 }
@@ -1089,5 +1090,47 @@ async fn profile_changes_ask_for_the_password_again(database: TestDatabase) -> T
         201
     );
     assert_eq!(sign_in(&server, PHONE, PASSWORD, None).await?.status, 401);
+    Ok(())
+}
+
+async fn a_confirmation_code_allows_five_guesses_and_expires(database: TestDatabase) -> TestResult {
+    let server = TestServer::start(&database.db).await?;
+    let path = "/api/v1/accounts/confirmation";
+    for (phone, guesses) in [("+5351110001", 5), ("+5351110002", 0)] {
+        server
+            .send_json(
+                "POST",
+                "/api/v1/accounts",
+                &json!({"phone": phone, "display_name": "A", "password": PASSWORD}),
+                &[],
+            )
+            .await?;
+        let code = code_sent_to(&database.db, phone).await?;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..guesses {
+            let response = server
+                .send_json("POST", path, &json!({"phone": phone, "code": wrong}), &[])
+                .await?;
+            assert_eq!(response.status, 422);
+        }
+        if guesses == 0 {
+            // No guesses, but the code is older than its ten minutes.
+            server.clock.advance(Duration::from_secs(11 * 60));
+        }
+        let right = server
+            .send_json("POST", path, &json!({"phone": phone, "code": code}), &[])
+            .await?;
+        assert_problem(&right, 422, "validation_failed", path);
+        let user = database
+            .db
+            .user_by_phone(&PhoneNumber::parse(phone)?)
+            .await?
+            .ok_or("no user")?;
+        assert_eq!(
+            user.status,
+            UserStatus::Pending,
+            "{phone} must stay pending"
+        );
+    }
     Ok(())
 }
