@@ -13,13 +13,12 @@ use ceiba_store::{AUDIT_PAGE_MAX, Db, StoreError};
 /// The name every checkpoint of this log carries.
 pub const AUDIT_ORIGIN: &str = "ceiba-auditoria";
 
-/// Reads the Ed25519 seed (64 hexadecimal digits) from `path`, creating it, readable by its
-/// owner only, when it does not exist yet.
-pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<CheckpointSigner> {
+/// Reads a 256-bit key (64 hexadecimal digits) from `path`, creating it, readable by its owner
+/// only, when it does not exist yet. `what` names the key in messages.
+pub fn load_or_create_key(path: &Path, what: &str) -> anyhow::Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_seed(text.trim())
-            .map(CheckpointSigner::from_seed)
-            .with_context(|| format!("la clave de firma «{}» no es válida", path.display())),
+            .with_context(|| format!("la {what} «{}» no es válida", path.display())),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let mut seed = [0_u8; 32];
             rand::fill(&mut seed);
@@ -27,18 +26,24 @@ pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<CheckpointSigne
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).with_context(|| {
-                format!("no se pudo crear la clave de firma «{}»", path.display())
-            })?;
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("no se pudo crear la {what} «{}»", path.display()))?;
             file.write_all(hex(&seed).as_bytes())
                 .and_then(|()| file.sync_all())
                 .with_context(|| format!("no se pudo escribir «{}»", path.display()))?;
-            tracing::info!(path = %path.display(), "created a new audit signing key");
-            Ok(CheckpointSigner::from_seed(seed))
+            tracing::info!(path = %path.display(), key = what, "created a new key");
+            Ok(seed)
         }
-        Err(error) => Err(error)
-            .with_context(|| format!("no se pudo leer la clave de firma «{}»", path.display())),
+        Err(error) => {
+            Err(error).with_context(|| format!("no se pudo leer la {what} «{}»", path.display()))
+        }
     }
+}
+
+/// The checkpoint signer from its key file, created when missing.
+pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<CheckpointSigner> {
+    load_or_create_key(path, "clave de firma").map(CheckpointSigner::from_seed)
 }
 
 /// Reads only an existing key (verification must not invent one).

@@ -156,8 +156,13 @@ pub async fn login(sign_ins: u32) -> anyhow::Result<()> {
         now_ms(),
     )
     .await?;
-    let mut state =
-        ceiba_web::AppState::new(db.clone(), ceiba_web::Metrics::new(), [0; 32], hasher);
+    let mut state = ceiba_web::AppState::new(
+        db.clone(),
+        ceiba_web::Metrics::new(),
+        [0; 32],
+        hasher,
+        ceiba_identity::SecretSealer::from_key(&rand::random()),
+    );
     state.rate_limits = std::sync::Arc::new(ceiba_web::ratelimit::RateLimits::new(
         &ceiba_web::ratelimit::RateLimitSettings {
             requests_per_minute: 1_000_000,

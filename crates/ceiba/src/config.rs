@@ -36,6 +36,9 @@ pub struct RawConfig {
     /// PEM certificate chain; with `tls_key_file`, Ceiba serves HTTPS.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// Key that seals secrets the server must read back (TOTP); empty: `secretos.key` in the
+    /// data folder. Every process sharing one PostgreSQL needs the same file.
+    pub secrets_key_file: Option<PathBuf>,
     /// People reach Ceiba over HTTPS through a proxy that terminates TLS: cookies get `Secure`.
     pub behind_https_proxy: bool,
     pub limits: RawLimits,
@@ -114,6 +117,7 @@ impl Default for RawConfig {
             log_level: "info".to_owned(),
             tls_cert_file: None,
             tls_key_file: None,
+            secrets_key_file: None,
             behind_https_proxy: false,
             limits: RawLimits {
                 body_bytes_max: limits.body_bytes_max as u64,
@@ -176,6 +180,8 @@ pub struct Config {
     pub behind_https_proxy: bool,
     pub pool: PoolSettings,
     pub audit_signing_key_file: PathBuf,
+    /// The key that seals TOTP secrets in the database.
+    pub secrets_key_file: PathBuf,
     pub audit_checkpoint_interval: Duration,
     pub sms: SmsConfig,
 }
@@ -235,6 +241,9 @@ pub struct TlsFiles {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
 }
+
+/// The file that holds the key sealing TOTP secrets when the configuration names none.
+pub const SECRETS_KEY_FILE: &str = "secretos.key";
 
 /// The file that holds the checkpoint signing key when the configuration names none.
 pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
@@ -384,7 +393,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                     figment::error::Kind::UnknownField(field, _) => format!(
                         "la clave «{field}» ({source}) no existe; las claves son listen, \
                          data_dir, database_url, log_format, log_level, tls_cert_file, \
-                         tls_key_file, behind_https_proxy, limits.*, database.*, \
+                         tls_key_file, behind_https_proxy, secrets_key_file, limits.*, database.*, \
                          audit.* y sms.* (sms.sender, sms.gateway_url, sms.gateway_username, \
                          sms.gateway_password)"
                     ),
@@ -534,6 +543,10 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
             REQUEST_TIMEOUT_MS_CAP,
         )?),
     };
+    let secrets_key_file = match raw.secrets_key_file.clone() {
+        Some(path) if !path.as_os_str().is_empty() => path,
+        _ => raw.data_dir.join(SECRETS_KEY_FILE),
+    };
     let audit_signing_key_file = match raw.audit.signing_key_file {
         Some(path) if !path.as_os_str().is_empty() => path,
         _ => raw.data_dir.join(AUDIT_KEY_FILE),
@@ -556,6 +569,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         behind_https_proxy: raw.behind_https_proxy,
         pool,
         audit_signing_key_file,
+        secrets_key_file,
         audit_checkpoint_interval,
         sms,
     })
@@ -637,7 +651,7 @@ impl Config {
         let gateway = self.sms.gateway.as_ref();
         format!(
             "listen = {}\ndata_dir = {}\ndatabase_url = {}\nlog_format = {}\nlog_level = {}\n\
-             tls_cert_file = {}\ntls_key_file = {}\nbehind_https_proxy = {}\n\n\
+             tls_cert_file = {}\ntls_key_file = {}\nbehind_https_proxy = {}\nsecrets_key_file = {}\n\n\
              [limits]\nbody_bytes_max = {}\nheader_bytes_max = {}\nrequest_timeout_ms = {}\n\
              requests_per_minute_per_address = {}\nsensitive_requests_per_minute_per_address = {}\n\
              trusted_proxies = [{}]\n\n\
@@ -666,6 +680,7 @@ impl Config {
                     .map_or(String::new(), |tls| tls.key_file.display().to_string())
             ),
             self.behind_https_proxy,
+            quote(&self.secrets_key_file.display().to_string()),
             self.limits.body_bytes_max,
             self.limits.header_bytes_max,
             duration_ms(self.limits.request_timeout),

@@ -112,6 +112,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         )
     })?;
     let signer = crate::audit::load_or_create_signing_key(&config.audit_signing_key_file)?;
+    let secrets_key =
+        crate::audit::load_or_create_key(&config.secrets_key_file, "clave de secretos")?;
     let sms = SmsSender::from_config(&config)?;
     tracing::info!(sender = %sms.describe(), "SMS outbox sender ready");
     let holder = LeaseHolder::new(uuid::Uuid::new_v4().to_string());
@@ -145,6 +147,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         audit_public_key,
         CredentialHasher::new(Argon2Config::default())
             .context("los parámetros de Argon2 no son válidos")?,
+        ceiba_identity::SecretSealer::from_key(&secrets_key),
     );
     state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(&config.rate_limits));
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.

@@ -307,6 +307,13 @@ async fn serve_without_flags() -> TestResult {
         .join("ceiba-data")
         .join(ceiba_store::EMBEDDED_DATABASE_FILE);
     assert!(database.is_file(), "{} missing", database.display());
+    // The keys the server made for itself are readable by their owner only.
+    for key in ["audit-signing.key", "secretos.key"] {
+        let path = dir.path().join("ceiba-data").join(key);
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path)?.permissions());
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
 

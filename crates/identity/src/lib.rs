@@ -66,6 +66,7 @@ mod password;
 mod phone;
 mod recovery;
 mod role;
+mod sealing;
 mod throttle;
 mod token;
 mod totp;
@@ -86,6 +87,7 @@ pub use recovery::{
     RecoveryCodes, find_recovery_code, redeem_recovery_code,
 };
 pub use role::{Role, RoleError};
+pub use sealing::{SealError, SecretSealer};
 pub use throttle::{DeviceTrust, FailureCounter, ThrottleDecision, ThrottlePolicy, ThrottleState};
 pub use token::{
     CsrfToken, DeviceToken, SessionPolicy, SessionToken, TOKEN_CHARS, TokenError, TokenHash,

@@ -852,10 +852,7 @@ async fn check_second_factor(
     };
     // Six digits are a TOTP code; anything longer may be a recovery code.
     if presented.chars().filter(char::is_ascii_digit).count() <= 8 && presented.len() <= 8 {
-        let secret = TotpSecret::from_base32(&enrolled.totp_secret).map_err(|error| {
-            tracing::error!(%error, "a stored TOTP secret does not decode");
-            ApiError::new(ErrorCode::Internal)
-        })?;
+        let secret = open_totp_secret(state, user_id, &enrolled.totp_secret)?;
         return Ok(
             match secret.verify(presented, now_s, enrolled.last_used_step) {
                 Ok(step) if state.db.use_totp_step(user_id, step).await? => SecondFactor::Proven,
@@ -878,6 +875,19 @@ async fn check_second_factor(
             SecondFactor::Wrong("el código de recuperación no es válido o ya se usó".to_owned())
         },
     )
+}
+
+/// Opens a stored (sealed) TOTP secret; a failure is a server fault, logged, never detailed.
+fn open_totp_secret(state: &AppState, user_id: &str, sealed: &str) -> Result<TotpSecret, ApiError> {
+    let bytes = state.sealer.open(sealed, user_id).map_err(|error| {
+        tracing::error!(%error, "a stored TOTP secret does not open");
+        ApiError::new(ErrorCode::Internal)
+    })?;
+    let array: [u8; 20] = bytes[..].try_into().map_err(|_| {
+        tracing::error!("a stored TOTP secret has the wrong length");
+        ApiError::new(ErrorCode::Internal)
+    })?;
+    Ok(TotpSecret::from_bytes(array))
 }
 
 /// Checks the person's current password again before a sensitive change.
@@ -931,11 +941,11 @@ pub async fn begin_second_factor(
 ) -> Result<(StatusCode, Json<EnrolmentStarted>), ApiError> {
     reauthenticate(&state, &who, &request.password).await?;
     let secret = TotpSecret::generate(&mut rand::rng());
-    if !state
-        .db
-        .begin_second_factor(&who.user.id, &secret.to_base32())
-        .await?
-    {
+    // Sealed before storing: a copy of the database alone must not give the codes away.
+    let sealed = state
+        .sealer
+        .seal(secret.as_bytes(), &who.user.id, &mut rand::rng());
+    if !state.db.begin_second_factor(&who.user.id, &sealed).await? {
         return Err(ApiError::with_detail(
             ErrorCode::Conflict,
             "la cuenta ya tiene un segundo factor confirmado",
@@ -985,8 +995,7 @@ pub async fn confirm_second_factor(
         .await?
         .filter(|factor| !factor.confirmed)
         .ok_or_else(|| invalid("no hay un segundo factor pendiente de confirmar"))?;
-    let secret = TotpSecret::from_base32(&pending.totp_secret)
-        .map_err(|_| ApiError::new(ErrorCode::Internal))?;
+    let secret = open_totp_secret(&state, &who.user.id, &pending.totp_secret)?;
     let step = secret
         .verify(&request.code, state.clock.now_s(), None)
         .map_err(|error| invalid(format!("code: {error}")))?;

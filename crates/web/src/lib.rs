@@ -58,6 +58,8 @@ pub struct AppState {
     /// then marked `Secure`.
     pub tls: bool,
     pub rate_limits: Arc<ratelimit::RateLimits>,
+    /// Seals the secrets the server must read back (TOTP); its key lives outside the database.
+    pub sealer: Arc<ceiba_identity::SecretSealer>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,12 +77,14 @@ impl AppState {
         metrics: Arc<Metrics>,
         audit_public_key: [u8; 32],
         hasher: ceiba_identity::CredentialHasher,
+        sealer: ceiba_identity::SecretSealer,
     ) -> AppState {
         AppState {
             db,
             metrics,
             audit_public_key,
             hasher: Arc::new(hasher),
+            sealer: Arc::new(sealer),
             session_policy: ceiba_identity::SessionPolicy::default(),
             throttle_policy: ceiba_identity::ThrottlePolicy::default(),
             clock: clock::Clock::system(),

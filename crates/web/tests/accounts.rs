@@ -673,6 +673,25 @@ async fn second_factor_enrols_and_then_guards_sign_in(database: TestDatabase) ->
             .starts_with("otpauth://totp/")
     );
     let secret = TotpSecret::from_base32(started["secret"].as_str().ok_or("no secret")?)?;
+    // Stored sealed: the database alone does not give the codes away.
+    let me = server
+        .with_token("GET", "/api/v1/me", &token)
+        .await?
+        .json()?;
+    let stored = database
+        .db
+        .second_factor(me["id"].as_str().ok_or("no id")?)
+        .await?
+        .ok_or("nothing stored")?;
+    assert!(
+        stored.totp_secret.starts_with("v1:"),
+        "{}",
+        stored.totp_secret
+    );
+    assert!(
+        !stored.totp_secret.contains(&secret.to_base32()),
+        "the secret is stored in clear"
+    );
     let bad = server
         .send_json(
             "POST",

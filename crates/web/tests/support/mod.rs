@@ -29,6 +29,7 @@ pub fn test_state(db: &Db) -> AppState {
         Metrics::new(),
         AUDIT_SIGNER.public_key_bytes(),
         hasher,
+        ceiba_identity::SecretSealer::from_key(&[9; 32]),
     );
     // Tests send many requests from 127.0.0.1; the limits have a test of their own.
     state.rate_limits = std::sync::Arc::new(ceiba_web::ratelimit::RateLimits::new(
