@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role, TotpSecret};
-use ceiba_store::{Db, NewUser, UserStatus};
+use ceiba_identity::{PhoneNumber, Role, TotpSecret};
+use ceiba_store::{Db, UserStatus};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use serde_json::{Value, json};
 
 mod support;
-use support::{TestServer, assert_problem};
+use support::{PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to};
 
 macro_rules! each_engine {
     ($suite:ident: $($test:ident),+ $(,)?) => {
@@ -42,35 +42,6 @@ fn main() {
     suite.run()
 }
 
-const PHONE: &str = "+53 5123 4567";
-const PASSWORD: &str = "caballo-correcto-bateria";
-
-/// An active account made directly in storage, as `ceiba admin create-user` would.
-async fn active_user(db: &Db, phone: &str, roles: &[Role]) -> Result<String, String> {
-    let hasher =
-        CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS).map_err(|e| e.to_string())?;
-    let password = Password::parse(PASSWORD).map_err(|e| e.to_string())?;
-    let hash = hasher.hash(&password, &mut rand::rng());
-    let id = uuid::Uuid::new_v4().to_string();
-    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
-    db.register_user(
-        &NewUser {
-            id: &id,
-            phone: &phone,
-            display_name: "Ana Pérez",
-            password_hash: &hash,
-            status: UserStatus::Active,
-            roles,
-        },
-        None,
-        None,
-        0,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(id)
-}
-
 async fn sign_in(
     server: &TestServer,
     phone: &str,
@@ -86,22 +57,6 @@ async fn sign_in(
             &headers,
         )
         .await
-}
-
-/// The six digits of the newest SMS queued for `phone`.
-async fn code_sent_to(db: &Db, phone: &str) -> Result<String, String> {
-    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
-    let due = db.due_sms(i64::MAX, 100).await.map_err(|e| e.to_string())?;
-    let body = due
-        .iter()
-        .rev()
-        .find(|sms| sms.phone == phone.as_e164())
-        .map(|sms| sms.body.clone())
-        .ok_or("no SMS was queued")?;
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|word| word.len() == 6)
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no code in «{body}»"))
 }
 
 async fn registration_confirms_by_sms_code(database: TestDatabase) -> TestResult {

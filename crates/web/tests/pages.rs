@@ -6,17 +6,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ceiba_identity::{
-    Argon2Config, CredentialHasher, Password, PhoneNumber, Role, SessionToken, TotpSecret,
-};
-use ceiba_store::{Db, NewUser, SessionRow, UserStatus};
+use ceiba_identity::{PhoneNumber, Role, SessionToken, TotpSecret};
+use ceiba_store::SessionRow;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
 use serde_json::json;
 
 mod support;
-use support::{TestServer, assert_problem, test_state};
+use support::{PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to, test_state};
 
 macro_rules! each_engine {
     ($suite:ident: $($test:ident),+ $(,)?) => {
@@ -39,9 +37,6 @@ fn main() {
     );
     suite.run()
 }
-
-const PHONE: &str = "+53 5123 4567";
-const PASSWORD: &str = "caballo-correcto-bateria";
 
 /// What a browser without JavaScript does: keeps cookies, sends forms, and lets the test read
 /// what came back.
@@ -188,48 +183,6 @@ fn error_of(page: &str) -> Option<&str> {
 fn assert_redirect(response: &Response, location: &str) {
     assert_eq!(response.status, 303, "{}", response.text());
     assert_eq!(response.header("location"), Some(location), "{response:?}");
-}
-
-/// An active account made directly in storage, as `ceiba admin create-user` would.
-async fn active_user(db: &Db, phone: &str) -> Result<String, String> {
-    let hasher =
-        CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS).map_err(|e| e.to_string())?;
-    let password = Password::parse(PASSWORD).map_err(|e| e.to_string())?;
-    let hash = hasher.hash(&password, &mut rand::rng());
-    let id = uuid::Uuid::new_v4().to_string();
-    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
-    db.register_user(
-        &NewUser {
-            id: &id,
-            phone: &phone,
-            display_name: "Ana Pérez",
-            password_hash: &hash,
-            status: UserStatus::Active,
-            roles: &[Role::Citizen],
-        },
-        None,
-        None,
-        0,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(id)
-}
-
-/// The six digits of the newest SMS queued for `phone`.
-async fn code_sent_to(db: &Db, phone: &str) -> Result<String, String> {
-    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
-    let due = db.due_sms(i64::MAX, 100).await.map_err(|e| e.to_string())?;
-    let body = due
-        .iter()
-        .rev()
-        .find(|sms| sms.phone == phone.as_e164())
-        .map(|sms| sms.body.clone())
-        .ok_or("no SMS was queued")?;
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|word| word.len() == 6)
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no code in «{body}»"))
 }
 
 /// A session opened over the API: its bearer token and id.
@@ -381,7 +334,7 @@ async fn sign_up_confirm_sign_in_and_manage_sessions_through_the_pages(
     assert_eq!(listed_sessions(&page).len(), 1, "{page}");
 
     // Another person's session id: 404, and that session lives on.
-    active_user(&database.db, "+5352220000").await?;
+    active_user(&database.db, "+5352220000", &[Role::Citizen]).await?;
     let (other_token, other_session) = api_session(&server, "+5352220000", None).await?;
     let foreign = browser
         .post(
@@ -517,7 +470,7 @@ async fn sign_up_form_keeps_what_was_typed_except_the_password(
 async fn changes_by_cookie_without_the_csrf_token_are_refused_and_change_nothing(
     database: TestDatabase,
 ) -> TestResult {
-    active_user(&database.db, PHONE).await?;
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
     let mut browser = Browser::new(&server);
     assert_redirect(&sign_in_by_form(&mut browser, PHONE).await?, "/cuenta");
@@ -617,7 +570,7 @@ async fn changes_by_cookie_without_the_csrf_token_are_refused_and_change_nothing
 async fn forms_before_sign_in_need_the_double_submitted_token(
     database: TestDatabase,
 ) -> TestResult {
-    active_user(&database.db, PHONE).await?;
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
     let mut browser = Browser::new(&server);
     let page = browser.get("/cuenta/entrar").await?;
@@ -676,7 +629,7 @@ async fn forms_before_sign_in_need_the_double_submitted_token(
 /// A bearer token is not ambient: API clients send no CSRF token, and a cookie client may send
 /// the token in a header instead of a form.
 async fn bearer_requests_need_no_csrf_token(database: TestDatabase) -> TestResult {
-    active_user(&database.db, PHONE).await?;
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
     let (token, _) = api_session(&server, PHONE, None).await?;
     let (_, second) = api_session(&server, PHONE, None).await?;
@@ -738,7 +691,7 @@ fn attributes(cookie: &str) -> Vec<&str> {
 async fn cookies_are_http_only_same_site_strict_and_secure_with_tls(
     database: TestDatabase,
 ) -> TestResult {
-    active_user(&database.db, PHONE).await?;
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     for tls in [false, true] {
         let mut state = test_state(&database.db);
         state.tls = tls;
@@ -798,7 +751,7 @@ async fn cookies_are_http_only_same_site_strict_and_secure_with_tls(
 async fn sign_in_form_asks_for_the_second_factor_once_enrolled(
     database: TestDatabase,
 ) -> TestResult {
-    active_user(&database.db, PHONE).await?;
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
     let (token, _) = api_session(&server, PHONE, None).await?;
     let authorization = format!("Bearer {token}");
@@ -902,7 +855,7 @@ async fn sign_in_form_asks_for_the_second_factor_once_enrolled(
 async fn wrong_password_and_unknown_number_read_alike_on_the_form(
     database: TestDatabase,
 ) -> TestResult {
-    active_user(&database.db, PHONE).await?;
+    active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
     let mut browser = Browser::new(&server);
     let mut answers = Vec::new();
@@ -941,7 +894,7 @@ async fn wrong_password_and_unknown_number_read_alike_on_the_form(
 async fn account_pages_are_small_script_free_and_never_stored(
     database: TestDatabase,
 ) -> TestResult {
-    let user_id = active_user(&database.db, PHONE).await?;
+    let user_id = active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
 
     // Without a session, the account page sends to the sign-in form, and says so to no cache.

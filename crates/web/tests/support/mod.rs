@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use ceiba_identity::{Argon2Config, CredentialHasher};
-use ceiba_store::Db;
+use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role};
+use ceiba_store::{Db, NewUser, UserStatus};
 use ceiba_testkit::http::{Response, get, send};
 use ceiba_web::clock::Clock;
 use ceiba_web::{AppState, Metrics, ServerLimits};
@@ -13,6 +13,9 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub const PHONE: &str = "+53 5123 4567";
+pub const PASSWORD: &str = "caballo-correcto-bateria";
 
 pub const CSP_PATH: &str = "/api/v1/csp-reports";
 
@@ -165,4 +168,46 @@ pub fn assert_problem(response: &Response, status: u16, code: &str, instance: &s
     assert!(request_id.is_some(), "no x-request-id header");
     assert_eq!(problem["request_id"].as_str(), request_id, "{problem}");
     problem
+}
+
+/// An active account made directly in storage, as `ceiba admin create-user` would.
+pub async fn active_user(db: &Db, phone: &str, roles: &[Role]) -> Result<String, String> {
+    let hasher =
+        CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS).map_err(|e| e.to_string())?;
+    let password = Password::parse(PASSWORD).map_err(|e| e.to_string())?;
+    let hash = hasher.hash(&password, &mut rand::rng());
+    let id = uuid::Uuid::new_v4().to_string();
+    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
+    db.register_user(
+        &NewUser {
+            id: &id,
+            phone: &phone,
+            display_name: "Ana Pérez",
+            password_hash: &hash,
+            status: UserStatus::Active,
+            roles,
+        },
+        None,
+        None,
+        0,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(id)
+}
+
+/// The six digits of the newest SMS queued for `phone`.
+pub async fn code_sent_to(db: &Db, phone: &str) -> Result<String, String> {
+    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
+    let due = db.due_sms(i64::MAX, 100).await.map_err(|e| e.to_string())?;
+    let body = due
+        .iter()
+        .rev()
+        .find(|sms| sms.phone == phone.as_e164())
+        .map(|sms| sms.body.clone())
+        .ok_or("no SMS was queued")?;
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no code in «{body}»"))
 }
