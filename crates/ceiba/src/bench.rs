@@ -53,7 +53,7 @@ fn event(sequence: u64) -> Vec<u8> {
         .to_bytes()
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -35,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Libro mayor: comprobación de invariantes.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -42,6 +47,14 @@ pub enum Command {
     },
     /// Muestra la versión.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Reconstruye el libro mayor desde su diario y comprueba sus invariantes: débitos igual a
+    /// créditos por libro, ningún saldo contra sus marcas, transferencias entre cuentas
+    /// existentes de su libro, marcas de tiempo crecientes. Sale con error si alguna falla.
+    Check(StorageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +126,29 @@ pub enum BenchCommand {
         /// Cuántos inicios de sesión medir, uno tras otro.
         #[arg(long, default_value_t = 50)]
         sign_ins: u32,
+    },
+    /// Libro mayor: crea cuentas y envía transferencias por lotes por el mismo camino que el
+    /// servidor (commit en grupo, escritura duradera, aplicación); imprime una línea JSON.
+    Ledger {
+        /// Cuántas cuentas crear antes de medir.
+        #[arg(long, default_value_t = 100_000)]
+        accounts: u32,
+        /// Cuántas transferencias enviar.
+        #[arg(long, default_value_t = 1_000_000)]
+        transfers: u32,
+        /// Transferencias por lote (1 mide la latencia de un commit duradero).
+        #[arg(long, default_value_t = 8_190)]
+        batch: u32,
+        /// Con H > 0, cada transferencia paga a una de las H primeras cuentas (comercios en día
+        /// de cobro); con 0, las dos cuentas se eligen al azar entre todas.
+        #[arg(long, default_value_t = 0)]
+        hot_accounts: u32,
+        /// Clientes que envían lotes a la vez.
+        #[arg(long, default_value_t = 1)]
+        clients: u32,
+        /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
     /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
     Audit {

@@ -4,8 +4,10 @@
 mod admin;
 mod audit;
 mod bench;
+mod bench_ledger;
 mod cli;
 mod config;
+mod ledger;
 mod serve;
 mod sms;
 
@@ -15,7 +17,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::cli::{AdminCommand, AuditCommand, BenchCommand, Cli, Command, ProofCommand};
+use crate::cli::{
+    AdminCommand, AuditCommand, BenchCommand, Cli, Command, LedgerCommand, ProofCommand,
+};
 use crate::config::{Config, LogFormat, Storage};
 
 fn main() -> ExitCode {
@@ -95,6 +99,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     database_url,
                 },
         } => runtime()?.block_on(bench::audit(entries, batch, database_url.as_deref())),
+        Command::Bench {
+            command:
+                BenchCommand::Ledger {
+                    accounts,
+                    transfers,
+                    batch,
+                    hot_accounts,
+                    clients,
+                    database_url,
+                },
+        } => runtime()?.block_on(bench_ledger::run(bench_ledger::LedgerBench {
+            accounts,
+            transfers,
+            batch,
+            hot_accounts,
+            clients,
+            database_url,
+        })),
+        Command::Ledger {
+            command: LedgerCommand::Check(storage),
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(async {
+                let db = serve::open_database(&config).await?;
+                db.migrate()
+                    .await
+                    .context("no se pudo migrar la base de datos")?;
+                let outcome = ledger::check(&db).await;
+                db.close().await;
+                outcome
+            })
+        }
         Command::Bench {
             command: BenchCommand::Login { sign_ins },
         } => runtime()?.block_on(bench::login(sign_ins)),

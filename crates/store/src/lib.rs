@@ -10,6 +10,7 @@ mod db;
 mod error;
 mod identity;
 mod lease;
+mod ledger;
 pub mod testing;
 mod url;
 
@@ -24,4 +25,8 @@ pub use identity::{
     SessionRow, SmsRow, UserRow, UserStatus,
 };
 pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
+pub use ledger::{
+    LEDGER_WRITER_LEASE, LedgerClock, LedgerEngine, LedgerError, Replica, replay_ledger,
+    system_clock,
+};
 pub use url::DatabaseUrl;
