@@ -148,4 +148,22 @@ pub mod tamper {
             .await?;
         Ok(())
     }
+
+    /// Tries to change a ledger journal record; returns the database's refusal.
+    pub async fn try_update_ledger_record(db: &Db, sequence: u64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE ledger_journal SET record = record WHERE sequence = $1")
+            .bind(i64::try_from(sequence).expect("small sequence"))
+            .execute(db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Tries to remove a ledger journal record; returns the database's refusal.
+    pub async fn try_delete_ledger_record(db: &Db, sequence: u64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM ledger_journal WHERE sequence = $1")
+            .bind(i64::try_from(sequence).expect("small sequence"))
+            .execute(db.pool())
+            .await?;
+        Ok(())
+    }
 }
