@@ -126,6 +126,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("no se pudo escribir en el registro de auditoría")?;
 
+    // The ledger is rebuilt from its journal before the server answers anything.
+    let ledger = ceiba_store::LedgerEngine::start(
+        db.clone(),
+        LeaseHolder::new(holder.as_str()),
+        ceiba_store::system_clock(),
+    )
+    .await
+    .context("no se pudo reconstruir el libro mayor desde su diario")?;
+
     let metrics = Metrics::new();
     let (stop_sender, stop) = watch::channel(false);
     let audit_public_key = signer.public_key_bytes();
@@ -150,6 +159,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ceiba_identity::SecretSealer::from_key(&secrets_key),
     );
     state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(&config.rate_limits));
+    state.ledger = Some(ledger.clone());
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
     state.tls = tls.is_some() || config.behind_https_proxy;
     let app = ceiba_web::router(state, config.limits);
@@ -164,6 +174,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     tracing::info!("shutting down: requests in flight have finished");
     let _ = stop_sender.send(true);
+    ledger.stop().await;
     if let Err(error) = maintenance_task.await {
         tracing::error!(%error, "the maintenance task failed");
     }

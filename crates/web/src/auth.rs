@@ -258,6 +258,13 @@ impl RoleMarker for Administrator {
     const ROLE: Role = Role::Administrator;
 }
 
+/// The bank operator role.
+#[derive(Debug)]
+pub struct BankOperator;
+impl RoleMarker for BankOperator {
+    const ROLE: Role = Role::BankOperator;
+}
+
 /// The auditor role.
 #[derive(Debug)]
 pub struct Auditor;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod i18n;
 mod json;
+pub mod ledger_api;
 pub mod metrics;
 mod pages;
 pub mod problem;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub rate_limits: Arc<ratelimit::RateLimits>,
     /// Seals the secrets the server must read back (TOTP); its key lives outside the database.
     pub sealer: Arc<ceiba_identity::SecretSealer>,
+    /// The ledger, when this server runs one (`ceiba serve` always does; some tests do not).
+    pub ledger: Option<ceiba_store::LedgerEngine>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -92,6 +95,7 @@ impl AppState {
             rate_limits: Arc::new(ratelimit::RateLimits::new(
                 &ratelimit::RateLimitSettings::default(),
             )),
+            ledger: None,
         }
     }
 }
@@ -176,6 +180,14 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(api::csp_report))
                 .layer(DefaultBodyLimit::max(api::CSP_REPORT_BYTES_MAX)),
         )
+        .routes(routes!(ledger_api::create_accounts))
+        .routes(routes!(ledger_api::create_transfers))
+        .routes(routes!(ledger_api::account))
+        .routes(routes!(ledger_api::transfer))
+        .routes(routes!(ledger_api::account_transfers))
+        .routes(routes!(ledger_api::balances_at))
+        .routes(routes!(ledger_api::pending_transfers))
+        .routes(routes!(ledger_api::changes))
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::confirm))
         .routes(routes!(accounts::sign_in))

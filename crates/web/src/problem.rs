@@ -30,6 +30,11 @@ pub enum ErrorCode {
     TooManyAttempts,
     RateLimited,
     DatabaseUnavailable,
+    LedgerBatchEmpty,
+    LedgerBatchTooLarge,
+    LedgerHistoryNotEnabled,
+    LedgerNotWriter,
+    LedgerUnavailable,
     Internal,
 }
 
@@ -197,6 +202,41 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         StatusCode::SERVICE_UNAVAILABLE,
         "La base de datos no está disponible; inténtelo de nuevo en unos minutos.",
         "The database is unavailable; try again in a few minutes.",
+    ),
+    entry(
+        ErrorCode::LedgerBatchEmpty,
+        "ledger_batch_empty",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "El lote no trae ninguna operación.",
+        "The batch holds no events.",
+    ),
+    entry(
+        ErrorCode::LedgerBatchTooLarge,
+        "ledger_batch_too_large",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "El lote pasa de 8.190 operaciones; divídalo.",
+        "The batch holds more than 8,190 events; split it.",
+    ),
+    entry(
+        ErrorCode::LedgerHistoryNotEnabled,
+        "ledger_history_not_enabled",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "La cuenta no guarda historial de saldos.",
+        "The account keeps no balance history.",
+    ),
+    entry(
+        ErrorCode::LedgerNotWriter,
+        "ledger_not_writer",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Este servidor no escribe en el libro mayor ahora; reintente en unos segundos.",
+        "This server does not write to the ledger now; retry in a few seconds.",
+    ),
+    entry(
+        ErrorCode::LedgerUnavailable,
+        "ledger_unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "El libro mayor no está disponible; reintente con los mismos identificadores.",
+        "The ledger is unavailable; retry with the same ids.",
     ),
     entry(
         ErrorCode::Internal,
