@@ -23,6 +23,8 @@ pub struct LedgerBench {
     pub hot_accounts: u32,
     pub clients: u32,
     pub database_url: Option<String>,
+    /// Also run PostgreSQL's `pgbench` (TPC-B, 8 clients) on the same database first.
+    pub compare_pgbench: bool,
 }
 
 /// Account code of the benchmark's accounts.
@@ -51,7 +53,21 @@ pub async fn run(bench: LedgerBench) -> anyhow::Result<()> {
         None => Db::open_embedded(&scratch, PoolSettings::default()).await?,
     };
     db.migrate().await?;
-    let outcome = measure(&db, &bench).await;
+    let pgbench = match (&bench.database_url, bench.compare_pgbench) {
+        (Some(url), true) => Some(run_pgbench(url)?),
+        (None, true) => anyhow::bail!("--compare-pgbench necesita --database-url"),
+        _ => None,
+    };
+    let outcome = measure(&db, &bench).await.map(|mut figures| {
+        if let Some(tps) = pgbench {
+            figures["pgbench_tps"] = serde_json::json!(round(tps, 0));
+            figures["times_pgbench"] = serde_json::json!(round(
+                figures["transfers_per_second"].as_f64().unwrap_or(0.0) / tps.max(f64::EPSILON),
+                1
+            ));
+        }
+        figures
+    });
     db.close().await;
     if bench.database_url.is_none() {
         let _ = std::fs::remove_dir_all(&scratch);
@@ -201,6 +217,33 @@ async fn measure(db: &Db, bench: &LedgerBench) -> anyhow::Result<serde_json::Val
             format!("{:?}", report.violations)
         },
     }))
+}
+
+/// Runs `pgbench` with its default TPC-B script, 8 clients, for 10 s on `url` (after
+/// initialising its tables at scale 1) and returns the transactions per second it reports.
+fn run_pgbench(url: &str) -> anyhow::Result<f64> {
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let output = std::process::Command::new("pgbench")
+            .args(args)
+            .arg(url)
+            .output()
+            .context("no se pudo ejecutar pgbench (paquete postgresql-client)")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "pgbench falló: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    run(&["--initialize", "--quiet", "--scale=1"])?;
+    let report = run(&["--client=8", "--jobs=2", "--time=10"])?;
+    report
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix("tps = ")?;
+            rest.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .context("pgbench no informó de sus transacciones por segundo")
 }
 
 /// A debit and a credit account: uniform over all accounts, or, with hot accounts, every

@@ -35,7 +35,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Libro mayor: comprobación de invariantes.
+    /// Libro mayor: comprobación de invariantes y carga de prueba.
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
@@ -55,6 +55,31 @@ pub enum LedgerCommand {
     /// créditos por libro, ningún saldo contra sus marcas, transferencias entre cuentas
     /// existentes de su libro, marcas de tiempo crecientes. Sale con error si alguna falla.
     Check(StorageArgs),
+    /// Carga de prueba, para ensayos de caídas: crea las cuentas 1 a N (la mitad, monederos que
+    /// no pueden quedar en negativo, con fondos de la cuenta 1) y envía lotes de transferencias
+    /// deterministas (simples, encadenadas, pendientes que se asientan o se anulan). Tras cada
+    /// lote guardado de forma duradera imprime «ack PRIMERA ÚLTIMA CREADAS» seguido de
+    /// «ID=CÓDIGO» por cada transferencia no creada. Repetirla con los mismos identificadores
+    /// no duplica nada: responde «exists».
+    Load {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Cuántas cuentas (se crean si faltan).
+        #[arg(long, default_value_t = 1_000)]
+        accounts: u32,
+        /// Cuántas transferencias enviar.
+        #[arg(long, default_value_t = 100_000)]
+        transfers: u64,
+        /// Transferencias por lote.
+        #[arg(long, default_value_t = 100)]
+        batch: u32,
+        /// Identificador de la primera transferencia; las siguientes lo siguen.
+        #[arg(long, default_value_t = 1)]
+        first_id: u64,
+        /// Semilla de la que salen cuentas, importes y tipos de cada lote.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +174,10 @@ pub enum BenchCommand {
         /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// Antes, mide con `pgbench` (TPC-B, 8 clientes, 10 s) la misma PostgreSQL, para
+        /// comparar en la misma ejecución.
+        #[arg(long)]
+        compare_pgbench: bool,
     },
     /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
     Audit {

@@ -8,6 +8,7 @@ mod bench_ledger;
 mod cli;
 mod config;
 mod ledger;
+mod load_plan;
 mod serve;
 mod sms;
 
@@ -108,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     hot_accounts,
                     clients,
                     database_url,
+                    compare_pgbench,
                 },
         } => runtime()?.block_on(bench_ledger::run(bench_ledger::LedgerBench {
             accounts,
@@ -116,6 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             hot_accounts,
             clients,
             database_url,
+            compare_pgbench,
         })),
         Command::Ledger {
             command: LedgerCommand::Check(storage),
@@ -128,6 +131,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .context("no se pudo migrar la base de datos")?;
                 let outcome = ledger::check(&db).await;
+                db.close().await;
+                outcome
+            })
+        }
+        Command::Ledger {
+            command:
+                LedgerCommand::Load {
+                    storage,
+                    accounts,
+                    transfers,
+                    batch,
+                    first_id,
+                    seed,
+                },
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(async {
+                let db = serve::open_database(&config).await?;
+                db.migrate()
+                    .await
+                    .context("no se pudo migrar la base de datos")?;
+                let outcome = ledger::load(
+                    &db,
+                    ledger::Load {
+                        accounts,
+                        transfers,
+                        batch,
+                        first_id,
+                        seed,
+                    },
+                )
+                .await;
                 db.close().await;
                 outcome
             })

@@ -306,8 +306,8 @@ fn engine(state: &AppState) -> Result<&LedgerEngine, ApiError> {
     })
 }
 
-fn ledger_error(error: LedgerError) -> ApiError {
-    let code = match &error {
+fn ledger_error(error: &LedgerError) -> ApiError {
+    let code = match error {
         LedgerError::BatchTooLarge { .. } => ErrorCode::LedgerBatchTooLarge,
         LedgerError::EmptyBatch => ErrorCode::LedgerBatchEmpty,
         LedgerError::NotWriter => ErrorCode::LedgerNotWriter,
@@ -319,6 +319,7 @@ fn ledger_error(error: LedgerError) -> ApiError {
 /// Opens accounts, each with its own result. Idempotent: an id already open with the same
 /// fields answers `exists`.
 #[utoipa::path(post, path = "/api/v1/ledger/accounts", tag = "pagos",
+    security(("bearer" = [])),
     request_body = CreateAccountsBody,
     responses(
         (status = 200, description = "Un resultado por cuenta", body = BatchResults),
@@ -346,7 +347,7 @@ pub async fn create_accounts(
     let results = engine(&state)?
         .create_accounts(events)
         .await
-        .map_err(ledger_error)?;
+        .map_err(|error| ledger_error(&error))?;
     Ok(Json(batch_results(
         &results,
         |r| r == CreateAccountResult::Ok,
@@ -357,6 +358,7 @@ pub async fn create_accounts(
 /// Moves money, each transfer with its own result. Idempotent: a transfer id already applied
 /// with the same fields answers `exists`; with different fields, `exists_with_different_…`.
 #[utoipa::path(post, path = "/api/v1/ledger/transfers", tag = "pagos",
+    security(("bearer" = [])),
     request_body = CreateTransfersBody,
     responses(
         (status = 200, description = "Un resultado por transferencia", body = BatchResults),
@@ -389,7 +391,7 @@ pub async fn create_transfers(
     let results = engine(&state)?
         .create_transfers(events)
         .await
-        .map_err(ledger_error)?;
+        .map_err(|error| ledger_error(&error))?;
     Ok(Json(batch_results(
         &results,
         |r| r == CreateTransferResult::Ok,
@@ -511,6 +513,7 @@ fn not_found(what: &str) -> ApiError {
 
 /// One account with its balances.
 #[utoipa::path(get, path = "/api/v1/ledger/accounts/{id}", tag = "pagos",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta (decimal)")),
     responses(
         (status = 200, description = "La cuenta", body = AccountView),
@@ -530,6 +533,7 @@ pub async fn account(
 
 /// One transfer.
 #[utoipa::path(get, path = "/api/v1/ledger/transfers/{id}", tag = "pagos",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la transferencia (decimal)")),
     responses(
         (status = 200, description = "La transferencia", body = TransferView),
@@ -634,6 +638,7 @@ fn page(transfers: Vec<TransferView>, limit: usize) -> TransferPage {
 /// An account's transfers in a time range, oldest first (or newest first with `order=desc`),
 /// filtered by code and direction, paged by keyset cursor.
 #[utoipa::path(get, path = "/api/v1/ledger/accounts/{id}/transfers", tag = "pagos",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta"), TransfersQuery),
     responses(
         (status = 200, description = "Una página de transferencias", body = TransferPage),
@@ -702,6 +707,7 @@ pub struct BalanceQuery {
 
 /// Balances of an account with `history` as they stood at a moment.
 #[utoipa::path(get, path = "/api/v1/ledger/accounts/{id}/balances", tag = "pagos",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta"), BalanceQuery),
     responses(
         (status = 200, description = "Saldos en ese momento", body = BalancesView),
@@ -730,6 +736,7 @@ pub async fn balances_at(
 
 /// The account's transfers still pending (reserved, neither posted, voided nor expired).
 #[utoipa::path(get, path = "/api/v1/ledger/accounts/{id}/pending", tag = "pagos",
+    security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta")),
     responses(
         (status = 200, description = "Transferencias pendientes, las más antiguas primero", body = TransferPage),
@@ -772,6 +779,7 @@ pub struct ChangesQuery {
 /// `next_cursor` it handled and resumes from it; a page shorter than `limit` means it is up to
 /// date (then `next_cursor` still tells where to resume).
 #[utoipa::path(get, path = "/api/v1/ledger/changes", tag = "pagos",
+    security(("bearer" = [])),
     params(ChangesQuery),
     responses(
         (status = 200, description = "Transferencias confirmadas tras el cursor", body = TransferPage),
