@@ -47,6 +47,10 @@ pub async fn run(bench: LedgerBench) -> anyhow::Result<()> {
         (1..=64).contains(&bench.clients),
         "--clients debe estar entre 1 y 64"
     );
+    anyhow::ensure!(
+        !bench.compare_pgbench || bench.database_url.is_some(),
+        "--compare-pgbench necesita --database-url"
+    );
     let scratch = std::env::temp_dir().join(format!("ceiba-bench-{}", uuid::Uuid::new_v4()));
     let db = match bench.database_url.as_deref() {
         Some(url) => Db::connect(&DatabaseUrl::parse(url)?, PoolSettings::default()).await?,
@@ -55,7 +59,6 @@ pub async fn run(bench: LedgerBench) -> anyhow::Result<()> {
     db.migrate().await?;
     let pgbench = match (&bench.database_url, bench.compare_pgbench) {
         (Some(url), true) => Some(run_pgbench(url)?),
-        (None, true) => anyhow::bail!("--compare-pgbench necesita --database-url"),
         _ => None,
     };
     let outcome = measure(&db, &bench).await.map(|mut figures| {

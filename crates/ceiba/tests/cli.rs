@@ -66,6 +66,14 @@ fn main() {
     );
     suite.test("bench_audit_prints_figures", bench_audit_prints_figures);
     suite.test("bench_login_prints_figures", bench_login_prints_figures);
+    suite.test(
+        "bench_ledger_prints_one_json_line",
+        bench_ledger_prints_json,
+    );
+    suite.test(
+        "bench_ledger_refuses_bad_arguments",
+        bench_ledger_refuses_bad_arguments,
+    );
     suite.each_engine(
         "admin_create_user_bootstraps_an_administrator",
         admin_create_user,
@@ -690,6 +698,81 @@ async fn bench_login_prints_figures() -> TestResult {
         said.contains("2 inicios de sesión") && said.contains("latencia p50"),
         "{said}"
     );
+    Ok(())
+}
+
+async fn bench_ledger_prints_json() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let output = run_ceiba(
+        dir.path(),
+        &[
+            "bench",
+            "ledger",
+            "--accounts",
+            "50",
+            "--transfers",
+            "1000",
+            "--batch",
+            "100",
+            "--hot-accounts",
+            "3",
+            "--clients",
+            "2",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stdout(&output);
+    let figures: serde_json::Value = serde_json::from_str(said.trim())?;
+    assert_eq!(figures["backend"], "sqlite");
+    assert_eq!(figures["transfers"], 1000);
+    assert_eq!(figures["batch"], 100);
+    assert_eq!(figures["refused"], 0);
+    assert_eq!(figures["check"], "ok");
+    for key in [
+        "seconds",
+        "transfers_per_second",
+        "batch_latency_ms_p50",
+        "batch_latency_ms_p99",
+        "batch_latency_ms_max",
+        "replay_seconds",
+    ] {
+        assert!(
+            figures[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {said}"
+        );
+    }
+    // 1 record of accounts and at least 10 of transfers (two clients may share records).
+    assert!(
+        figures["journal_records"]
+            .as_u64()
+            .is_some_and(|n| (2..=11).contains(&n)),
+        "{said}"
+    );
+    Ok(())
+}
+
+async fn bench_ledger_refuses_bad_arguments() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for (args, says) in [
+        (&["--batch", "8191"][..], "--batch"),
+        (&["--accounts", "1"][..], "--accounts"),
+        (
+            &["--accounts", "10", "--hot-accounts", "11"][..],
+            "--hot-accounts",
+        ),
+        (&["--compare-pgbench"][..], "--database-url"),
+    ] {
+        let mut all = vec!["bench", "ledger"];
+        all.extend_from_slice(args);
+        let output = run_ceiba(dir.path(), &all, &[]);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&output).contains(says),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
     Ok(())
 }
 
