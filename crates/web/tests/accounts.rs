@@ -4,12 +4,15 @@
 use std::time::Duration;
 
 use ceiba_identity::{PhoneNumber, Role, TotpSecret};
-use ceiba_store::{Db, UserStatus};
+use ceiba_store::UserStatus;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use serde_json::{Value, json};
 
 mod support;
-use support::{PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to};
+use support::{
+    PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to, enrol_second_factor,
+    second_factor_token, sign_in, sign_in_with_code, token_of,
+};
 
 macro_rules! each_engine {
     ($suite:ident: $($test:ident),+ $(,)?) => {
@@ -40,23 +43,6 @@ fn main() {
         a_confirmation_code_allows_five_guesses_and_expires,
     );
     suite.run()
-}
-
-async fn sign_in(
-    server: &TestServer,
-    phone: &str,
-    password: &str,
-    device: Option<&str>,
-) -> Result<ceiba_testkit::http::Response, String> {
-    let headers: Vec<(&str, &str)> = device.map(|d| ("x-ceiba-device", d)).into_iter().collect();
-    server
-        .send_json(
-            "POST",
-            "/api/v1/sessions",
-            &json!({"phone": phone, "password": password}),
-            &headers,
-        )
-        .await
 }
 
 async fn registration_confirms_by_sms_code(database: TestDatabase) -> TestResult {
@@ -351,14 +337,6 @@ async fn ten_failures_lock_unknown_devices_but_not_known_ones(
     Ok(())
 }
 
-async fn token_of(response: &ceiba_testkit::http::Response) -> Result<(String, String), String> {
-    let session = response.json()?;
-    Ok((
-        session["token"].as_str().ok_or("no token")?.to_owned(),
-        session["session_id"].as_str().ok_or("no id")?.to_owned(),
-    ))
-}
-
 async fn sessions_are_listed_and_revoked(database: TestDatabase) -> TestResult {
     active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     active_user(&database.db, "+5352220000", &[Role::Citizen]).await?;
@@ -542,53 +520,6 @@ async fn security_events_reach_the_audit_log_without_secrets(database: TestDatab
     Ok(())
 }
 
-/// Enrols an authenticator app for the session's account; returns its secret.
-async fn enrol_second_factor(server: &TestServer, token: &str) -> Result<TotpSecret, String> {
-    let authorization = format!("Bearer {token}");
-    let headers = [("authorization", authorization.as_str())];
-    let started = server
-        .send_json(
-            "POST",
-            "/api/v1/me/second-factor",
-            &json!({"password": PASSWORD}),
-            &headers,
-        )
-        .await?;
-    if started.status != 201 {
-        return Err(started.text());
-    }
-    let secret = TotpSecret::from_base32(started.json()?["secret"].as_str().ok_or("no secret")?)
-        .map_err(|e| e.to_string())?;
-    let code = secret.code_at(server.clock.now_s());
-    let confirmed = server
-        .send_json(
-            "POST",
-            "/api/v1/me/second-factor/confirmation",
-            &json!({"code": code}),
-            &headers,
-        )
-        .await?;
-    if confirmed.status != 200 {
-        return Err(confirmed.text());
-    }
-    Ok(secret)
-}
-
-async fn sign_in_with_code(
-    server: &TestServer,
-    phone: &str,
-    code: &str,
-) -> Result<ceiba_testkit::http::Response, String> {
-    server
-        .send_json(
-            "POST",
-            "/api/v1/sessions",
-            &json!({"phone": phone, "password": PASSWORD, "second_factor_code": code}),
-            &[],
-        )
-        .await
-}
-
 async fn second_factor_enrols_and_then_guards_sign_in(database: TestDatabase) -> TestResult {
     active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
@@ -766,19 +697,6 @@ async fn password_change_needs_the_current_one_and_ends_every_session(
     Ok(())
 }
 
-/// An administrator with a second factor, signed in: the token.
-async fn administrator_token(server: &TestServer, db: &Db, phone: &str) -> Result<String, String> {
-    active_user(db, phone, &[Role::Administrator]).await?;
-    let (first, _) = token_of(&sign_in(server, phone, PASSWORD, None).await?).await?;
-    let secret = enrol_second_factor(server, &first).await?;
-    server.clock.advance(Duration::from_secs(30));
-    let response = sign_in_with_code(server, phone, &secret.code_at(server.clock.now_s())).await?;
-    if response.status != 201 {
-        return Err(response.text());
-    }
-    Ok(token_of(&response).await?.0)
-}
-
 async fn every_other_role_is_refused_on_administrator_routes(database: TestDatabase) -> TestResult {
     let target = active_user(&database.db, "+5351110000", &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
@@ -823,7 +741,8 @@ async fn every_other_role_is_refused_on_administrator_routes(database: TestDatab
 async fn administrators_set_roles_and_disable_accounts(database: TestDatabase) -> TestResult {
     let target = active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
-    let admin = administrator_token(&server, &database.db, "+5352220000").await?;
+    let admin =
+        second_factor_token(&server, &database.db, "+5352220000", &[Role::Administrator]).await?;
     let authorization = format!("Bearer {admin}");
     let headers = [("authorization", authorization.as_str())];
     let roles_path = format!("/api/v1/admin/users/{target}/roles");

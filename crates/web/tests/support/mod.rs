@@ -1,15 +1,17 @@
-//! What the HTTP test binaries share: the app served on a loopback port, and the check of a
-//! problem document.
+//! What the HTTP test binaries share: the app served on a loopback port, the check of a
+//! problem document, accounts signed in (with a second factor where a role needs one), and a
+//! running ledger.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role};
-use ceiba_store::{Db, NewUser, UserStatus};
+use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role, TotpSecret};
+use ceiba_store::{Db, LeaseHolder, LedgerEngine, NewUser, UserStatus};
 use ceiba_testkit::http::{Response, get, send};
 use ceiba_web::clock::Clock;
 use ceiba_web::{AppState, Metrics, ServerLimits};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -210,4 +212,123 @@ pub async fn code_sent_to(db: &Db, phone: &str) -> Result<String, String> {
         .find(|word| word.len() == 6)
         .map(str::to_owned)
         .ok_or_else(|| format!("no code in «{body}»"))
+}
+
+/// Signs in over the API with the password alone, from a known device when `device` is given.
+pub async fn sign_in(
+    server: &TestServer,
+    phone: &str,
+    password: &str,
+    device: Option<&str>,
+) -> Result<Response, String> {
+    let headers: Vec<(&str, &str)> = device.map(|d| ("x-ceiba-device", d)).into_iter().collect();
+    server
+        .send_json(
+            "POST",
+            "/api/v1/sessions",
+            &json!({"phone": phone, "password": password}),
+            &headers,
+        )
+        .await
+}
+
+/// Signs in over the API with [`PASSWORD`] and a second-factor code (or a recovery code).
+pub async fn sign_in_with_code(
+    server: &TestServer,
+    phone: &str,
+    code: &str,
+) -> Result<Response, String> {
+    server
+        .send_json(
+            "POST",
+            "/api/v1/sessions",
+            &json!({"phone": phone, "password": PASSWORD, "second_factor_code": code}),
+            &[],
+        )
+        .await
+}
+
+/// The token and the session id of a sign-in's answer.
+pub async fn token_of(response: &Response) -> Result<(String, String), String> {
+    let session = response.json()?;
+    Ok((
+        session["token"].as_str().ok_or("no token")?.to_owned(),
+        session["session_id"].as_str().ok_or("no id")?.to_owned(),
+    ))
+}
+
+/// Enrols an authenticator app for the session's account; returns its secret.
+pub async fn enrol_second_factor(server: &TestServer, token: &str) -> Result<TotpSecret, String> {
+    let authorization = format!("Bearer {token}");
+    let headers = [("authorization", authorization.as_str())];
+    let started = server
+        .send_json(
+            "POST",
+            "/api/v1/me/second-factor",
+            &json!({"password": PASSWORD}),
+            &headers,
+        )
+        .await?;
+    if started.status != 201 {
+        return Err(started.text());
+    }
+    let secret = TotpSecret::from_base32(started.json()?["secret"].as_str().ok_or("no secret")?)
+        .map_err(|e| e.to_string())?;
+    let code = secret.code_at(server.clock.now_s());
+    let confirmed = server
+        .send_json(
+            "POST",
+            "/api/v1/me/second-factor/confirmation",
+            &json!({"code": code}),
+            &headers,
+        )
+        .await?;
+    if confirmed.status != 200 {
+        return Err(confirmed.text());
+    }
+    Ok(secret)
+}
+
+/// An active account with `roles` and a second factor, signed in with it: the bearer token.
+/// Moves the server's clock 30 seconds on, so the sign-in code is not the enrolment's.
+pub async fn second_factor_token(
+    server: &TestServer,
+    db: &Db,
+    phone: &str,
+    roles: &[Role],
+) -> Result<String, String> {
+    active_user(db, phone, roles).await?;
+    let (first, _) = token_of(&sign_in(server, phone, PASSWORD, None).await?).await?;
+    let secret = enrol_second_factor(server, &first).await?;
+    server.clock.advance(Duration::from_secs(30));
+    let response = sign_in_with_code(server, phone, &secret.code_at(server.clock.now_s())).await?;
+    if response.status != 201 {
+        return Err(response.text());
+    }
+    Ok(token_of(&response).await?.0)
+}
+
+/// The ledger as `ceiba serve` starts it (rebuilt from its journal, on the wall clock), once
+/// it holds the writer lease. Stop it with [`LedgerEngine::stop`] at the end of the test.
+pub async fn start_ledger(db: &Db, holder: &str) -> Result<LedgerEngine, String> {
+    let ledger = LedgerEngine::start(
+        db.clone(),
+        LeaseHolder::new(holder),
+        ceiba_store::system_clock(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if ledger.wait_until_writer(Duration::from_secs(10)).await {
+        Ok(ledger)
+    } else {
+        ledger.stop().await;
+        Err(format!("the ledger of «{holder}» never became the writer"))
+    }
+}
+
+/// [`test_state`] with a running ledger that writes.
+pub async fn ledger_state(db: &Db) -> Result<AppState, String> {
+    let mut state = test_state(db);
+    state.ledger = Some(start_ledger(db, "web-test").await?);
+    Ok(state)
 }
