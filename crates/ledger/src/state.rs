@@ -865,11 +865,23 @@ impl LedgerState {
 
     /// The account's transfers still pending, oldest first, at most `limit`.
     pub fn pending_transfers(&self, id: AccountId, limit: usize) -> Vec<Transfer> {
+        self.pending_transfers_after(id, 0, limit)
+    }
+
+    /// The account's transfers still pending with a timestamp after `cursor`, oldest first, at
+    /// most `limit`: a page of the pending list.
+    pub fn pending_transfers_after(
+        &self,
+        id: AccountId,
+        cursor: Timestamp,
+        limit: usize,
+    ) -> Vec<Transfer> {
         let Some(&slot) = self.account_index.get(&id) else {
             return Vec::new();
         };
-        self.accounts[slot as usize]
-            .transfers
+        let slots = &self.accounts[slot as usize].transfers;
+        let start = slots.partition_point(|s| self.transfers[*s as usize].timestamp <= cursor);
+        slots[start..]
             .iter()
             .filter(|s| {
                 self.pending

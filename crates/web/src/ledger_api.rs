@@ -69,7 +69,8 @@ impl<'de> Deserialize<'de> for Decimal128 {
 
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<Decimal128, E> {
                 Err(E::custom(format!(
-                    "{value} no es un entero; los importes van en unidades menores (centavos)"
+                    "{value} no es un entero exacto: los importes van en centavos, y los \
+                     números de 2^64 o más, como cadena decimal"
                 )))
             }
         }
@@ -734,10 +735,20 @@ pub async fn balances_at(
     }
 }
 
-/// The account's transfers still pending (reserved, neither posted, voided nor expired).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PendingQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 1,000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// The account's transfers still pending (reserved, neither posted, voided nor expired),
+/// oldest first, paged by `next_cursor`.
 #[utoipa::path(get, path = "/api/v1/ledger/accounts/{id}/pending", tag = "pagos",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Identificador de la cuenta")),
+    params(("id" = String, Path, description = "Identificador de la cuenta"), PendingQuery),
     responses(
         (status = 200, description = "Transferencias pendientes, las más antiguas primero", body = TransferPage),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
@@ -746,8 +757,12 @@ pub async fn pending_transfers(
     _operator: Authorized<BankOperator>,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    query: Result<Query<PendingQuery>, QueryRejection>,
 ) -> Result<Json<TransferPage>, ApiError> {
+    let Query(query) = query.map_err(|rejection| query_error(&rejection))?;
     let id = AccountId(path_id(&id)?);
+    let cursor = timestamp_param(query.cursor.as_ref(), 0)?;
+    let limit = page_limit(query.limit)?;
     let engine = engine(&state)?;
     let replica = engine.read();
     if replica.state.account(id).is_none() {
@@ -755,15 +770,12 @@ pub async fn pending_transfers(
     }
     let views = replica
         .state
-        .pending_transfers(id, LEDGER_PAGE_MAX)
+        .pending_transfers_after(id, cursor, limit)
         .into_iter()
         .map(|transfer| transfer_view(transfer, PendingStatus::Pending))
         .collect();
     drop(replica);
-    Ok(Json(TransferPage {
-        transfers: views,
-        next_cursor: None,
-    }))
+    Ok(Json(page(views, limit)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

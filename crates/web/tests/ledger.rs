@@ -32,6 +32,7 @@ fn main() {
         accounts_are_opened_with_a_result_each_and_idempotently,
         single_phase_transfers_move_money_idempotently,
         pending_transfers_are_posted_in_part_voided_and_expire,
+        the_pending_list_pages_by_cursor,
         a_linked_chain_fails_as_a_whole,
         bad_input_is_refused_with_its_own_code_and_changes_nothing,
         batches_have_limits_and_the_body_has_its_own,
@@ -650,6 +651,34 @@ async fn single_phase_transfers_move_money_idempotently(database: TestDatabase) 
         .await?;
     assert_eq!(results(&again), ["exists"], "{again}");
     ledger.stop().await;
+    Ok(())
+}
+
+async fn the_pending_list_pages_by_cursor(database: TestDatabase) -> TestResult {
+    let ledger = Ledger::start(&database.db).await?;
+    bank_and_wallets(&ledger, 5_000).await?;
+    let holds: Vec<Value> = (301..=303)
+        .map(|id| {
+            with(
+                transfer(id, WALLET_A, WALLET_B, 100),
+                "flags",
+                json!(["pending"]),
+            )
+        })
+        .collect();
+    let held = ledger.create_transfers(Value::Array(holds)).await?;
+    assert_eq!(results(&held), ["ok", "ok", "ok"], "{held}");
+    let path = format!("{ACCOUNTS}/{WALLET_A}/pending");
+    let first = ledger.get_ok(&format!("{path}?limit=2")).await?;
+    assert_eq!(ids(&first), [301, 302], "{first}");
+    let cursor = first["next_cursor"]
+        .as_str()
+        .ok_or("a full page has a cursor")?;
+    let second = ledger
+        .get_ok(&format!("{path}?limit=2&cursor={cursor}"))
+        .await?;
+    assert_eq!(ids(&second), [303], "{second}");
+    assert!(second["next_cursor"].is_null(), "{second}");
     Ok(())
 }
 
