@@ -102,7 +102,7 @@ pub fn check(state: &LedgerState) -> CheckReport {
         recomputed.insert(account.id, Balances::default());
     }
     let mut last_timestamp = 0;
-    for (slot, transfer) in state.all_transfers().iter().enumerate() {
+    for (slot, transfer) in state.all_transfers().enumerate() {
         report.transfers += 1;
         if transfer.timestamp <= last_timestamp {
             violation(

@@ -8,6 +8,7 @@
 
 mod check;
 mod codec;
+mod collections;
 mod results;
 mod state;
 mod types;

@@ -6,6 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use foldhash::fast::RandomState;
 
+use crate::collections::{ChunkedVec, ShardedIndex};
+
 use crate::results::{CreateAccountResult, CreateTransferResult};
 use crate::types::{
     Account, AccountFlags, AccountId, Balances, NewAccount, NewTransfer, PendingStatus, Timestamp,
@@ -134,10 +136,10 @@ pub enum HistoryError {
 /// The whole ledger in memory.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerState {
-    accounts: Vec<AccountEntry>,
-    account_index: HashMap<AccountId, Slot, RandomState>,
-    transfers: Vec<Transfer>,
-    transfer_index: HashMap<TransferId, Slot, RandomState>,
+    accounts: ChunkedVec<AccountEntry>,
+    account_index: ShardedIndex<AccountId>,
+    transfers: ChunkedVec<Transfer>,
+    transfer_index: ShardedIndex<TransferId>,
     pending: HashMap<Slot, PendingEntry, RandomState>,
     expiries: BTreeSet<(Timestamp, Slot)>,
     /// Pending transfers that expired, in the order they expired, with the time they did.
@@ -611,8 +613,8 @@ impl LedgerState {
         let transfer_slot = slot(self.transfers.len());
         self.transfer_index.insert(transfer.id, transfer_slot);
         self.transfers.push(transfer);
-        self.accounts[debit as usize].transfers.push(transfer_slot);
-        self.accounts[credit as usize].transfers.push(transfer_slot);
+        push_slot(&mut self.accounts[debit as usize], transfer_slot);
+        push_slot(&mut self.accounts[credit as usize], transfer_slot);
         self.undo.push(Undo::TransferCreated { debit, credit });
         transfer_slot
     }
@@ -897,11 +899,8 @@ impl LedgerState {
     /// change stream. A consumer resumes from the last timestamp it handled.
     pub fn changes_after(&self, cursor: Timestamp, limit: usize) -> Vec<Transfer> {
         let start = self.transfers.partition_point(|t| t.timestamp <= cursor);
-        self.transfers[start..]
-            .iter()
-            .take(limit)
-            .copied()
-            .collect()
+        let end = start.saturating_add(limit).min(self.transfers.len());
+        (start..end).map(|slot| self.transfers[slot]).collect()
     }
 
     /// Pending transfers that expired after `cursor`, with the time they expired.
@@ -918,8 +917,8 @@ impl LedgerState {
         self.accounts.iter().map(|entry| &entry.account)
     }
 
-    pub(crate) fn all_transfers(&self) -> &[Transfer] {
-        &self.transfers
+    pub(crate) fn all_transfers(&self) -> impl Iterator<Item = &Transfer> {
+        self.transfers.iter()
     }
 
     pub(crate) fn status_of_slot(&self, slot: usize) -> PendingStatus {
@@ -928,6 +927,19 @@ impl LedgerState {
             .get(&slot)
             .map_or(PendingStatus::None, |entry| entry.status)
     }
+}
+
+/// Adds a transfer to an account's list. Lists grow by a factor between 1.5 and 2.4 chosen by
+/// the account id, so that accounts that fill up together (a uniform payday load) do not all
+/// reallocate in the same batch.
+fn push_slot(entry: &mut AccountEntry, slot: Slot) {
+    let list = &mut entry.transfers;
+    if list.len() == list.capacity() {
+        let eighths =
+            4 + usize::try_from(crate::collections::mix(entry.account.id.0) % 8).expect("below 8");
+        list.reserve_exact((list.len() * eighths / 8).max(4));
+    }
+    list.push(slot);
 }
 
 /// Events that may be linked to the next.
