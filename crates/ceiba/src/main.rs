@@ -120,54 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
             compare_pgbench,
         })),
-        Command::Ledger {
-            command: LedgerCommand::Check(storage),
-        } => {
-            let config = config::load_storage(cli.config.as_deref(), &storage)?;
-            init_logging(&config);
-            runtime()?.block_on(async {
-                let db = serve::open_database(&config).await?;
-                db.migrate()
-                    .await
-                    .context("no se pudo migrar la base de datos")?;
-                let outcome = ledger::check(&db).await;
-                db.close().await;
-                outcome
-            })
-        }
-        Command::Ledger {
-            command:
-                LedgerCommand::Load {
-                    storage,
-                    accounts,
-                    transfers,
-                    batch,
-                    first_id,
-                    seed,
-                },
-        } => {
-            let config = config::load_storage(cli.config.as_deref(), &storage)?;
-            init_logging(&config);
-            runtime()?.block_on(async {
-                let db = serve::open_database(&config).await?;
-                db.migrate()
-                    .await
-                    .context("no se pudo migrar la base de datos")?;
-                let outcome = ledger::load(
-                    &db,
-                    ledger::Load {
-                        accounts,
-                        transfers,
-                        batch,
-                        first_id,
-                        seed,
-                    },
-                )
-                .await;
-                db.close().await;
-                outcome
-            })
-        }
+        Command::Ledger { command } => run_ledger(cli.config.as_deref(), &command),
         Command::Bench {
             command: BenchCommand::Login { sign_ins },
         } => runtime()?.block_on(bench::login(sign_ins)),
@@ -177,6 +130,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(serve::serve(config))
         }
     }
+}
+
+fn run_ledger(
+    config_file: Option<&std::path::Path>,
+    command: &LedgerCommand,
+) -> anyhow::Result<()> {
+    let storage = match &command {
+        LedgerCommand::Check(storage) | LedgerCommand::Load { storage, .. } => storage,
+    };
+    let config = config::load_storage(config_file, storage)?;
+    init_logging(&config);
+    runtime()?.block_on(async {
+        let db = serve::open_database(&config).await?;
+        db.migrate()
+            .await
+            .context("no se pudo migrar la base de datos")?;
+        let outcome = match *command {
+            LedgerCommand::Check(_) => ledger::check(&db).await,
+            LedgerCommand::Load {
+                accounts,
+                transfers,
+                batch,
+                first_id,
+                seed,
+                ..
+            } => {
+                ledger::load(
+                    &db,
+                    ledger::Load {
+                        accounts,
+                        transfers,
+                        batch,
+                        first_id,
+                        seed,
+                    },
+                )
+                .await
+            }
+        };
+        db.close().await;
+        outcome
+    })
 }
 
 fn run_audit(config_file: Option<&std::path::Path>, command: AuditCommand) -> anyhow::Result<()> {

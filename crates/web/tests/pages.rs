@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ceiba_identity::{PhoneNumber, Role, SessionToken, TotpSecret};
+use ceiba_identity::{PhoneNumber, Role, SessionToken};
 use ceiba_store::SessionRow;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
@@ -14,7 +14,10 @@ use ceiba_web::ServerLimits;
 use serde_json::json;
 
 mod support;
-use support::{PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to, test_state};
+use support::{
+    PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to, enrol_second_factor,
+    test_state,
+};
 
 macro_rules! each_engine {
     ($suite:ident: $($test:ident),+ $(,)?) => {
@@ -754,27 +757,7 @@ async fn sign_in_form_asks_for_the_second_factor_once_enrolled(
     active_user(&database.db, PHONE, &[Role::Citizen]).await?;
     let server = TestServer::start(&database.db).await?;
     let (token, _) = api_session(&server, PHONE, None).await?;
-    let authorization = format!("Bearer {token}");
-    let headers = [("authorization", authorization.as_str())];
-    let started = server
-        .send_json(
-            "POST",
-            "/api/v1/me/second-factor",
-            &json!({"password": PASSWORD}),
-            &headers,
-        )
-        .await?;
-    assert_eq!(started.status, 201, "{}", started.text());
-    let secret = TotpSecret::from_base32(started.json()?["secret"].as_str().ok_or("no secret")?)?;
-    let confirmed = server
-        .send_json(
-            "POST",
-            "/api/v1/me/second-factor/confirmation",
-            &json!({"code": secret.code_at(server.clock.now_s())}),
-            &headers,
-        )
-        .await?;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.text());
+    let secret = enrol_second_factor(&server, &token).await?;
 
     // The field is always there, with its hint.
     let mut browser = Browser::new(&server);
