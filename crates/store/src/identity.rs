@@ -889,7 +889,7 @@ async fn check_code(
     Ok(Some(value))
 }
 
-async fn queue_sms_in(
+pub(crate) async fn queue_sms_in(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     phone: &str,
     body: &str,

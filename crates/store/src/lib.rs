@@ -11,6 +11,7 @@ mod error;
 mod identity;
 mod lease;
 mod ledger;
+mod payments;
 pub mod testing;
 mod url;
 
@@ -28,5 +29,9 @@ pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
 pub use ledger::{
     LEDGER_WRITER_LEASE, LedgerClock, LedgerEngine, LedgerError, Replica, replay_ledger,
     system_clock,
+};
+pub use payments::{
+    BeginPayment, Finish, LimitWindows, NewOperation, OPERATIONS_PAGE_MAX, OperationRow,
+    OperationStatus, SentUsage,
 };
 pub use url::DatabaseUrl;
