@@ -160,6 +160,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(&config.rate_limits));
     state.ledger = Some(ledger.clone());
+    state.payments = Arc::new(ceiba_web::payments::PaymentSettings::standard(
+        ceiba_web::payments::derive_receipt_key(&secrets_key),
+    ));
+    let settle_task = tokio::spawn(settle_payments(state.clone(), stop.clone()));
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
     state.tls = tls.is_some() || config.behind_https_proxy;
     let app = ceiba_web::router(state, config.limits);
@@ -174,12 +178,46 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     tracing::info!("shutting down: requests in flight have finished");
     let _ = stop_sender.send(true);
+    if let Err(error) = settle_task.await {
+        tracing::error!(%error, "the payments settlement task failed");
+    }
     ledger.stop().await;
     if let Err(error) = maintenance_task.await {
         tracing::error!(%error, "the maintenance task failed");
     }
     db.close().await;
     served.context("el servidor HTTP falló")
+}
+
+/// How often the ledger's writer looks for payment operations left pending, and how old one
+/// must be before it is settled (a live request finishes its own in well under this).
+const SETTLE_EVERY: Duration = Duration::from_secs(30);
+const SETTLE_AFTER_MS: i64 = 60_000;
+
+/// Finishes payment operations that a crash or an unavailable ledger left pending. Runs in the
+/// process that writes to the ledger, so the chains it resubmits are applied right there.
+async fn settle_payments(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(SETTLE_EVERY) => {}
+        }
+        if state
+            .ledger
+            .as_ref()
+            .is_some_and(ceiba_store::LedgerEngine::is_writer)
+        {
+            match ceiba_web::payments::settle_stale(&state, SETTLE_AFTER_MS).await {
+                Ok(0) => {}
+                Ok(settled) => {
+                    tracing::info!(settled, "payment operations left pending were settled")
+                }
+                Err(error) => {
+                    tracing::warn!(code = ?error.code, "could not settle pending payment operations")
+                }
+            }
+        }
+    }
 }
 
 /// A future that completes on SIGTERM or SIGINT. The handlers are installed now, before the

@@ -13,6 +13,7 @@ mod json;
 pub mod ledger_api;
 pub mod metrics;
 mod pages;
+pub mod payments;
 pub mod problem;
 pub mod ratelimit;
 
@@ -63,6 +64,8 @@ pub struct AppState {
     pub sealer: Arc<ceiba_identity::SecretSealer>,
     /// The ledger, when this server runs one (`ceiba serve` always does; some tests do not).
     pub ledger: Option<ceiba_store::LedgerEngine>,
+    /// Pagos' limits, caps, fees and receipt key.
+    pub payments: Arc<payments::PaymentSettings>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,6 +99,7 @@ impl AppState {
                 &ratelimit::RateLimitSettings::default(),
             )),
             ledger: None,
+            payments: Arc::new(payments::PaymentSettings::standard(rand::random())),
         }
     }
 }
@@ -188,6 +192,13 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger_api::balances_at))
         .routes(routes!(ledger_api::pending_transfers))
         .routes(routes!(ledger_api::changes))
+        .routes(routes!(payments::wallet))
+        .routes(routes!(payments::find_recipient))
+        .routes(routes!(payments::send_to_person))
+        .routes(routes!(payments::cash_in))
+        .routes(routes!(payments::cash_out))
+        .routes(routes!(payments::operation))
+        .routes(routes!(payments::operations))
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::confirm))
         .routes(routes!(accounts::sign_in))

@@ -35,6 +35,17 @@ pub enum ErrorCode {
     LedgerHistoryNotEnabled,
     LedgerNotWriter,
     LedgerUnavailable,
+    PaymentRecipientUnknown,
+    PaymentRecipientIsSelf,
+    PaymentInvalidAmount,
+    PaymentInvalidCurrency,
+    PaymentInsufficientFunds,
+    PaymentLimitExceeded,
+    PaymentRecipientWalletFull,
+    PaymentIdempotencyKeyReused,
+    PaymentInProgress,
+    PaymentUnknownBank,
+    PaymentRefused,
     Internal,
 }
 
@@ -239,6 +250,83 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         "The ledger is unavailable; retry with the same ids.",
     ),
     entry(
+        ErrorCode::PaymentRecipientUnknown,
+        "payment_recipient_unknown",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "No hay ninguna cuenta activa con ese número de teléfono.",
+        "No active account has that phone number.",
+    ),
+    entry(
+        ErrorCode::PaymentRecipientIsSelf,
+        "payment_recipient_is_self",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "No puede enviarse dinero a sí mismo.",
+        "You cannot send money to yourself.",
+    ),
+    entry(
+        ErrorCode::PaymentInvalidAmount,
+        "payment_invalid_amount",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "El importe no es válido.",
+        "The amount is not valid.",
+    ),
+    entry(
+        ErrorCode::PaymentInvalidCurrency,
+        "payment_invalid_currency",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "La moneda no es válida para esta operación.",
+        "The currency is not valid for this operation.",
+    ),
+    entry(
+        ErrorCode::PaymentInsufficientFunds,
+        "payment_insufficient_funds",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Saldo insuficiente; no se movió dinero.",
+        "Insufficient funds; no money moved.",
+    ),
+    entry(
+        ErrorCode::PaymentLimitExceeded,
+        "payment_limit_exceeded",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "La operación supera un límite; no se movió dinero.",
+        "The operation exceeds a limit; no money moved.",
+    ),
+    entry(
+        ErrorCode::PaymentRecipientWalletFull,
+        "payment_recipient_wallet_full",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "El monedero del destinatario pasaría de su tope; no se movió dinero.",
+        "The recipient's wallet would pass its cap; no money moved.",
+    ),
+    entry(
+        ErrorCode::PaymentIdempotencyKeyReused,
+        "payment_idempotency_key_reused",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Esa Idempotency-Key ya se usó para otra operación distinta.",
+        "That Idempotency-Key was already used for a different operation.",
+    ),
+    entry(
+        ErrorCode::PaymentInProgress,
+        "payment_in_progress",
+        StatusCode::CONFLICT,
+        "La operación con esa clave aún está en curso; consulte su estado en unos segundos.",
+        "The operation with that key is still in progress; check its status in a few seconds.",
+    ),
+    entry(
+        ErrorCode::PaymentUnknownBank,
+        "payment_unknown_bank",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Ese banco no participa en Ceiba Pagos.",
+        "That bank does not take part in Ceiba Pagos.",
+    ),
+    entry(
+        ErrorCode::PaymentRefused,
+        "payment_refused",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "La operación fue rechazada; no se movió dinero.",
+        "The operation was refused; no money moved.",
+    ),
+    entry(
         ErrorCode::Internal,
         "internal",
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -248,6 +336,19 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
 ];
 
 impl ErrorCode {
+    /// The stable machine name, as on the wire.
+    pub fn name(self) -> &'static str {
+        self.entry().name
+    }
+
+    /// The code with this machine name.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ERROR_TABLE
+            .iter()
+            .find(|entry| entry.name == name)
+            .map(|entry| entry.code)
+    }
+
     pub fn entry(self) -> &'static ErrorEntry {
         ERROR_TABLE
             .iter()

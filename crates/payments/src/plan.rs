@@ -1,0 +1,380 @@
+//! The ledger transfers of each operation, as one linked chain: every transfer but the last
+//! carries `linked`, so the ledger applies all of them or none.
+//!
+//! # Wallet caps in the ledger
+//! Each wallet has a twin, its headroom account, in a separate ledger per currency
+//! ([`Currency::headroom_ledger`]). When the wallet opens, the cap issuer credits its headroom
+//! with the cap ([`headroom_funding`]). From then on every chain keeps
+//! `wallet balance + headroom balance = cap`: money into a wallet debits its headroom by the same
+//! amount, money out of a wallet credits it back. Headroom accounts may not go negative
+//! (`debits_must_not_exceed_credits`), so a credit that would pass the cap fails that leg with
+//! `exceeds_credits`, the whole chain with it, and nothing moves. No read-then-write race can
+//! break the cap, because the check is the ledger's own.
+//!
+//! # Ids and retries
+//! Leg `n` of operation `o` has the transfer id [`transfer_id`]`(o, n)` and carries `o` as its
+//! `user_data`. Submitting the same plan again is therefore harmless: the ledger answers `exists`
+//! for the first leg, which fails the chain, and `linked_event_failed` for the rest, and
+//! [`refusal`] reads that as "already done".
+//!
+//! # Legs
+//! The money leg comes first, so a retry meets `exists` on it.
+//! - person to person: payer wallet → payee wallet; payee headroom → cap issuer; cap issuer →
+//!   payer headroom; with a fee, payer wallet → fees and cap issuer → payer headroom.
+//! - cash in: bank settlement → wallet; wallet headroom → cap issuer.
+//! - cash out: wallet → bank settlement; cap issuer → wallet headroom.
+//! - payment: wallet → creditor; cap issuer → payer headroom; with a fee, as above.
+
+use ceiba_ledger::{
+    AccountId, CreateTransferResult, LedgerId, NewTransfer, TransferFlags, TransferId,
+};
+
+use crate::accounts;
+use crate::bank::Bank;
+use crate::ids::hash_u128;
+use crate::money::{Currency, Money};
+use crate::operation::OperationKind;
+
+/// Transfer code of [`payment_to`]'s legs, which does not say what the payment is for; prefer
+/// [`payment`], whose legs carry the kind's own code.
+pub const TRANSFER_CODE_PAYMENT: u16 = 8;
+/// Transfer code of [`headroom_funding`].
+pub const TRANSFER_CODE_HEADROOM_FUNDING: u16 = 9;
+
+/// The transfer id of leg `leg` of an operation: the first 16 bytes of
+/// SHA-256(`ceiba/transfer/` ‖ operation id, 16 bytes big-endian ‖ leg), never 0 or 2^128-1.
+pub fn transfer_id(operation_id: u128, leg: u8) -> TransferId {
+    TransferId(hash_u128(&[
+        b"ceiba/transfer/",
+        &operation_id.to_be_bytes(),
+        &[leg],
+    ]))
+}
+
+/// The operation id of opening `user_id`'s wallet in `currency`, derived rather than drawn, so
+/// that opening a wallet twice funds its headroom once.
+pub fn wallet_opening_operation(user_id: &str, currency: Currency) -> u128 {
+    hash_u128(&[
+        b"ceiba/operation/wallet-opening/",
+        user_id.as_bytes(),
+        b"/",
+        currency.code().as_bytes(),
+    ])
+}
+
+/// Credits a new wallet's headroom with its cap: cap issuer → headroom, one transfer. Use
+/// [`wallet_opening_operation`] as the operation id so that a retry meets `exists`.
+pub fn headroom_funding(
+    user_id: &str,
+    currency: Currency,
+    cap_minor: u64,
+    operation_id: u128,
+) -> NewTransfer {
+    let mut chain = Chain::new(operation_id, TRANSFER_CODE_HEADROOM_FUNDING);
+    chain.leg(
+        accounts::cap_issuer(currency),
+        accounts::headroom(user_id, currency),
+        cap_minor,
+        currency.headroom_ledger(),
+    );
+    chain.finish()[0]
+}
+
+/// A transfer between two people's wallets, with its fee (zero for none) paid by the payer.
+///
+/// # Panics
+/// When `fee` is in another currency than `amount`: a bug in the caller.
+pub fn person_to_person(
+    operation_id: u128,
+    payer: &str,
+    payee: &str,
+    amount: Money,
+    fee: Money,
+) -> Vec<NewTransfer> {
+    let currency = same_currency(amount, fee);
+    let mut chain = Chain::new(operation_id, OperationKind::PersonToPerson.transfer_code());
+    chain.leg(
+        accounts::wallet(payer, currency),
+        accounts::wallet(payee, currency),
+        amount.minor,
+        currency.ledger(),
+    );
+    chain.leg(
+        accounts::headroom(payee, currency),
+        accounts::cap_issuer(currency),
+        amount.minor,
+        currency.headroom_ledger(),
+    );
+    chain.leg(
+        accounts::cap_issuer(currency),
+        accounts::headroom(payer, currency),
+        amount.minor,
+        currency.headroom_ledger(),
+    );
+    chain.fee_legs(payer, fee);
+    chain.finish()
+}
+
+/// Money from the user's account at `bank` into their wallet.
+pub fn cash_in(operation_id: u128, bank: &Bank, user: &str, amount: Money) -> Vec<NewTransfer> {
+    let currency = amount.currency;
+    let mut chain = Chain::new(operation_id, OperationKind::CashIn.transfer_code());
+    chain.leg(
+        accounts::bank_settlement(bank, currency),
+        accounts::wallet(user, currency),
+        amount.minor,
+        currency.ledger(),
+    );
+    chain.leg(
+        accounts::headroom(user, currency),
+        accounts::cap_issuer(currency),
+        amount.minor,
+        currency.headroom_ledger(),
+    );
+    chain.finish()
+}
+
+/// Money from the user's wallet back to their account at `bank`; the headroom grows again.
+pub fn cash_out(operation_id: u128, bank: &Bank, user: &str, amount: Money) -> Vec<NewTransfer> {
+    let currency = amount.currency;
+    let mut chain = Chain::new(operation_id, OperationKind::CashOut.transfer_code());
+    chain.leg(
+        accounts::wallet(user, currency),
+        accounts::bank_settlement(bank, currency),
+        amount.minor,
+        currency.ledger(),
+    );
+    chain.leg(
+        accounts::cap_issuer(currency),
+        accounts::headroom(user, currency),
+        amount.minor,
+        currency.headroom_ledger(),
+    );
+    chain.finish()
+}
+
+/// A payment from the user's wallet to a biller or merchant account, with its fee; the legs
+/// carry [`TRANSFER_CODE_PAYMENT`]. Prefer [`payment`], which records the kind.
+///
+/// `creditor` must not be a wallet: money into a wallet must debit its headroom, which only
+/// [`person_to_person`] does.
+///
+/// # Panics
+/// When `fee` is in another currency than `amount`.
+pub fn payment_to(
+    operation_id: u128,
+    user: &str,
+    creditor: AccountId,
+    amount: Money,
+    fee: Money,
+) -> Vec<NewTransfer> {
+    payment_with_code(
+        operation_id,
+        TRANSFER_CODE_PAYMENT,
+        user,
+        creditor,
+        amount,
+        fee,
+    )
+}
+
+/// [`payment_to`] whose legs carry `kind`'s transfer code (a bill, a tax, a top-up, a shop).
+///
+/// # Panics
+/// When `fee` is in another currency than `amount`.
+pub fn payment(
+    operation_id: u128,
+    kind: OperationKind,
+    user: &str,
+    creditor: AccountId,
+    amount: Money,
+    fee: Money,
+) -> Vec<NewTransfer> {
+    payment_with_code(
+        operation_id,
+        kind.transfer_code(),
+        user,
+        creditor,
+        amount,
+        fee,
+    )
+}
+
+fn payment_with_code(
+    operation_id: u128,
+    code: u16,
+    user: &str,
+    creditor: AccountId,
+    amount: Money,
+    fee: Money,
+) -> Vec<NewTransfer> {
+    let currency = same_currency(amount, fee);
+    let mut chain = Chain::new(operation_id, code);
+    chain.leg(
+        accounts::wallet(user, currency),
+        creditor,
+        amount.minor,
+        currency.ledger(),
+    );
+    chain.leg(
+        accounts::cap_issuer(currency),
+        accounts::headroom(user, currency),
+        amount.minor,
+        currency.headroom_ledger(),
+    );
+    chain.fee_legs(user, fee);
+    chain.finish()
+}
+
+fn same_currency(amount: Money, fee: Money) -> Currency {
+    assert_eq!(
+        amount.currency, fee.currency,
+        "a fee is charged in the currency of its amount"
+    );
+    amount.currency
+}
+
+/// The legs of one operation as they are built.
+struct Chain {
+    operation_id: u128,
+    code: u16,
+    legs: Vec<NewTransfer>,
+}
+
+impl Chain {
+    fn new(operation_id: u128, code: u16) -> Chain {
+        Chain {
+            operation_id,
+            code,
+            legs: Vec::with_capacity(5),
+        }
+    }
+
+    fn leg(&mut self, debit: AccountId, credit: AccountId, amount_minor: u64, ledger: LedgerId) {
+        let leg = u8::try_from(self.legs.len()).expect("an operation has a handful of legs");
+        self.legs.push(NewTransfer {
+            id: transfer_id(self.operation_id, leg),
+            debit_account_id: debit,
+            credit_account_id: credit,
+            amount: u128::from(amount_minor),
+            pending_id: TransferId(0),
+            user_data: self.operation_id,
+            timeout_seconds: 0,
+            ledger,
+            code: self.code,
+            flags: TransferFlags(0),
+        });
+    }
+
+    /// The payer's fee to the operator, and the headroom it frees.
+    fn fee_legs(&mut self, payer: &str, fee: Money) {
+        if fee.is_zero() {
+            return;
+        }
+        let currency = fee.currency;
+        self.leg(
+            accounts::wallet(payer, currency),
+            accounts::fees(currency),
+            fee.minor,
+            currency.ledger(),
+        );
+        self.leg(
+            accounts::cap_issuer(currency),
+            accounts::headroom(payer, currency),
+            fee.minor,
+            currency.headroom_ledger(),
+        );
+    }
+
+    /// Links every leg to the next; the last closes the chain.
+    fn finish(mut self) -> Vec<NewTransfer> {
+        let last = self.legs.len().saturating_sub(1);
+        for leg in &mut self.legs[..last] {
+            leg.flags = TransferFlags(leg.flags.0 | TransferFlags::LINKED);
+        }
+        self.legs
+    }
+}
+
+/// Why the ledger refused an operation's chain, for the person who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanRefusal {
+    /// The paying wallet does not hold the amount and its fee.
+    #[error("Saldo insuficiente: la billetera no tiene el importe más la comisión.")]
+    InsufficientFunds,
+    /// The receiving wallet would pass its cap.
+    #[error("La billetera que recibe superaría su tope de saldo; pruebe con un importe menor.")]
+    PayeeWalletCap,
+    /// A wallet, biller or operator account of the chain does not exist.
+    #[error("Una de las cuentas de la operación no existe.")]
+    AccountMissing,
+    /// The operation id was used before for a different operation.
+    #[error("Ese número de operación ya se usó para otra operación distinta.")]
+    OperationIdReused,
+    /// Any other refusal, with the ledger's code.
+    #[error("La operación no se pudo hacer: {}", .0.message_es())]
+    Other(CreateTransferResult),
+}
+
+impl PlanRefusal {
+    /// The stable machine name, for error codes: ours, or the ledger's for [`PlanRefusal::Other`].
+    pub fn code(self) -> &'static str {
+        match self {
+            PlanRefusal::InsufficientFunds => "insufficient_funds",
+            PlanRefusal::PayeeWalletCap => "payee_wallet_cap",
+            PlanRefusal::AccountMissing => "account_missing",
+            PlanRefusal::OperationIdReused => "operation_id_reused",
+            PlanRefusal::Other(result) => result.code(),
+        }
+    }
+}
+
+/// Which part of the chain failed, from the ledger's per-leg results (`results[i]` answers
+/// `legs[i]`). `None` when the operation is done: every leg `ok`, or an idempotent retry (the
+/// first leg `exists` and the others `linked_event_failed`, or every leg `exists`).
+///
+/// `exceeds_credits` on a money leg is the payer's wallet (the only money accounts with that
+/// flag that a chain debits); on a headroom leg it is the receiving wallet's cap.
+///
+/// # Panics
+/// When there is not one result per leg.
+pub fn refusal(legs: &[NewTransfer], results: &[CreateTransferResult]) -> Option<PlanRefusal> {
+    use CreateTransferResult as R;
+    assert_eq!(legs.len(), results.len(), "one ledger result per leg");
+    let all = |wanted: R| results.iter().all(|result| *result == wanted);
+    if all(R::Ok) || all(R::Exists) {
+        return None;
+    }
+    if let Some((R::Exists, rest)) = results.split_first()
+        && rest.iter().all(|result| *result == R::LinkedEventFailed)
+    {
+        return None;
+    }
+    let Some((index, &result)) = results
+        .iter()
+        .enumerate()
+        .find(|(_, result)| !matches!(result, R::Ok | R::LinkedEventFailed))
+    else {
+        return Some(PlanRefusal::Other(R::LinkedEventFailed));
+    };
+    Some(match result {
+        R::ExceedsCredits if Currency::from_headroom_ledger(legs[index].ledger).is_some() => {
+            PlanRefusal::PayeeWalletCap
+        }
+        R::ExceedsCredits => PlanRefusal::InsufficientFunds,
+        R::DebitAccountNotFound | R::CreditAccountNotFound => PlanRefusal::AccountMissing,
+        // A later leg that exists while the first did not: the id belongs to another operation.
+        R::Exists
+        | R::ExistsWithDifferentFlags
+        | R::ExistsWithDifferentDebitAccountId
+        | R::ExistsWithDifferentCreditAccountId
+        | R::ExistsWithDifferentAmount
+        | R::ExistsWithDifferentPendingId
+        | R::ExistsWithDifferentUserData
+        | R::ExistsWithDifferentTimeout
+        | R::ExistsWithDifferentLedger
+        | R::ExistsWithDifferentCode => PlanRefusal::OperationIdReused,
+        other => PlanRefusal::Other(other),
+    })
+}
