@@ -208,17 +208,25 @@ pub async fn wallet(
     who: Authenticated,
     State(state): State<AppState>,
 ) -> Result<Json<WalletView>, ApiError> {
-    let engine = engine(&state)?;
-    let mut balances = Vec::new();
-    for currency in [Currency::Cup, Currency::Usd] {
-        ensure_wallet(&state, engine, &who.user.id, currency).await?;
-        balances.push(balance_of(&state, engine, &who.user.id, currency));
-    }
     Ok(Json(WalletView {
         phone: who.user.phone.clone(),
         name: who.user.display_name.clone(),
-        balances,
+        balances: wallet_balances(&state, &who.user.id).await?,
     }))
+}
+
+/// A person's balances in CUP and USD, opening the wallets on first use; for every channel.
+pub async fn wallet_balances(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Vec<WalletBalance>, ApiError> {
+    let engine = engine(state)?;
+    let mut balances = Vec::new();
+    for currency in [Currency::Cup, Currency::Usd] {
+        ensure_wallet(state, engine, user_id, currency).await?;
+        balances.push(balance_of(state, engine, user_id, currency));
+    }
+    Ok(balances)
 }
 
 fn balance_of(
@@ -406,7 +414,7 @@ pub struct OperationView {
     pub finished_at_ms: Option<i64>,
 }
 
-fn operation_view(row: &OperationRow, viewer: &str) -> OperationView {
+pub fn operation_view(row: &OperationRow, viewer: &str) -> OperationView {
     let currency = Currency::parse(&row.currency).unwrap_or(Currency::Cup);
     let sent = row.user_id == viewer;
     OperationView {
@@ -602,7 +610,10 @@ async fn messages_for(
 
 /// The answer for an operation: 201 with the operation when completed, the refusal's problem
 /// when refused; the same answer for every retry with the same key.
-fn answer(row: &OperationRow, viewer: &str) -> Result<(StatusCode, Json<OperationView>), ApiError> {
+pub fn answer(
+    row: &OperationRow,
+    viewer: &str,
+) -> Result<(StatusCode, Json<OperationView>), ApiError> {
     match row.status {
         OperationStatus::Completed => Ok((StatusCode::CREATED, Json(operation_view(row, viewer)))),
         OperationStatus::Pending => Err(ApiError::new(ErrorCode::PaymentInProgress)),
@@ -643,6 +654,71 @@ async fn run_operation(
     execute(state, engine, row).await
 }
 
+/// A person-to-person transfer as any channel (API, pages, USSD) asks for it: text as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferRequest<'a> {
+    pub to_phone: &'a str,
+    pub currency: &'a str,
+    pub amount: &'a str,
+    pub note: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Sends money from `payer` to the person with `request.to_phone`: the whole saga, for every
+/// channel. A refusal before anything is recorded is an error; one decided by the ledger is a
+/// `refused` operation (see [`answer`]).
+pub async fn transfer_to_person(
+    state: &AppState,
+    payer: &UserRow,
+    request: &TransferRequest<'_>,
+) -> Result<OperationRow, ApiError> {
+    let engine = engine(state)?;
+    let currency = parse_currency(request.currency)?;
+    let amount = parse_money(request.amount, currency)?;
+    let note = parse_note(request.note)?;
+    let payee = recipient(state, request.to_phone, payer).await?;
+    ensure_wallet(state, engine, &payer.id, currency).await?;
+    ensure_wallet(state, engine, &payee.id, currency).await?;
+    let kind = OperationKind::PersonToPerson;
+    let fee = state.payments.fees.fee(kind, amount);
+    let personal = state
+        .db
+        .personal_limits(&payer.id, currency.code())
+        .await?
+        .map(|(daily_minor, monthly_minor)| PersonalLimits {
+            daily_minor,
+            monthly_minor,
+        });
+    let id = rand::random::<u128>().max(1).to_string();
+    let minor = amount.minor.to_string();
+    let hash = request_hash(&[kind.as_str(), &payee.phone, currency.code(), &minor, &note]);
+    let new = NewOperation {
+        id: &id,
+        user_id: &payer.id,
+        idempotency_key: request.idempotency_key,
+        request_hash: &hash,
+        kind: kind.as_str(),
+        currency: currency.code(),
+        amount_minor: amount.minor,
+        fee_minor: fee.minor,
+        counterparty_user_id: Some(&payee.id),
+        counterparty_label: &payee.display_name,
+        note: &note,
+        counts_toward_limits: true,
+        created_at_ms: state.clock.now_ms(),
+    };
+    let limits = &state.payments.limits;
+    run_operation(state, engine, &new, |sent| {
+        let usage = Usage {
+            today_minor: sent.today_minor,
+            month_minor: sent.month_minor,
+        };
+        ceiba_payments::check_person_to_person(limits, personal.as_ref(), usage, amount)
+            .map_err(|refusal| refusal.to_string())
+    })
+    .await
+}
+
 /// Sends money to another person by phone number. Send an `Idempotency-Key` header: a retry
 /// with the same key (after a timeout or a lost answer) moves the money at most once and gets
 /// the same answer.
@@ -663,51 +739,15 @@ pub async fn send_to_person(
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<OperationView>), ApiError> {
     let key = idempotency_key(&headers)?;
-    let engine = engine(&state)?;
-    let currency = parse_currency(&body.currency)?;
-    let amount = parse_money(&body.amount.text(), currency)?;
-    let note = parse_note(body.note.as_deref())?;
-    let payee = recipient(&state, &body.to_phone, &who.user).await?;
-    ensure_wallet(&state, engine, &who.user.id, currency).await?;
-    ensure_wallet(&state, engine, &payee.id, currency).await?;
-    let kind = OperationKind::PersonToPerson;
-    let fee = state.payments.fees.fee(kind, amount);
-    let personal = state
-        .db
-        .personal_limits(&who.user.id, currency.code())
-        .await?
-        .map(|(daily_minor, monthly_minor)| PersonalLimits {
-            daily_minor,
-            monthly_minor,
-        });
-    let id = rand::random::<u128>().max(1).to_string();
-    let minor = amount.minor.to_string();
-    let hash = request_hash(&[kind.as_str(), &payee.phone, currency.code(), &minor, &note]);
-    let new = NewOperation {
-        id: &id,
-        user_id: &who.user.id,
+    let amount = body.amount.text();
+    let request = TransferRequest {
+        to_phone: &body.to_phone,
+        currency: &body.currency,
+        amount: &amount,
+        note: body.note.as_deref(),
         idempotency_key: key.as_deref(),
-        request_hash: &hash,
-        kind: kind.as_str(),
-        currency: currency.code(),
-        amount_minor: amount.minor,
-        fee_minor: fee.minor,
-        counterparty_user_id: Some(&payee.id),
-        counterparty_label: &payee.display_name,
-        note: &note,
-        counts_toward_limits: true,
-        created_at_ms: state.clock.now_ms(),
     };
-    let limits = &state.payments.limits;
-    let row = run_operation(&state, engine, &new, |sent| {
-        let usage = Usage {
-            today_minor: sent.today_minor,
-            month_minor: sent.month_minor,
-        };
-        ceiba_payments::check_person_to_person(limits, personal.as_ref(), usage, amount)
-            .map_err(|refusal| refusal.to_string())
-    })
-    .await?;
+    let row = transfer_to_person(&state, &who.user, &request).await?;
     answer(&row, &who.user.id)
 }
 
