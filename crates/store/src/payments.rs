@@ -151,7 +151,51 @@ fn operation_row(row: &AnyRow) -> Result<OperationRow, StoreError> {
     })
 }
 
+/// What `user_id` sent person-to-person in `currency` (pending and completed) since the
+/// starts of the day and of the month.
+async fn sent_usage_in(
+    connection: &mut sqlx::AnyConnection,
+    user_id: &str,
+    currency: &str,
+    windows: LimitWindows,
+) -> Result<SentUsage, StoreError> {
+    let mut sums = [0_u64; 2];
+    for (sum, since) in sums
+        .iter_mut()
+        .zip([windows.day_start_ms, windows.month_start_ms])
+    {
+        let total: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payment_operations \
+             WHERE user_id = $1 AND currency = $2 AND counts_toward_limits = 1 \
+             AND status IN ('pending', 'completed') AND created_at_ms >= $3",
+        )
+        .bind(user_id)
+        .bind(currency)
+        .bind(since)
+        .fetch_one(&mut *connection)
+        .await?
+        .try_get(0)?;
+        *sum = to_u64(total, "importe enviado")?;
+    }
+    Ok(SentUsage {
+        today_minor: sums[0],
+        month_minor: sums[1],
+    })
+}
+
 impl Db {
+    /// What a person sent person-to-person in `currency` today and this month (in flight
+    /// included), for showing what is left of the limits.
+    pub async fn sent_usage(
+        &self,
+        user_id: &str,
+        currency: &str,
+        windows: LimitWindows,
+    ) -> Result<SentUsage, StoreError> {
+        let mut connection = self.pool().acquire().await?;
+        sent_usage_in(&mut connection, user_id, currency, windows).await
+    }
+
     /// Records a new operation as pending, after `check` accepts what the person already sent
     /// today and this month. The person's row is locked for the transaction, so two requests
     /// of one person are counted one after the other and cannot both slip under a limit. With
@@ -187,28 +231,13 @@ impl Db {
             }
         }
         if operation.counts_toward_limits {
-            let sent = |since: i64| {
-                sqlx::query(
-                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payment_operations \
-                     WHERE user_id = $1 AND currency = $2 AND counts_toward_limits = 1 \
-                     AND status IN ('pending', 'completed') AND created_at_ms >= $3",
-                )
-                .bind(operation.user_id)
-                .bind(operation.currency)
-                .bind(since)
-            };
-            let today: i64 = sent(windows.day_start_ms)
-                .fetch_one(&mut *transaction)
-                .await?
-                .try_get(0)?;
-            let month: i64 = sent(windows.month_start_ms)
-                .fetch_one(&mut *transaction)
-                .await?
-                .try_get(0)?;
-            let usage = SentUsage {
-                today_minor: to_u64(today, "uso diario")?,
-                month_minor: to_u64(month, "uso mensual")?,
-            };
+            let usage = sent_usage_in(
+                &mut transaction,
+                operation.user_id,
+                operation.currency,
+                windows,
+            )
+            .await?;
             if let Err(refusal) = check(usage) {
                 transaction.rollback().await?;
                 return Ok(BeginPayment::Refused(refusal));
