@@ -16,6 +16,7 @@ mod pages;
 pub mod payments;
 pub mod problem;
 pub mod ratelimit;
+pub mod statements;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -192,6 +193,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger_api::balances_at))
         .routes(routes!(ledger_api::pending_transfers))
         .routes(routes!(ledger_api::changes))
+        .routes(routes!(statements::limits, statements::set_limits))
+        .routes(routes!(statements::statement_csv))
+        .routes(routes!(statements::verify_receipt))
         .routes(routes!(payments::wallet))
         .routes(routes!(payments::find_recipient))
         .routes(routes!(payments::send_to_person))

@@ -367,7 +367,7 @@ pub enum AmountInput {
 }
 
 impl AmountInput {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         match self {
             AmountInput::Text(text) => text.clone(),
             AmountInput::Number(number) => number.to_string(),
