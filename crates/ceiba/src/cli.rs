@@ -179,6 +179,22 @@ pub enum BenchCommand {
         #[arg(long)]
         compare_pgbench: bool,
     },
+    /// Pagos: transferencias entre personas por la API HTTP, autenticadas, con Idempotency-Key,
+    /// contra un servidor arrancado aquí con una base de datos nueva; imprime una línea JSON.
+    Payments {
+        /// Personas (cada una recibe 50.000 CUP por un depósito antes de medir).
+        #[arg(long, default_value_t = 1_000)]
+        users: u32,
+        /// Transferencias que enviar.
+        #[arg(long, default_value_t = 20_000)]
+        transfers: u32,
+        /// Clientes que envían a la vez.
+        #[arg(long, default_value_t = 64)]
+        concurrency: u32,
+        /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
     /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
     Audit {
         /// Cuántas entradas escribir en cada modo.

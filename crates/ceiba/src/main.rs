@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bench;
 mod bench_ledger;
+mod bench_payments;
 mod cli;
 mod config;
 mod ledger;
@@ -121,6 +122,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             compare_pgbench,
         })),
         Command::Ledger { command } => run_ledger(cli.config.as_deref(), &command),
+        Command::Bench {
+            command:
+                BenchCommand::Payments {
+                    users,
+                    transfers,
+                    concurrency,
+                    database_url,
+                },
+        } => runtime()?.block_on(bench_payments::run(bench_payments::PaymentsBench {
+            users,
+            transfers,
+            concurrency,
+            database_url,
+        })),
         Command::Bench {
             command: BenchCommand::Login { sign_ins },
         } => runtime()?.block_on(bench::login(sign_ins)),
