@@ -40,6 +40,10 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Un teléfono básico en la terminal: recorre los menús USSD de un servidor en marcha
+    /// (POST /ussd), mostrando cada pantalla y leyendo cada respuesta de una línea de la entrada
+    /// estándar, hasta que la sesión termina.
+    Ussd(UssdArgs),
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -207,6 +211,31 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct UssdArgs {
+    /// El número que marca, p. ej. +5355512345 (debe tener cuenta activa y PIN).
+    #[arg(long)]
+    pub phone: String,
+    /// El servidor (http://…).
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub server: String,
+    /// El código marcado, como lo recibe la pasarela.
+    #[arg(long, default_value = "*234#", value_name = "CÓDIGO")]
+    pub service_code: String,
+    /// La clave de la pasarela USSD (X-Ceiba-Ussd-Key), la misma que ussd.gateway_key del
+    /// servidor.
+    #[arg(
+        long,
+        env = "CEIBA_USSD__GATEWAY_KEY",
+        hide_env_values = true,
+        value_name = "CLAVE"
+    )]
+    pub key: Option<String>,
+    /// Pide las pantallas en ASCII, sin tildes, como las ven algunos teléfonos.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Args, Default)]

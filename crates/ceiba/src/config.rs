@@ -45,6 +45,27 @@ pub struct RawConfig {
     pub database: RawDatabase,
     pub audit: RawAudit,
     pub sms: RawSms,
+    pub ussd: RawUssd,
+}
+
+/// The USSD channel (`POST /ussd`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUssd {
+    /// The secret the USSD gateway sends in `X-Ceiba-Ussd-Key` (at least 16 characters); empty:
+    /// the channel is closed. Never printed.
+    pub gateway_key: Option<String>,
+    /// Seconds without input after which a session is over.
+    pub session_idle_s: u64,
+}
+
+impl std::fmt::Debug for RawUssd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawUssd")
+            .field("gateway_key", &self.gateway_key.as_ref().map(|_| HIDDEN))
+            .field("session_idle_s", &self.session_idle_s)
+            .finish()
+    }
 }
 
 /// How SMS leave (the outbox dispatcher's sender).
@@ -143,6 +164,10 @@ impl Default for RawConfig {
                 gateway_username: None,
                 gateway_password: None,
             },
+            ussd: RawUssd {
+                gateway_key: None,
+                session_idle_s: 180,
+            },
         }
     }
 }
@@ -184,6 +209,15 @@ pub struct Config {
     pub secrets_key_file: PathBuf,
     pub audit_checkpoint_interval: Duration,
     pub sms: SmsConfig,
+    pub ussd: UssdConfig,
+}
+
+/// The `[ussd]` section, parsed.
+#[derive(Debug, Clone)]
+pub struct UssdConfig {
+    /// The gateway's shared secret; `None`: the channel is closed.
+    pub gateway_key: Option<Secret>,
+    pub session_idle: Duration,
 }
 
 /// Which sender the SMS outbox dispatcher uses.
@@ -255,12 +289,15 @@ const HEADER_BYTES_CAP: u64 = 1024 * 1024;
 const REQUEST_TIMEOUT_MS_CAP: u64 = 10 * 60 * 1000;
 const CONNECTIONS_CAP: u32 = 1000;
 const REQUESTS_PER_MINUTE_CAP: u64 = 1_000_000;
+/// Longest idle time of a USSD session: gateways and networks end theirs well before.
+const USSD_SESSION_IDLE_S_CAP: u64 = 60 * 60;
 
 /// Keys read verbatim from `CEIBA_<SECTION>__<KEY>` (see the module documentation).
 const VERBATIM_ENV_KEYS: &[(&str, &str)] = &[
     ("sms", "gateway_url"),
     ("sms", "gateway_username"),
     ("sms", "gateway_password"),
+    ("ussd", "gateway_key"),
 ];
 
 /// The environment variables of [`VERBATIM_ENV_KEYS`], as written, as a figment layer. Its
@@ -394,8 +431,8 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                         "la clave «{field}» ({source}) no existe; las claves son listen, \
                          data_dir, database_url, log_format, log_level, tls_cert_file, \
                          tls_key_file, behind_https_proxy, secrets_key_file, limits.*, database.*, \
-                         audit.* y sms.* (sms.sender, sms.gateway_url, sms.gateway_username, \
-                         sms.gateway_password)"
+                         audit.*, sms.* (sms.sender, sms.gateway_url, sms.gateway_username, \
+                         sms.gateway_password) y ussd.* (ussd.gateway_key, ussd.session_idle_s)"
                     ),
                     kind if key.is_empty() => format!("{kind} ({source})"),
                     kind => format!("el valor de «{key}» ({source}) no es válido: {kind}"),
@@ -558,6 +595,29 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
     )?);
     let source = |key: &str| source_of(figment, flag_keys, key);
     let sms = parse_sms(raw.sms, &refuse, &source)?;
+    let gateway_key = match raw.ussd.gateway_key.filter(|key| !key.trim().is_empty()) {
+        None => None,
+        // Not echoed: it is a secret.
+        Some(key) if key.chars().count() < ceiba_web::ussd::GATEWAY_KEY_CHARS_MIN => {
+            return Err(refuse(
+                "ussd.gateway_key",
+                format!(
+                    "es demasiado corto: un secreto compartido con la pasarela tiene al menos {} \
+                     caracteres",
+                    ceiba_web::ussd::GATEWAY_KEY_CHARS_MIN
+                ),
+            ));
+        }
+        Some(key) => Some(Secret::new(key)),
+    };
+    let ussd = UssdConfig {
+        gateway_key,
+        session_idle: Duration::from_secs(in_range(
+            "ussd.session_idle_s",
+            raw.ussd.session_idle_s,
+            USSD_SESSION_IDLE_S_CAP,
+        )?),
+    };
     Ok(Config {
         listen,
         storage,
@@ -572,6 +632,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         secrets_key_file,
         audit_checkpoint_interval,
         sms,
+        ussd,
     })
 }
 
@@ -641,7 +702,8 @@ fn parse_gateway_url(text: &str) -> Result<url::Url, String> {
 }
 
 impl Config {
-    /// The effective configuration as TOML, the database and SMS gateway passwords hidden.
+    /// The effective configuration as TOML, the database and SMS gateway passwords and the USSD
+    /// gateway's key hidden.
     pub fn to_toml(&self) -> String {
         let (data_dir, database_url) = match &self.storage {
             Storage::Embedded { data_dir } => (data_dir, String::new()),
@@ -658,7 +720,8 @@ impl Config {
              [database]\nconnections_max = {}\nconnect_timeout_ms = {}\n\n\
              [audit]\nsigning_key_file = {}\ncheckpoint_interval_s = {}\n\n\
              [sms]\nsender = {}\ngateway_url = {}\ngateway_username = {}\n\
-             gateway_password = {}\n",
+             gateway_password = {}\n\n\
+             [ussd]\ngateway_key = {}\nsession_idle_s = {}\n",
             quote(&self.listen.to_string()),
             quote(&data_dir.display().to_string()),
             quote(&database_url),
@@ -713,6 +776,12 @@ impl Config {
                     ""
                 }
             ),
+            quote(if self.ussd.gateway_key.is_some() {
+                HIDDEN
+            } else {
+                ""
+            }),
+            self.ussd.session_idle.as_secs(),
         )
     }
 }

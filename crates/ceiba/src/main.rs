@@ -12,6 +12,7 @@ mod ledger;
 mod load_plan;
 mod serve;
 mod sms;
+mod ussd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -139,6 +140,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Login { sign_ins },
         } => runtime()?.block_on(bench::login(sign_ins)),
+        Command::Ussd(args) => runtime()?.block_on(ussd::run(ussd::Dial {
+            phone: args.phone,
+            server: args.server,
+            service_code: args.service_code,
+            key: args.key,
+            ascii: args.ascii,
+        })),
         Command::Serve(args) => {
             let config = config::load(cli.config.as_deref(), &args)?;
             init_logging(&config);

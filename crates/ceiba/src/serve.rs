@@ -163,6 +163,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     state.payments = Arc::new(ceiba_web::payments::PaymentSettings::standard(
         ceiba_web::payments::derive_receipt_key(&secrets_key),
     ));
+    let mut ussd =
+        ceiba_web::ussd::UssdSettings::closed(ceiba_web::ussd::derive_text_key(&secrets_key));
+    ussd.session_idle = config.ussd.session_idle;
+    match &config.ussd.gateway_key {
+        Some(key) => {
+            ussd = ussd.with_gateway_key(key.expose());
+            tracing::info!(
+                session_idle_s = ussd.session_idle.as_secs(),
+                "the USSD channel is open to its gateway"
+            );
+        }
+        None => tracing::info!("the USSD channel is closed: ussd.gateway_key is not set"),
+    }
+    state.ussd = Arc::new(ussd);
     let settle_task = tokio::spawn(settle_payments(state.clone(), stop.clone()));
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
     state.tls = tls.is_some() || config.behind_https_proxy;
@@ -195,12 +209,16 @@ const SETTLE_EVERY: Duration = Duration::from_secs(30);
 const SETTLE_AFTER_MS: i64 = 60_000;
 
 /// Finishes payment operations that a crash or an unavailable ledger left pending. Runs in the
-/// process that writes to the ledger, so the chains it resubmits are applied right there.
+/// process that writes to the ledger, so the chains it resubmits are applied right there. Also
+/// forgets USSD sessions a day old (any process may; deleting twice is harmless).
 async fn settle_payments(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             () = tokio::time::sleep(SETTLE_EVERY) => {}
+        }
+        if let Err(error) = ceiba_web::ussd::purge_sessions(&state).await {
+            tracing::warn!(code = ?error.code, "could not purge old USSD sessions");
         }
         if state
             .ledger

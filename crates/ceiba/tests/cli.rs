@@ -78,6 +78,14 @@ fn main() {
         "admin_create_user_bootstraps_an_administrator",
         admin_create_user,
     );
+    suite.each_engine(
+        "ussd_dials_a_real_server_from_the_terminal",
+        ussd_dials_a_real_server,
+    );
+    suite.test(
+        "ussd_gateway_key_is_never_shown_and_must_be_long",
+        ussd_gateway_key_configuration,
+    );
     suite.with_programs(
         "tls_serves_https_from_tls_1_2_up",
         &["curl", "openssl"],
@@ -782,13 +790,19 @@ async fn bench_ledger_refuses_bad_arguments() -> TestResult {
 
 /// Runs `ceiba ARGS… <storage flags>` with `input` on standard input.
 fn run_with_input(database: &TestDatabase, args: &[&str], input: &str) -> Output {
+    let mut all: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    all.extend(database.cli_args());
+    pipe_to_ceiba(database.data_dir(), &all, input)
+}
+
+/// Runs `ceiba ARGS…` in `dir` with `input` on its standard input, without the test's own
+/// CEIBA_* variables.
+fn pipe_to_ceiba(dir: &Path, args: &[String], input: &str) -> Output {
     use std::io::Write;
-    let storage = database.cli_args();
     let mut command = std::process::Command::new(binary());
     command
-        .current_dir(database.data_dir())
+        .current_dir(dir)
         .args(args)
-        .args(&storage)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -798,12 +812,13 @@ fn run_with_input(database: &TestDatabase, args: &[&str], input: &str) -> Output
         }
     }
     let mut child = command.spawn().expect("the ceiba binary runs");
-    child
+    // A program that ends before reading everything closes the pipe: what it did is in its
+    // output and status, which the test checks.
+    let _ = child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write the password");
+        .write_all(input.as_bytes());
     child.wait_with_output().expect("ceiba finishes")
 }
 
@@ -1040,5 +1055,286 @@ async fn tls_refusals() -> TestResult {
         !data_dir.exists(),
         "nothing is written when TLS cannot start"
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// USSD from the terminal
+// ---------------------------------------------------------------------------------------------
+
+const USSD_KEY: &str = "clave-de-la-pasarela-de-la-demo";
+
+/// A JSON request to the server, with a bearer token when given; the answer must have `status`.
+async fn call(
+    server: &ServeProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+    status: u16,
+) -> Result<serde_json::Value, String> {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("idempotency-key", "clave-de-la-prueba-cli"),
+    ];
+    headers.extend(
+        authorization
+            .as_deref()
+            .map(|value| ("authorization", value)),
+    );
+    let response = http::send(
+        method,
+        &server.url(path),
+        &headers,
+        body.to_string().into_bytes(),
+    )
+    .await?;
+    if response.status != status {
+        return Err(format!(
+            "{method} {path}: {} {}",
+            response.status,
+            response.text()
+        ));
+    }
+    if response.body.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    response.json()
+}
+
+async fn signed_in(
+    server: &ServeProcess,
+    phone: &str,
+    code: Option<&str>,
+) -> Result<String, String> {
+    let mut body = serde_json::json!({"phone": phone, "password": "una-frase-de-paso-larga"});
+    if let Some(code) = code {
+        body["second_factor_code"] = serde_json::json!(code);
+    }
+    let session = call(server, "POST", "/api/v1/sessions", None, &body, 201).await?;
+    Ok(session["token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// `ceiba ussd` with `input` piped in, against `server`.
+async fn dial(
+    database: &TestDatabase,
+    server: &ServeProcess,
+    phone: &str,
+    key: &str,
+    input: &str,
+) -> Result<Output, String> {
+    let args: Vec<String> = [
+        "ussd",
+        "--phone",
+        phone,
+        "--server",
+        &server.base_url,
+        "--key",
+        key,
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    let dir = database.data_dir().to_owned();
+    let input = input.to_owned();
+    tokio::task::spawn_blocking(move || pipe_to_ceiba(&dir, &args, &input))
+        .await
+        .map_err(|error| error.to_string())
+}
+
+async fn ussd_dials_a_real_server(database: TestDatabase) -> TestResult {
+    // People made the way an operator makes them: the CLI, then the HTTP API.
+    for (phone, name, role) in [
+        ("+53 5555 0101", "Ana Pérez", "citizen"),
+        ("+53 5555 0102", "Roberto Díaz", "citizen"),
+        ("+53 5555 0109", "Cajero BPA", "bank_operator"),
+    ] {
+        let create = [
+            "admin",
+            "create-user",
+            "--phone",
+            phone,
+            "--name",
+            name,
+            "--role",
+            role,
+        ];
+        let output = run_with_input(&database, &create, "una-frase-de-paso-larga\n");
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let server = ServeProcess::start(
+        binary(),
+        &database.cli_args(),
+        &[("CEIBA_USSD__GATEWAY_KEY", USSD_KEY)],
+    )
+    .await?;
+    let ana = signed_in(&server, "+5355550101", None).await?;
+    let pin = serde_json::json!({"pin": "2468", "password": "una-frase-de-paso-larga"});
+    call(&server, "PUT", "/api/v1/me/pin", Some(&ana), &pin, 204).await?;
+    // The bank operator needs a second factor: enrolled with the authenticator's code, then a
+    // sign-in with one of the recovery codes (the code just used may not serve twice).
+    let first = signed_in(&server, "+5355550109", None).await?;
+    let password = serde_json::json!({"password": "una-frase-de-paso-larga"});
+    let started = call(
+        &server,
+        "POST",
+        "/api/v1/me/second-factor",
+        Some(&first),
+        &password,
+        201,
+    )
+    .await?;
+    let secret =
+        ceiba_identity::TotpSecret::from_base32(started["secret"].as_str().ok_or("no secret")?)?;
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let code = serde_json::json!({"code": secret.code_at(now_s)});
+    let confirmed = call(
+        &server,
+        "POST",
+        "/api/v1/me/second-factor/confirmation",
+        Some(&first),
+        &code,
+        200,
+    )
+    .await?;
+    let recovery = confirmed["recovery_codes"][0]
+        .as_str()
+        .ok_or("no recovery code")?
+        .to_owned();
+    let operator = signed_in(&server, "+5355550109", Some(&recovery)).await?;
+    let cash = serde_json::json!({"phone": "+5355550101", "bank": "BPA", "currency": "CUP",
+        "amount": "500"});
+    call(
+        &server,
+        "POST",
+        "/api/v1/payments/cash-in",
+        Some(&operator),
+        &cash,
+        201,
+    )
+    .await?;
+
+    // The balance, then a transfer to Roberto with his name to confirm and the PIN.
+    let balance = dial(&database, &server, "+5355550101", USSD_KEY, "1\n2468\n").await?;
+    assert!(balance.status.success(), "{}", stderr(&balance));
+    let screens = stdout(&balance);
+    assert!(screens.starts_with("Ceiba Pagos\n1 Saldo\n"), "{screens}");
+    assert!(
+        screens.ends_with("Saldo disponible:\n500,00 CUP\n0,00 USD\n"),
+        "{screens}"
+    );
+    let transfer = dial(
+        &database,
+        &server,
+        "+5355550101",
+        USSD_KEY,
+        "2\n55550102\n1\n150\n1\n2468\n",
+    )
+    .await?;
+    assert!(transfer.status.success(), "{}", stderr(&transfer));
+    let screens = stdout(&transfer);
+    assert!(screens.contains("Para: Roberto Díaz\nMoneda:"), "{screens}");
+    assert!(
+        screens.contains("¿Enviar 150,00 CUP a Roberto Díaz (+5355550102)?"),
+        "{screens}"
+    );
+    assert!(
+        screens.contains("Enviado 150,00 CUP a Roberto Díaz.\nRecibo: "),
+        "{screens}"
+    );
+    let beto = signed_in(&server, "+5355550102", None).await?;
+    let wallet = call(
+        &server,
+        "GET",
+        "/api/v1/payments/wallet",
+        Some(&beto),
+        &serde_json::Value::Null,
+        200,
+    )
+    .await?;
+    assert_eq!(wallet["balances"][0]["available_minor"], 15_000, "{wallet}");
+
+    // The plain-ASCII screens; input that ends before the session; the wrong gateway key.
+    let ascii_args: Vec<String> = [
+        "ussd",
+        "--phone",
+        "+5355550101",
+        "--server",
+        &server.base_url,
+        "--key",
+        USSD_KEY,
+        "--ascii",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    let dir = database.data_dir().to_owned();
+    let ascii =
+        tokio::task::spawn_blocking(move || pipe_to_ceiba(&dir, &ascii_args, "5\n2468\n")).await?;
+    assert!(ascii.status.success(), "{}", stderr(&ascii));
+    assert!(
+        stdout(&ascii).contains("Ultimas operaciones:\n"),
+        "{}",
+        stdout(&ascii)
+    );
+    assert!(stdout(&ascii).is_ascii(), "{}", stdout(&ascii));
+    let cut = dial(&database, &server, "+5355550101", USSD_KEY, "1\n").await?;
+    assert_eq!(cut.status.code(), Some(1));
+    assert!(
+        stderr(&cut).contains("la entrada terminó"),
+        "{}",
+        stderr(&cut)
+    );
+    let refused = dial(
+        &database,
+        &server,
+        "+5355550101",
+        "otra-clave-que-no-es",
+        "",
+    )
+    .await?;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("X-Ceiba-Ussd-Key"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+    Ok(())
+}
+
+async fn ussd_gateway_key_configuration() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let defaults: toml::Table = stdout(&run_ceiba(dir.path(), &["config"], &[])).parse()?;
+    assert_eq!(defaults["ussd"]["gateway_key"].as_str(), Some(""));
+    assert_eq!(defaults["ussd"]["session_idle_s"].as_integer(), Some(180));
+    // Read as written from the environment (a key may look like a number), and never shown.
+    let env = [
+        ("CEIBA_USSD__GATEWAY_KEY", USSD_KEY),
+        ("CEIBA_USSD__SESSION_IDLE_S", "90"),
+    ];
+    let output = run_ceiba(dir.path(), &["config"], &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown: toml::Table = stdout(&output).parse()?;
+    assert_eq!(shown["ussd"]["gateway_key"].as_str(), Some("***"));
+    assert_eq!(shown["ussd"]["session_idle_s"].as_integer(), Some(90));
+    assert!(!stdout(&output).contains(USSD_KEY));
+    let short = run_ceiba(
+        dir.path(),
+        &["config"],
+        &[("CEIBA_USSD__GATEWAY_KEY", "corta")],
+    );
+    assert_eq!(short.status.code(), Some(1));
+    let said = stderr(&short);
+    assert!(
+        said.contains("ussd.gateway_key") && said.contains("CEIBA_USSD__GATEWAY_KEY"),
+        "{said}"
+    );
+    assert!(!said.contains("corta"), "the key is not echoed: {said}");
     Ok(())
 }

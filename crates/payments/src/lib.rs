@@ -1,8 +1,8 @@
 //! Ceiba's payment rules, the part of Pagos that needs no IO: currencies and amounts as people
 //! type them, the Central Bank's person-to-person limits and a person's own, wallet caps, fees,
 //! the ledger accounts of wallets, banks, billers and the operator, the linked chain of ledger
-//! transfers each operation becomes, what a refused chain means for the person, and receipt
-//! codes.
+//! transfers each operation becomes (held, then posted or voided, when a biller must confirm
+//! it), what a refused chain means for the person, what top-ups are sold, and receipt codes.
 //!
 //! Architecture Invariant: this crate does no IO and reads no clock (a domain crate; see
 //! ARCHITECTURE.md). Time comes in as an argument (`at_ms`); the amounts already sent today come
@@ -28,6 +28,7 @@ mod money;
 mod operation;
 pub mod plan;
 mod receipt;
+mod topup;
 
 pub use bank::{BANKS, Bank, bank};
 pub use fees::{FeeRule, FeeSchedule};
@@ -39,5 +40,6 @@ pub use money::{
     AMOUNT_MINOR_MAX, AmountError, Currency, CurrencyError, MINOR_PER_UNIT, Money, format_minor_es,
 };
 pub use operation::{OperationKind, OperationKindError};
-pub use plan::PlanRefusal;
+pub use plan::{HoldState, PlanRefusal};
 pub use receipt::ReceiptCode;
+pub use topup::{NAUTA_DOMAINS, NautaAccount, TopUpError, TopUpRules, TopUpService};

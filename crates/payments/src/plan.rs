@@ -24,9 +24,24 @@
 //! - cash in: bank settlement → wallet; wallet headroom → cap issuer.
 //! - cash out: wallet → bank settlement; cap issuer → wallet headroom.
 //! - payment: wallet → creditor; cap issuer → payer headroom; with a fee, as above.
+//!
+//! # Holds: payments that wait for a biller
+//! A payment that a biller (or, later, a bank) must confirm is first *held*
+//! ([`payment_hold`]): the same legs as [`payment`], each `pending` with a timeout, so the
+//! wallet's available balance drops at once but nothing reaches the biller yet. Then either
+//! [`post_hold`] makes it final, or [`void_hold`] gives it back, or nobody does anything and
+//! the ledger expires every leg at the timeout, which gives it back too. Post and void are linked
+//! chains like any other, so a hold is posted or released whole; their ids derive from the
+//! operation id ([`POST_LEG_OFFSET`], [`VOID_LEG_OFFSET`]), so a retry meets `exists`, and
+//! whichever of post, void or expiry the ledger applies first is the only one that happens.
+//! [`hold_state`] reads which one it was.
+//!
+//! While held, the payer's headroom is credited only as *pending*, which does not count toward
+//! what the wallet may receive: the cap stays exact, and errs on the safe side until the hold ends.
 
 use ceiba_ledger::{
-    AccountId, CreateTransferResult, LedgerId, NewTransfer, TransferFlags, TransferId,
+    AccountId, CreateTransferResult, LedgerId, LedgerState, NewTransfer, PendingStatus,
+    TransferFlags, TransferId,
 };
 
 use crate::accounts;
@@ -224,6 +239,118 @@ fn payment_with_code(
     );
     chain.fee_legs(user, fee);
     chain.finish()
+}
+
+/// Leg `n` of a hold is posted by leg `POST_LEG_OFFSET + n` of the same operation.
+pub const POST_LEG_OFFSET: u8 = 64;
+/// Leg `n` of a hold is voided by leg `VOID_LEG_OFFSET + n` of the same operation.
+pub const VOID_LEG_OFFSET: u8 = 128;
+
+/// [`payment`] held rather than made: the same legs, each pending, expiring after
+/// `timeout_seconds` unless [`post_hold`] or [`void_hold`] resolves it first.
+///
+/// # Panics
+/// When `fee` is in another currency than `amount`, or `timeout_seconds` is 0 (a hold that
+/// never expires would keep a person's money if the biller never answers).
+pub fn payment_hold(
+    operation_id: u128,
+    kind: OperationKind,
+    user: &str,
+    creditor: AccountId,
+    amount: Money,
+    fee: Money,
+    timeout_seconds: u32,
+) -> Vec<NewTransfer> {
+    assert!(timeout_seconds > 0, "a hold expires");
+    let mut legs = payment(operation_id, kind, user, creditor, amount, fee);
+    for leg in &mut legs {
+        leg.flags = TransferFlags(leg.flags.0 | TransferFlags::PENDING);
+        leg.timeout_seconds = timeout_seconds;
+    }
+    legs
+}
+
+/// Makes a hold final: one `post_pending` of the whole amount per leg of `hold`, linked.
+///
+/// # Panics
+/// When `hold` is empty, not pending, or has more legs than the offsets leave room for.
+pub fn post_hold(hold: &[NewTransfer]) -> Vec<NewTransfer> {
+    resolve_hold(hold, POST_LEG_OFFSET, TransferFlags::POST_PENDING)
+}
+
+/// Gives a hold back: one `void_pending` per leg of `hold`, linked.
+///
+/// # Panics
+/// As [`post_hold`].
+pub fn void_hold(hold: &[NewTransfer]) -> Vec<NewTransfer> {
+    resolve_hold(hold, VOID_LEG_OFFSET, TransferFlags::VOID_PENDING)
+}
+
+fn resolve_hold(hold: &[NewTransfer], offset: u8, flag: u16) -> Vec<NewTransfer> {
+    assert!(!hold.is_empty(), "a hold has legs");
+    assert!(
+        hold.len() < usize::from(POST_LEG_OFFSET),
+        "a hold has a handful of legs"
+    );
+    let operation_id = hold[0].user_data;
+    let mut legs: Vec<NewTransfer> = hold
+        .iter()
+        .enumerate()
+        .map(|(index, pending)| {
+            assert!(
+                pending.flags.has(TransferFlags::PENDING),
+                "only a pending leg is resolved"
+            );
+            let leg = offset + u8::try_from(index).expect("checked above");
+            NewTransfer {
+                id: transfer_id(operation_id, leg),
+                debit_account_id: pending.debit_account_id,
+                credit_account_id: pending.credit_account_id,
+                amount: pending.amount,
+                pending_id: pending.id,
+                user_data: operation_id,
+                timeout_seconds: 0,
+                ledger: pending.ledger,
+                code: pending.code,
+                flags: TransferFlags(flag | TransferFlags::LINKED),
+            }
+        })
+        .collect();
+    if let Some(last) = legs.last_mut() {
+        last.flags = TransferFlags(flag);
+    }
+    legs
+}
+
+/// Where an operation's hold stands in the ledger, read from its first leg (the money leg):
+/// the legs of a hold are created, posted and voided together, and expire within nanoseconds
+/// of each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldState {
+    /// No hold was placed for this operation (yet).
+    Missing,
+    /// The money is reserved; the biller has not been answered for.
+    Held,
+    /// The biller confirmed and the money is theirs.
+    Posted,
+    /// The hold was given back (the biller refused).
+    Voided,
+    /// Nobody resolved the hold in time; the ledger gave the money back.
+    Expired,
+    /// The operation's first leg is an ordinary transfer: not a held operation.
+    NotAHold,
+}
+
+/// [`HoldState`] of `operation_id` in `ledger`.
+pub fn hold_state(ledger: &LedgerState, operation_id: u128) -> HoldState {
+    match ledger.pending_status(transfer_id(operation_id, 0)) {
+        None => HoldState::Missing,
+        Some(PendingStatus::Pending) => HoldState::Held,
+        Some(PendingStatus::Posted) => HoldState::Posted,
+        Some(PendingStatus::Voided) => HoldState::Voided,
+        Some(PendingStatus::Expired) => HoldState::Expired,
+        Some(PendingStatus::None) => HoldState::NotAHold,
+    }
 }
 
 fn same_currency(amount: Money, fee: Money) -> Currency {

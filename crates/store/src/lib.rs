@@ -6,6 +6,7 @@
 //! `migrations/postgres`; the shared test suite proves their behaviour is the same.
 
 mod audit;
+mod bills;
 mod db;
 mod error;
 mod identity;
@@ -14,10 +15,15 @@ mod ledger;
 mod payments;
 pub mod testing;
 mod url;
+mod ussd;
 
 pub use audit::{
     AUDIT_APPEND_BATCH_MAX, AUDIT_PAGE_MAX, AuditHead, AuditRow, CheckpointRow, ConsistencyProof,
     InclusionProof,
+};
+pub use bills::{
+    BILLER_PAYMENTS_PAGE_MAX, BILLS_UPLOAD_MAX, BillRefusal, BillRow, BillStatus, BillerPaymentRow,
+    BillerRow, BillerTarget, InsertBills, NewBill, PaidToBiller,
 };
 pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings};
 pub use error::{ErrorKind, StoreError};
@@ -35,3 +41,4 @@ pub use payments::{
     OperationStatus, SentUsage,
 };
 pub use url::DatabaseUrl;
+pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};

@@ -183,6 +183,120 @@ async fn sent_usage_in(
     })
 }
 
+/// [`Db::begin_payment`] inside a transaction that the caller commits (or rolls back on
+/// `Refused`), so that what else an operation needs is written atomically with it (the claim on
+/// a bill, see `bills.rs`).
+pub(crate) async fn begin_payment_in<R>(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    operation: &NewOperation<'_>,
+    windows: LimitWindows,
+    check: impl FnOnce(SentUsage) -> Result<(), R>,
+) -> Result<BeginPayment<R>, StoreError> {
+    sqlx::query("UPDATE users SET status = status WHERE id = $1")
+        .bind(operation.user_id)
+        .execute(&mut **transaction)
+        .await?;
+    if let Some(key) = operation.idempotency_key {
+        let query = format!(
+            "SELECT {COLUMNS} FROM payment_operations WHERE user_id = $1 AND idempotency_key = $2"
+        );
+        let earlier = sqlx::query(&query)
+            .bind(operation.user_id)
+            .bind(key)
+            .fetch_optional(&mut **transaction)
+            .await?;
+        if let Some(earlier) = earlier {
+            let earlier = operation_row(&earlier)?;
+            return Ok(if earlier.request_hash == operation.request_hash {
+                BeginPayment::Existing(earlier)
+            } else {
+                BeginPayment::KeyReused(earlier)
+            });
+        }
+    }
+    if operation.counts_toward_limits {
+        let usage =
+            sent_usage_in(transaction, operation.user_id, operation.currency, windows).await?;
+        if let Err(refusal) = check(usage) {
+            return Ok(BeginPayment::Refused(refusal));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO payment_operations (id, user_id, idempotency_key, request_hash, kind, \
+         currency, amount_minor, fee_minor, counterparty_user_id, counterparty_label, note, \
+         counts_toward_limits, status, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13)",
+    )
+    .bind(operation.id)
+    .bind(operation.user_id)
+    .bind(operation.idempotency_key)
+    .bind(operation.request_hash)
+    .bind(operation.kind)
+    .bind(operation.currency)
+    .bind(to_i64(operation.amount_minor, "importe")?)
+    .bind(to_i64(operation.fee_minor, "comisión")?)
+    .bind(operation.counterparty_user_id)
+    .bind(operation.counterparty_label)
+    .bind(operation.note)
+    .bind(i32::from(operation.counts_toward_limits))
+    .bind(operation.created_at_ms)
+    .execute(&mut **transaction)
+    .await?;
+    let query = format!("SELECT {COLUMNS} FROM payment_operations WHERE id = $1");
+    let row = operation_row(
+        &sqlx::query(&query)
+            .bind(operation.id)
+            .fetch_one(&mut **transaction)
+            .await?,
+    )?;
+    Ok(BeginPayment::Started(row))
+}
+
+/// [`Db::finish_payment`] inside a transaction the caller commits; also says whether this call
+/// ended the operation (`false`: it had ended before, and nothing was written).
+pub(crate) async fn finish_payment_in(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    finish: Finish<'_>,
+    messages: &[(&str, &str)],
+    now_ms: i64,
+) -> Result<(OperationRow, bool), StoreError> {
+    let (status, code, detail, receipt) = match finish {
+        Finish::Completed { receipt_code } => {
+            (OperationStatus::Completed, None, None, Some(receipt_code))
+        }
+        Finish::Refused { code, detail } => {
+            (OperationStatus::Refused, Some(code), Some(detail), None)
+        }
+    };
+    let changed = sqlx::query(
+        "UPDATE payment_operations SET status = $1, refusal_code = $2, refusal_detail = $3, \
+         receipt_code = $4, finished_at_ms = $5 WHERE id = $6 AND status = 'pending'",
+    )
+    .bind(status.as_str())
+    .bind(code)
+    .bind(detail)
+    .bind(receipt)
+    .bind(now_ms)
+    .bind(id)
+    .execute(&mut **transaction)
+    .await?
+    .rows_affected()
+        == 1;
+    if changed {
+        for (phone, body) in messages {
+            queue_sms_in(transaction, phone, body, now_ms).await?;
+        }
+    }
+    let query = format!("SELECT {COLUMNS} FROM payment_operations WHERE id = $1");
+    let row = sqlx::query(&query)
+        .bind(id)
+        .fetch_optional(&mut **transaction)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("la operación {id} no existe")))?;
+    Ok((operation_row(&row)?, changed))
+}
+
 impl Db {
     /// What a person sent person-to-person in `currency` today and this month (in flight
     /// included), for showing what is left of the limits.
@@ -207,72 +321,13 @@ impl Db {
         check: impl FnOnce(SentUsage) -> Result<(), R>,
     ) -> Result<BeginPayment<R>, StoreError> {
         let mut transaction = self.pool().begin().await?;
-        sqlx::query("UPDATE users SET status = status WHERE id = $1")
-            .bind(operation.user_id)
-            .execute(&mut *transaction)
-            .await?;
-        if let Some(key) = operation.idempotency_key {
-            let query = format!(
-                "SELECT {COLUMNS} FROM payment_operations WHERE user_id = $1 AND idempotency_key = $2"
-            );
-            let earlier = sqlx::query(&query)
-                .bind(operation.user_id)
-                .bind(key)
-                .fetch_optional(&mut *transaction)
-                .await?;
-            if let Some(earlier) = earlier {
-                let earlier = operation_row(&earlier)?;
-                transaction.commit().await?;
-                return Ok(if earlier.request_hash == operation.request_hash {
-                    BeginPayment::Existing(earlier)
-                } else {
-                    BeginPayment::KeyReused(earlier)
-                });
-            }
+        let begun = begin_payment_in(&mut transaction, operation, windows, check).await?;
+        if matches!(begun, BeginPayment::Refused(_)) {
+            transaction.rollback().await?;
+        } else {
+            transaction.commit().await?;
         }
-        if operation.counts_toward_limits {
-            let usage = sent_usage_in(
-                &mut transaction,
-                operation.user_id,
-                operation.currency,
-                windows,
-            )
-            .await?;
-            if let Err(refusal) = check(usage) {
-                transaction.rollback().await?;
-                return Ok(BeginPayment::Refused(refusal));
-            }
-        }
-        sqlx::query(
-            "INSERT INTO payment_operations (id, user_id, idempotency_key, request_hash, kind, \
-             currency, amount_minor, fee_minor, counterparty_user_id, counterparty_label, note, \
-             counts_toward_limits, status, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13)",
-        )
-        .bind(operation.id)
-        .bind(operation.user_id)
-        .bind(operation.idempotency_key)
-        .bind(operation.request_hash)
-        .bind(operation.kind)
-        .bind(operation.currency)
-        .bind(to_i64(operation.amount_minor, "importe")?)
-        .bind(to_i64(operation.fee_minor, "comisión")?)
-        .bind(operation.counterparty_user_id)
-        .bind(operation.counterparty_label)
-        .bind(operation.note)
-        .bind(i32::from(operation.counts_toward_limits))
-        .bind(operation.created_at_ms)
-        .execute(&mut *transaction)
-        .await?;
-        let query = format!("SELECT {COLUMNS} FROM payment_operations WHERE id = $1");
-        let row = operation_row(
-            &sqlx::query(&query)
-                .bind(operation.id)
-                .fetch_one(&mut *transaction)
-                .await?,
-        )?;
-        transaction.commit().await?;
-        Ok(BeginPayment::Started(row))
+        Ok(begun)
     }
 
     /// Ends a pending operation and, in the same transaction, queues its SMS messages
@@ -286,39 +341,10 @@ impl Db {
         now_ms: i64,
     ) -> Result<OperationRow, StoreError> {
         let mut transaction = self.pool().begin().await?;
-        let (status, code, detail, receipt) = match finish {
-            Finish::Completed { receipt_code } => {
-                (OperationStatus::Completed, None, None, Some(receipt_code))
-            }
-            Finish::Refused { code, detail } => {
-                (OperationStatus::Refused, Some(code), Some(detail), None)
-            }
-        };
-        let changed = sqlx::query(
-            "UPDATE payment_operations SET status = $1, refusal_code = $2, refusal_detail = $3, \
-             receipt_code = $4, finished_at_ms = $5 WHERE id = $6 AND status = 'pending'",
-        )
-        .bind(status.as_str())
-        .bind(code)
-        .bind(detail)
-        .bind(receipt)
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut *transaction)
-        .await?;
-        if changed.rows_affected() == 1 {
-            for (phone, body) in messages {
-                queue_sms_in(&mut transaction, phone, body, now_ms).await?;
-            }
-        }
-        let query = format!("SELECT {COLUMNS} FROM payment_operations WHERE id = $1");
-        let row = sqlx::query(&query)
-            .bind(id)
-            .fetch_optional(&mut *transaction)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("la operación {id} no existe")))?;
+        let (row, _changed) =
+            finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
         transaction.commit().await?;
-        operation_row(&row)
+        Ok(row)
     }
 
     pub async fn payment_operation(&self, id: &str) -> Result<Option<OperationRow>, StoreError> {

@@ -47,7 +47,7 @@ fn parse_phone(text: &str) -> Result<PhoneNumber, ApiError> {
 
 /// Appends one event; a failure is logged, not shown to the person (the action itself was
 /// already committed), and counted as an error to alert on.
-async fn audit(state: &AppState, event: AuditEvent) {
+pub(crate) async fn audit(state: &AppState, event: AuditEvent) {
     if let Err(error) = state
         .db
         .append_audit(&[event.to_bytes()], state.clock.now_ms())
@@ -58,7 +58,7 @@ async fn audit(state: &AppState, event: AuditEvent) {
 }
 
 /// Runs Argon2 off the async threads: it takes tens of milliseconds of one core on purpose.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(work)
         .await
         .expect("credential work does not panic")

@@ -265,6 +265,13 @@ impl RoleMarker for BankOperator {
     const ROLE: Role = Role::BankOperator;
 }
 
+/// The biller role: a utility, the tax office or the telecom operator.
+#[derive(Debug)]
+pub struct Biller;
+impl RoleMarker for Biller {
+    const ROLE: Role = Role::Biller;
+}
+
 /// The auditor role.
 #[derive(Debug)]
 pub struct Auditor;

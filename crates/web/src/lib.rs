@@ -7,6 +7,7 @@ mod accounts;
 mod api;
 mod audit_api;
 pub mod auth;
+pub mod bills;
 pub mod clock;
 pub mod i18n;
 mod json;
@@ -17,6 +18,7 @@ pub mod payments;
 pub mod problem;
 pub mod ratelimit;
 pub mod statements;
+pub mod ussd;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -67,6 +69,11 @@ pub struct AppState {
     pub ledger: Option<ceiba_store::LedgerEngine>,
     /// Pagos' limits, caps, fees and receipt key.
     pub payments: Arc<payments::PaymentSettings>,
+    /// The USSD channel: the gateway's key (closed without one), session and PIN limits.
+    pub ussd: Arc<ussd::UssdSettings>,
+    /// Where payments to billers are confirmed (see `bills.rs`); the built-in billers unless a
+    /// real connection is plugged in.
+    pub biller_connector: Arc<dyn bills::BillerConnector>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,6 +108,8 @@ impl AppState {
             )),
             ledger: None,
             payments: Arc::new(payments::PaymentSettings::standard(rand::random())),
+            ussd: Arc::new(ussd::UssdSettings::closed(rand::random())),
+            biller_connector: Arc::new(bills::BuiltInConnector::new()),
         }
     }
 }
@@ -203,6 +212,20 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::cash_out))
         .routes(routes!(payments::operation))
         .routes(routes!(payments::operations))
+        .routes(routes!(bills::list_billers))
+        .routes(routes!(bills::lookup_bill))
+        .routes(routes!(bills::pay_bill_handler))
+        .routes(routes!(bills::top_up_handler))
+        .routes(routes!(bills::upload_bills))
+        .routes(routes!(bills::biller_payments))
+        .routes(routes!(bills::reconciliation))
+        .routes(routes!(bills::set_biller_operator))
+        .merge(
+            // A gateway's request is a few short fields.
+            OpenApiRouter::new()
+                .routes(routes!(ussd::ussd))
+                .layer(DefaultBodyLimit::max(ussd::BODY_BYTES_MAX)),
+        )
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::confirm))
         .routes(routes!(accounts::sign_in))
@@ -467,6 +490,7 @@ async fn limit_header_bytes(bytes_max: usize, request: Request, next: Next) -> R
 fn is_machine_path(path: &str) -> bool {
     path == "/api"
         || path.starts_with("/api/")
+        || path == ussd::USSD_PATH
         || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 

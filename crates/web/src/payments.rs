@@ -42,7 +42,8 @@ const NOTE_CHARS_MAX: usize = 140;
 const OPERATIONS_PAGE_DEFAULT: u32 = 20;
 
 /// How Pagos is configured: the Central Bank's limits, wallet caps, fees, the key that makes
-/// receipt codes, and the time zone where days and months begin.
+/// receipt codes, the time zone where days and months begin, how long a payment to a biller is
+/// held before it reverses by itself, and what top-ups are sold.
 #[derive(Debug, Clone)]
 pub struct PaymentSettings {
     pub limits: Limits,
@@ -50,6 +51,10 @@ pub struct PaymentSettings {
     pub fees: FeeSchedule,
     pub receipt_key: [u8; 32],
     pub time_zone: jiff::tz::TimeZone,
+    /// Seconds a payment to a biller stays held waiting for the biller's answer; then the
+    /// ledger gives the money back (see `bills.rs`). Never 0.
+    pub hold_timeout_s: u32,
+    pub top_ups: crate::bills::TopUpSettings,
 }
 
 impl PaymentSettings {
@@ -62,6 +67,8 @@ impl PaymentSettings {
             receipt_key,
             time_zone: jiff::tz::TimeZone::get("America/Havana")
                 .expect("the bundled time zone database knows Havana"),
+            hold_timeout_s: crate::bills::HOLD_TIMEOUT_S_DEFAULT,
+            top_ups: crate::bills::TopUpSettings::standard(),
         }
     }
 
@@ -90,7 +97,7 @@ pub fn derive_receipt_key(secrets_key: &[u8; 32]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-fn engine(state: &AppState) -> Result<&LedgerEngine, ApiError> {
+pub(crate) fn engine(state: &AppState) -> Result<&LedgerEngine, ApiError> {
     state.ledger.as_ref().ok_or_else(|| {
         ApiError::with_detail(
             ErrorCode::LedgerUnavailable,
@@ -99,7 +106,7 @@ fn engine(state: &AppState) -> Result<&LedgerEngine, ApiError> {
     })
 }
 
-fn ledger_unavailable(error: &ceiba_store::LedgerError) -> ApiError {
+pub(crate) fn ledger_unavailable(error: &ceiba_store::LedgerError) -> ApiError {
     let code = match error {
         ceiba_store::LedgerError::NotWriter => ErrorCode::LedgerNotWriter,
         _ => ErrorCode::LedgerUnavailable,
@@ -109,7 +116,7 @@ fn ledger_unavailable(error: &ceiba_store::LedgerError) -> ApiError {
 
 /// Opens the ledger accounts every operation needs once: fees, suspense, cap issuers and the
 /// banks' settlement accounts. Idempotent.
-async fn ensure_operator_accounts(engine: &LedgerEngine) -> Result<(), ApiError> {
+pub(crate) async fn ensure_operator_accounts(engine: &LedgerEngine) -> Result<(), ApiError> {
     let open = engine
         .read()
         .state
@@ -127,7 +134,7 @@ async fn ensure_operator_accounts(engine: &LedgerEngine) -> Result<(), ApiError>
 
 /// Opens a person's wallet in `currency` on first use: the wallet and its cap headroom on the
 /// ledger, headroom funded up to the cap. Idempotent (ids derive from person and currency).
-async fn ensure_wallet(
+pub(crate) async fn ensure_wallet(
     state: &AppState,
     engine: &LedgerEngine,
     user_id: &str,
@@ -165,7 +172,7 @@ async fn ensure_wallet(
 }
 
 /// What a person may spend now: posted credits less posted and pending debits.
-fn available(engine: &LedgerEngine, account: AccountId) -> u64 {
+pub(crate) fn available(engine: &LedgerEngine, account: AccountId) -> u64 {
     engine.read().state.account(account).map_or(0, |account| {
         let b = account.balances;
         let available = b
@@ -263,19 +270,41 @@ pub struct RecipientView {
     pub name: String,
 }
 
-async fn recipient(state: &AppState, phone: &str, payer: &UserRow) -> Result<UserRow, ApiError> {
-    let phone = PhoneNumber::parse(phone)
-        .map_err(|error| ApiError::with_detail(ErrorCode::ValidationFailed, error.to_string()))?;
-    let payee = state
-        .db
-        .user_by_phone(&phone)
-        .await?
-        .filter(|user| user.status == UserStatus::Active)
-        .ok_or_else(|| ApiError::new(ErrorCode::PaymentRecipientUnknown))?;
+/// The active account `payer` would send to at `phone`, refusing an unknown number or their own
+/// (for every channel: the API, the pages and USSD).
+pub(crate) async fn recipient(
+    state: &AppState,
+    phone: &str,
+    payer: &UserRow,
+) -> Result<UserRow, ApiError> {
+    let payee = active_person_by_phone(state, phone).await?;
     if payee.id == payer.id {
-        return Err(ApiError::new(ErrorCode::PaymentRecipientIsSelf));
+        return Err(ApiError::with_detail(
+            ErrorCode::PaymentRecipientIsSelf,
+            "no puede enviarse dinero a sí mismo: ese número es el suyo",
+        ));
     }
     Ok(payee)
+}
+
+/// The active person with this phone number, or a refusal naming the number as typed.
+async fn active_person_by_phone(state: &AppState, phone: &str) -> Result<UserRow, ApiError> {
+    let parsed = PhoneNumber::parse(phone)
+        .map_err(|error| ApiError::with_detail(ErrorCode::ValidationFailed, error.to_string()))?;
+    state
+        .db
+        .user_by_phone(&parsed)
+        .await?
+        .filter(|user| user.status == UserStatus::Active)
+        .ok_or_else(|| {
+            ApiError::with_detail(
+                ErrorCode::PaymentRecipientUnknown,
+                format!(
+                    "no hay ninguna cuenta activa con ese número de teléfono ({})",
+                    parsed.as_e164()
+                ),
+            )
+        })
 }
 
 /// Looks a recipient up by phone number.
@@ -301,7 +330,7 @@ pub async fn find_recipient(
     }))
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -332,7 +361,7 @@ fn parse_currency(code: &str) -> Result<Currency, ApiError> {
     })
 }
 
-fn parse_money(text: &str, currency: Currency) -> Result<Money, ApiError> {
+pub(crate) fn parse_money(text: &str, currency: Currency) -> Result<Money, ApiError> {
     Money::parse(text, currency)
         .map_err(|error| ApiError::with_detail(ErrorCode::PaymentInvalidAmount, error.to_string()))
 }
@@ -348,7 +377,7 @@ fn parse_note(note: Option<&str>) -> Result<String, ApiError> {
     Ok(note.to_owned())
 }
 
-fn request_hash(parts: &[&str]) -> Vec<u8> {
+pub(crate) fn request_hash(parts: &[&str]) -> Vec<u8> {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());
@@ -414,9 +443,61 @@ pub struct OperationView {
     pub finished_at_ms: Option<i64>,
 }
 
+/// Whether `row` is, for `viewer`, money that left: the payer (or the operator who acted) and the
+/// person whose wallet a cash-out emptied.
+pub fn sent_by(row: &OperationRow, viewer: &str) -> bool {
+    row.user_id == viewer
+        || (row.kind == OperationKind::CashOut.as_str()
+            && row.counterparty_user_id.as_deref() == Some(viewer))
+}
+
+/// The other parties of a person's operations as that person knows them: what was recorded
+/// (the payee's name, or the bank), except for the payee of a transfer, who reads the payer's
+/// name. Each payer is looked up once.
+#[derive(Debug, Default)]
+pub struct Counterparties {
+    payers: std::collections::HashMap<String, String>,
+}
+
+impl Counterparties {
+    pub async fn of(
+        &mut self,
+        state: &AppState,
+        row: &OperationRow,
+        viewer: &str,
+    ) -> Result<String, ApiError> {
+        if row.user_id == viewer || row.kind != OperationKind::PersonToPerson.as_str() {
+            return Ok(row.counterparty_label.clone());
+        }
+        if let Some(name) = self.payers.get(&row.user_id) {
+            return Ok(name.clone());
+        }
+        let name = state.db.user_by_id(&row.user_id).await?.map_or_else(
+            || row.counterparty_label.clone(),
+            |payer| payer.display_name,
+        );
+        self.payers.insert(row.user_id.clone(), name.clone());
+        Ok(name)
+    }
+
+    /// [`operation_view`] with the other party as `viewer` knows them.
+    pub async fn view(
+        &mut self,
+        state: &AppState,
+        row: &OperationRow,
+        viewer: &str,
+    ) -> Result<OperationView, ApiError> {
+        let mut view = operation_view(row, viewer);
+        view.counterparty = self.of(state, row, viewer).await?;
+        Ok(view)
+    }
+}
+
+/// An operation as `viewer` sees it; `counterparty` is what was recorded (see
+/// [`Counterparties`] for the payee's view of a transfer).
 pub fn operation_view(row: &OperationRow, viewer: &str) -> OperationView {
     let currency = Currency::parse(&row.currency).unwrap_or(Currency::Cup);
-    let sent = row.user_id == viewer;
+    let sent = sent_by(row, viewer);
     OperationView {
         id: row.id.clone(),
         kind: row.kind.clone(),
@@ -529,7 +610,7 @@ async fn execute(
     Ok(finished)
 }
 
-fn refusal_code(refusal: &plan::PlanRefusal) -> ErrorCode {
+pub(crate) fn refusal_code(refusal: &plan::PlanRefusal) -> ErrorCode {
     match refusal {
         plan::PlanRefusal::InsufficientFunds => ErrorCode::PaymentInsufficientFunds,
         plan::PlanRefusal::PayeeWalletCap => ErrorCode::PaymentRecipientWalletFull,
@@ -783,14 +864,7 @@ async fn cash(
             ),
         )
     })?;
-    let phone = PhoneNumber::parse(&body.phone)
-        .map_err(|error| ApiError::with_detail(ErrorCode::ValidationFailed, error.to_string()))?;
-    let person = state
-        .db
-        .user_by_phone(&phone)
-        .await?
-        .filter(|user| user.status == UserStatus::Active)
-        .ok_or_else(|| ApiError::new(ErrorCode::PaymentRecipientUnknown))?;
+    let person = active_person_by_phone(state, &body.phone).await?;
     ensure_wallet(state, engine, &person.id, currency).await?;
     let id = rand::random::<u128>().max(1).to_string();
     let minor = amount.minor.to_string();
@@ -893,7 +967,10 @@ pub async fn operation(
                     && row.status == OperationStatus::Completed)
         })
         .ok_or_else(|| ApiError::with_detail(ErrorCode::NotFound, "la operación no existe"))?;
-    Ok(Json(operation_view(&row, &who.user.id)))
+    let view = Counterparties::default()
+        .view(&state, &row, &who.user.id)
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -963,17 +1040,20 @@ pub async fn operations(
                 .map(|row| format!("{}.{}", row.created_at_ms, row.id))
         })
         .flatten();
+    let mut counterparties = Counterparties::default();
+    let mut operations = Vec::with_capacity(rows.len());
+    for row in &rows {
+        operations.push(counterparties.view(&state, row, &who.user.id).await?);
+    }
     Ok(Json(OperationsPage {
-        operations: rows
-            .iter()
-            .map(|row| operation_view(row, &who.user.id))
-            .collect(),
+        operations,
         next_cursor,
     }))
 }
 
 /// Finishes operations left pending (a crash between recording and answering, or a ledger
-/// that was unavailable): submits their chain again, which the ledger applies at most once.
+/// that was unavailable): submits their chain again, which the ledger applies at most once;
+/// payments to billers whose hold expired are recorded as reversed, with their SMS.
 /// Run by the maintenance loop; returns how many it settled.
 pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize, ApiError> {
     let engine = engine(state)?;
@@ -982,7 +1062,15 @@ pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize,
     let mut settled = 0;
     for row in stale {
         let id = row.id.clone();
-        match execute(state, engine, row).await {
+        // Payments to billers are held first: they go on from where their hold stands, and one
+        // whose hold expired is recorded as reversed (see bills.rs).
+        let outcome = if crate::bills::pays_a_biller(&row) {
+            crate::bills::resume(state, engine, row).await
+        } else {
+            execute(state, engine, row).await
+        };
+        match outcome {
+            Ok(row) if row.status == OperationStatus::Pending => {}
             Ok(_) => settled += 1,
             Err(error) => {
                 tracing::warn!(operation = %id, code = ?error.code, "a stale operation is still unsettled")

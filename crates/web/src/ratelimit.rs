@@ -135,6 +135,11 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let Some(PeerAddr(peer)) = request.extensions().get::<PeerAddr>().copied() else {
         return next.run(request).await;
     };
+    // The USSD gateway speaks for every basic phone at once from one address: its requests are
+    // limited by the gateway and, per person, by the PIN lock, not by address.
+    if request.uri().path() == crate::ussd::USSD_PATH && state.ussd.is_gateway(request.headers()) {
+        return next.run(request).await;
+    }
     let limits = &state.rate_limits;
     let forwarded = request
         .headers()

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::json::ApiJson;
-use crate::payments::AmountInput;
+use crate::payments::{AmountInput, Counterparties, sent_by};
 use crate::problem::{ApiError, ErrorCode, Problem};
 
 /// Most operations in one statement; a longer period is asked for in parts.
@@ -244,6 +244,7 @@ pub async fn statement_csv(
     let mut csv = String::from(
         "fecha,operacion,tipo,sentido,contraparte,importe,comision,moneda,estado,recibo,nota\n",
     );
+    let mut counterparties = Counterparties::default();
     for row in &rows {
         let when = jiff::Timestamp::from_millisecond(row.created_at_ms)
             .map(|at| {
@@ -252,7 +253,8 @@ pub async fn statement_csv(
                     .to_string()
             })
             .unwrap_or_default();
-        let sent = row.user_id == who.user.id;
+        let sent = sent_by(row, &who.user.id);
+        let counterparty = counterparties.of(&state, row, &who.user.id).await?;
         let currency = Currency::parse(&row.currency).unwrap_or(Currency::Cup);
         let kind = OperationKind::parse(&row.kind)
             .map_or_else(|| row.kind.clone(), |kind| kind.label_es().to_owned());
@@ -261,7 +263,7 @@ pub async fn statement_csv(
             row.id.clone(),
             kind,
             if sent { "enviada" } else { "recibida" }.to_owned(),
-            row.counterparty_label.clone(),
+            counterparty,
             Money::from_minor(row.amount_minor, currency).ascii(),
             if sent { row.fee_minor } else { 0 }.to_string(),
             row.currency.clone(),

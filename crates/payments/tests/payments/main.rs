@@ -3,9 +3,11 @@
 
 mod accounts;
 mod fees;
+mod holds;
 mod limits;
 mod money;
 mod plans;
 mod properties;
 mod receipt;
+mod topups;
 mod world;

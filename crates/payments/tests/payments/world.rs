@@ -58,6 +58,13 @@ impl World {
         }
     }
 
+    /// Lets `seconds` pass on the ledger's clock with an empty batch, in which pending transfers
+    /// whose timeout has come expire (as the store's writer does when nobody writes).
+    pub fn pass_seconds(&mut self, seconds: u64) {
+        self.now_ns += seconds * 1_000_000_000;
+        assert!(self.ledger.apply(self.now_ns, &[]).is_empty());
+    }
+
     /// Submits a plan and reads its outcome as the payments service does.
     pub fn run(&mut self, legs: &[NewTransfer]) -> Option<PlanRefusal> {
         let results = self.submit(legs);

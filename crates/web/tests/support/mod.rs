@@ -174,6 +174,16 @@ pub fn assert_problem(response: &Response, status: u16, code: &str, instance: &s
 
 /// An active account made directly in storage, as `ceiba admin create-user` would.
 pub async fn active_user(db: &Db, phone: &str, roles: &[Role]) -> Result<String, String> {
+    active_user_named(db, phone, "Ana Pérez", roles).await
+}
+
+/// [`active_user`] with a name of its own, for tests where people must tell each other apart.
+pub async fn active_user_named(
+    db: &Db,
+    phone: &str,
+    display_name: &str,
+    roles: &[Role],
+) -> Result<String, String> {
     let hasher =
         CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS).map_err(|e| e.to_string())?;
     let password = Password::parse(PASSWORD).map_err(|e| e.to_string())?;
@@ -184,7 +194,7 @@ pub async fn active_user(db: &Db, phone: &str, roles: &[Role]) -> Result<String,
         &NewUser {
             id: &id,
             phone: &phone,
-            display_name: "Ana Pérez",
+            display_name,
             password_hash: &hash,
             status: UserStatus::Active,
             roles,
@@ -246,6 +256,23 @@ pub async fn sign_in_with_code(
             &[],
         )
         .await
+}
+
+/// An active account named `display_name`, signed in with [`PASSWORD`] alone (enough for a
+/// role that needs no second factor): its id and its bearer token.
+pub async fn signed_in_user(
+    server: &TestServer,
+    db: &Db,
+    phone: &str,
+    display_name: &str,
+    roles: &[Role],
+) -> Result<(String, String), String> {
+    let id = active_user_named(db, phone, display_name, roles).await?;
+    let response = sign_in(server, phone, PASSWORD, None).await?;
+    if response.status != 201 {
+        return Err(response.text());
+    }
+    Ok((id, token_of(&response).await?.0))
 }
 
 /// The token and the session id of a sign-in's answer.
@@ -331,4 +358,136 @@ pub async fn ledger_state(db: &Db) -> Result<AppState, String> {
     let mut state = test_state(db);
     state.ledger = Some(start_ledger(db, "web-test").await?);
     Ok(state)
+}
+
+/// The OpenAPI document the server serves.
+pub async fn openapi_document(server: &TestServer) -> Result<Value, String> {
+    let response = server.get("/api/openapi.json").await?;
+    if response.status != 200 {
+        return Err(format!(
+            "GET /api/openapi.json: {} {}",
+            response.status,
+            response.text()
+        ));
+    }
+    response.json()
+}
+
+/// Checks that the document lists `method path` under `tag` and says it needs the bearer
+/// token; returns the operation for further checks.
+pub fn assert_bearer_route<'a>(
+    document: &'a Value,
+    path: &str,
+    method: &str,
+    tag: &str,
+) -> &'a Value {
+    let operation = &document["paths"][path][method];
+    assert!(
+        operation.is_object(),
+        "{method} {path} missing: {}",
+        document["paths"][path]
+    );
+    assert_eq!(operation["tags"], json!([tag]), "{method} {path}");
+    assert_eq!(
+        operation["security"],
+        json!([{"bearer": []}]),
+        "{method} {path} does not declare the bearer token"
+    );
+    operation
+}
+
+/// A POST of a JSON body with a bearer token and, when given, an `Idempotency-Key`.
+pub async fn post_json_as(
+    server: &TestServer,
+    path: &str,
+    token: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> Result<Response, String> {
+    let authorization = format!("Bearer {token}");
+    let mut headers = vec![("authorization", authorization.as_str())];
+    headers.extend(key.map(|key| ("idempotency-key", key)));
+    server.send_json("POST", path, body, &headers).await
+}
+
+/// What `user_id` may spend in `currency` now, as the ledger holds it: posted credits less
+/// posted and pending debits (money held for a biller is not available).
+pub fn available_minor(
+    engine: &LedgerEngine,
+    user_id: &str,
+    currency: ceiba_payments::Currency,
+) -> u64 {
+    engine
+        .read()
+        .state
+        .account(ceiba_payments::accounts::wallet(user_id, currency))
+        .map_or(0, |account| {
+            let b = account.balances;
+            let available = b.credits_posted - b.debits_posted - b.debits_pending;
+            u64::try_from(available).unwrap_or(u64::MAX)
+        })
+}
+
+/// The Pagos SMS queued for `phone` (as typed), oldest first.
+pub async fn pagos_sms_to(db: &Db, phone: &str) -> Result<Vec<String>, String> {
+    let phone = PhoneNumber::parse(phone).map_err(|e| e.to_string())?;
+    let due = db
+        .due_sms(i64::MAX, ceiba_store::SMS_BATCH_MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(due
+        .into_iter()
+        .filter(|sms| sms.phone == phone.as_e164() && sms.body.starts_with("Ceiba Pagos:"))
+        .map(|sms| sms.body)
+        .collect())
+}
+
+/// The ledger checked from scratch: every ledger balances, no account breaks its flags.
+pub fn assert_ledger_sound(engine: &LedgerEngine) {
+    let report = ceiba_ledger::check(&engine.read().state);
+    assert!(report.is_sound(), "{:?}", report.violations);
+}
+
+/// Sets the USSD PIN of the signed-in account (`PUT /api/v1/me/pin` with [`PASSWORD`]).
+pub async fn set_pin(server: &TestServer, token: &str, pin: &str) -> Result<(), String> {
+    let authorization = format!("Bearer {token}");
+    let response = server
+        .send_json(
+            "PUT",
+            "/api/v1/me/pin",
+            &json!({"pin": pin, "password": PASSWORD}),
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    if response.status != 204 {
+        return Err(format!(
+            "PUT /api/v1/me/pin: {} {}",
+            response.status,
+            response.text()
+        ));
+    }
+    Ok(())
+}
+
+/// A bank operator pays `amount` CUP in at BPA to the wallet of `phone`; must answer 201.
+pub async fn cash_in_cup(
+    server: &TestServer,
+    operator_token: &str,
+    phone: &str,
+    amount: &str,
+    key: &str,
+) -> Result<(), String> {
+    let body = json!({"phone": phone, "bank": "BPA", "currency": "CUP", "amount": amount});
+    let response = post_json_as(
+        server,
+        "/api/v1/payments/cash-in",
+        operator_token,
+        Some(key),
+        &body,
+    )
+    .await?;
+    if response.status != 201 {
+        return Err(format!("cash-in: {} {}", response.status, response.text()));
+    }
+    Ok(())
 }
