@@ -8,8 +8,8 @@ use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
 use serde_json::{Value, json};
 use support::{
-    PASSWORD, TestServer, active_user, assert_problem, ledger_state, second_factor_token, sign_in,
-    token_of,
+    PASSWORD, TestServer, active_user, assert_problem, code_sent_to, ledger_state,
+    second_factor_token, sign_in, token_of,
 };
 
 fn main() {
@@ -17,6 +17,7 @@ fn main() {
     suite.each_engine("limits_show_what_is_left_and_take_personal_ones", limits);
     suite.each_engine("statement_csv_lists_the_period", statement);
     suite.each_engine("receipts_verify_only_with_their_code", receipts);
+    suite.each_engine("sign_up_then_transfer_then_statement", sign_up_to_statement);
     suite.run()
 }
 
@@ -278,5 +279,91 @@ async fn receipts(database: TestDatabase) -> TestResult {
         assert_eq!(forged["genuine"], false, "{operation} {code}: {forged}");
         assert!(forged["amount"].is_null(), "nothing revealed: {forged}");
     }
+    Ok(())
+}
+
+/// A newcomer registers with a phone number, confirms it with the SMS code, signs in, receives
+/// money from Ana, sends part of it on, and finds both in the statement.
+async fn sign_up_to_statement(database: TestDatabase) -> TestResult {
+    let world = World::start(&database).await?;
+    const NEW: &str = "+5351110003";
+    let registered = world
+        .server
+        .send_json(
+            "POST",
+            "/api/v1/accounts",
+            &json!({"phone": NEW, "display_name": "Marta Gómez", "password": PASSWORD}),
+            &[],
+        )
+        .await?;
+    assert_eq!(registered.status, 202, "{}", registered.text());
+    let code = code_sent_to(&database.db, NEW).await?;
+    let confirmed = world
+        .server
+        .send_json(
+            "POST",
+            "/api/v1/accounts/confirmation",
+            &json!({"phone": NEW, "code": code}),
+            &[],
+        )
+        .await?;
+    assert!(confirmed.status < 300, "{}", confirmed.text());
+    let marta = token_of(&sign_in(&world.server, NEW, PASSWORD, None).await?)
+        .await?
+        .0;
+
+    let (status, lookup) = world
+        .send(
+            "GET",
+            &world.ana,
+            &format!("/api/v1/payments/recipients?phone={NEW}"),
+            &Value::Null,
+        )
+        .await?;
+    assert_eq!(
+        (status, lookup["name"].as_str()),
+        (200, Some("Marta Gómez")),
+        "{lookup}"
+    );
+    let (status, received) = world
+        .post(
+            &world.ana,
+            "/api/v1/payments/transfers",
+            &json!({"to_phone": NEW, "currency": "CUP", "amount": "200"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{received}");
+    let (status, sent) = world
+        .post(
+            &marta,
+            "/api/v1/payments/transfers",
+            &json!({"to_phone": LUIS, "currency": "CUP", "amount": "75,25", "note": "la mitad"}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{sent}");
+    let wallet = world.get(&marta, "/api/v1/payments/wallet").await?.json()?;
+    assert_eq!(wallet["balances"][0]["available_minor"], 12_475, "{wallet}");
+
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("America/Havana")?)
+        .date()
+        .to_string();
+    let csv = world
+        .get(
+            &marta,
+            &format!("/api/v1/payments/statement.csv?from={today}&to={today}"),
+        )
+        .await?
+        .text();
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].contains("recibida") && lines[0].contains("200.00 CUP"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].contains("enviada") && lines[1].contains("75.25 CUP"),
+        "{csv}"
+    );
     Ok(())
 }
