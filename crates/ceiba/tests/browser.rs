@@ -1,6 +1,8 @@
 //! A person's view: headless Chromium (Debian's `chromium` driven through `chromedriver`)
 //! opens the home page of a real `ceiba serve`, in Spanish and in English, and goes through
-//! the account pages: sign-up, confirmation with the SMS code, sign-in, sessions, sign-out.
+//! the account pages: sign-up, confirmation with the SMS code, sign-in, sessions, sign-out; and
+//! Pagos as a person uses it: money sent to another person (checking their name first) and a
+//! bill paid, with the balances right afterwards.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,6 +26,11 @@ fn main() {
         "sign_up_confirm_and_sign_in_through_the_forms_in_spanish",
         PROGRAMS,
         account_through_the_forms,
+    );
+    suite.with_programs(
+        "send_money_and_pay_a_bill_through_the_pagos_pages",
+        PROGRAMS,
+        send_money_and_pay_a_bill,
     );
     suite.run()
 }
@@ -400,5 +407,368 @@ async fn account_through_the_forms(programs: Vec<PathBuf>) -> TestResult {
 
     let (code, _) = server.stop().await?;
     assert_eq!(code, Some(0));
+    Ok(())
+}
+
+/// The password every account of the Pagos test is created with.
+const PASSWORD: &str = "caballo-correcto-bateria";
+
+/// `ceiba admin create-user` on `data_dir`, the password on standard input, as an operator
+/// creates accounts (the test's own CEIBA_* variables kept out).
+fn create_user(data_dir: &Path, phone: &str, name: &str, roles: &[&str]) -> Result<(), String> {
+    use std::io::Write;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ceiba"));
+    command
+        .args(["admin", "create-user", "--phone", phone, "--name", name])
+        .args(roles.iter().flat_map(|role| ["--role", role]))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (variable, _) in std::env::vars() {
+        if variable.starts_with("CEIBA_") {
+            command.env_remove(variable);
+        }
+    }
+    let mut child = command.spawn().map_err(|error| error.to_string())?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .map_err(|error| error.to_string())?;
+    let output = child
+        .wait_with_output()
+        .map_err(|error| error.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "admin create-user {phone}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// A request to the API with a bearer token and a body of `content_type`; the answer must have
+/// status `expected`, and its JSON (null when empty) is returned.
+async fn api(
+    server: &ServeProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    (content_type, body): (&str, String),
+    expected: u16,
+) -> Result<serde_json::Value, String> {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let mut headers = vec![("content-type", content_type)];
+    headers.extend(
+        authorization
+            .as_deref()
+            .map(|value| ("authorization", value)),
+    );
+    let response =
+        ceiba_testkit::http::send(method, &server.url(path), &headers, body.into_bytes()).await?;
+    if response.status != expected {
+        return Err(format!(
+            "{method} {path}: {} (se esperaba {expected}) {}",
+            response.status,
+            response.text()
+        ));
+    }
+    if response.body.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    response.json()
+}
+
+fn json_body(value: &serde_json::Value) -> (&'static str, String) {
+    ("application/json", value.to_string())
+}
+
+/// A bearer session of `phone`, with a second-factor code when the role needs one.
+async fn api_session(
+    server: &ServeProcess,
+    phone: &str,
+    second_factor: Option<&str>,
+) -> Result<String, String> {
+    let mut body = serde_json::json!({"phone": phone, "password": PASSWORD});
+    if let Some(code) = second_factor {
+        body["second_factor_code"] = serde_json::json!(code);
+    }
+    let session = api(
+        server,
+        "POST",
+        "/api/v1/sessions",
+        None,
+        json_body(&body),
+        201,
+    )
+    .await?;
+    Ok(session["token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// A session of `phone` that proved a second factor, as the roles that reach money need: an
+/// authenticator enrolled, then a sign-in with one of its recovery codes (the code just used
+/// to enrol may not serve twice).
+async fn staff_session(server: &ServeProcess, phone: &str) -> Result<String, String> {
+    let first = api_session(server, phone, None).await?;
+    let password = json_body(&serde_json::json!({"password": PASSWORD}));
+    let started = api(
+        server,
+        "POST",
+        "/api/v1/me/second-factor",
+        Some(&first),
+        password,
+        201,
+    )
+    .await?;
+    let secret =
+        ceiba_identity::TotpSecret::from_base32(started["secret"].as_str().ok_or("no secret")?)
+            .map_err(|error| error.to_string())?;
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|error| error.to_string())?
+        .as_secs();
+    let code = json_body(&serde_json::json!({"code": secret.code_at(now_s)}));
+    let confirmed = api(
+        server,
+        "POST",
+        "/api/v1/me/second-factor/confirmation",
+        Some(&first),
+        code,
+        200,
+    )
+    .await?;
+    let recovery = confirmed["recovery_codes"][0]
+        .as_str()
+        .ok_or("no recovery code")?;
+    api_session(server, phone, Some(recovery)).await
+}
+
+/// What `token`'s wallet can spend in CUP, in centavos.
+async fn cup_available(server: &ServeProcess, token: &str) -> Result<u64, String> {
+    let wallet = api(
+        server,
+        "GET",
+        "/api/v1/payments/wallet",
+        Some(token),
+        ("application/json", String::new()),
+        200,
+    )
+    .await?;
+    wallet["balances"]
+        .as_array()
+        .and_then(|balances| balances.iter().find(|balance| balance["currency"] == "CUP"))
+        .and_then(|balance| balance["available_minor"].as_u64())
+        .ok_or_else(|| format!("no CUP balance: {wallet}"))
+}
+
+/// Waits for an element that the page a form answered with shows (the address may not change:
+/// a form that checks posts to its own address).
+async fn wait_for(client: &Client, css: &str) -> Result<fantoccini::elements::Element, String> {
+    client
+        .wait()
+        .at_most(SUBMIT_WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|error| format!("{css} no apareció: {error}"))
+}
+
+/// Waits until the browser shows a receipt and returns the operation's id.
+async fn wait_for_receipt(client: &Client) -> Result<String, String> {
+    let started = Instant::now();
+    loop {
+        let url = client
+            .current_url()
+            .await
+            .map_err(|error| error.to_string())?;
+        if let Some(id) = url.path().strip_prefix("/pagos/recibos/") {
+            return Ok(id.to_owned());
+        }
+        if started.elapsed() > SUBMIT_WAIT {
+            let shown = text_of(client, "main").await.unwrap_or_default();
+            return Err(format!(
+                "se esperaba un recibo, y el navegador está en {url}: {shown}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) -> TestResult {
+    if let Ok(folder) = std::env::var("CEIBA_TEST_SCREENSHOTS") {
+        std::fs::write(Path::new(&folder).join(name), client.screenshot().await?)?;
+    }
+    Ok(())
+}
+
+async fn send_money_and_pay_a_bill(programs: Vec<PathBuf>) -> TestResult {
+    let (chromium, chromedriver) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    // People and an office made the way an operator makes them: the CLI. The office is the
+    // bank's cashier, the electricity company's biller and the administrator who names it.
+    create_user(&data_dir, "+53 5123 4567", "Ana Pérez", &["citizen"])?;
+    create_user(&data_dir, "+53 5234 5678", "Roberto Díaz", &["citizen"])?;
+    create_user(
+        &data_dir,
+        "+53 5299 0000",
+        "Oficina Ceiba",
+        &["administrator", "bank_operator", "biller"],
+    )?;
+    let server = ServeProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_ceiba")),
+        &["--data-dir".to_owned(), data_dir.display().to_string()],
+        &[],
+    )
+    .await?;
+
+    // Through the API: Ana gets 1.000 CUP at the bank's counter, the electricity company
+    // issues her bill.
+    let office = staff_session(&server, "+5352990000").await?;
+    let cash = serde_json::json!({"phone": "+5351234567", "bank": "BPA", "currency": "CUP",
+        "amount": "1000"});
+    api(
+        &server,
+        "POST",
+        "/api/v1/payments/cash-in",
+        Some(&office),
+        json_body(&cash),
+        201,
+    )
+    .await?;
+    let operator = json_body(&serde_json::json!({"phone": "+5352990000"}));
+    api(
+        &server,
+        "PUT",
+        "/api/v1/billers/une/operator",
+        Some(&office),
+        operator,
+        200,
+    )
+    .await?;
+    let bills = "referencia,cliente,importe,vencimiento,periodo\n\
+                 F-2026-0001,Ana Pérez Gómez,245.30,2026-12-31,noviembre de 2026\n";
+    api(
+        &server,
+        "POST",
+        "/api/v1/billers/une/bills",
+        Some(&office),
+        ("text/csv", bills.to_owned()),
+        201,
+    )
+    .await?;
+
+    let driver = Driver::start(chromedriver).await?;
+    let client = driver
+        .browser(chromium, &dir.path().join("perfil-pagos"), "es-ES,es")
+        .await?;
+    let outcome = async {
+        client.goto(&server.url("/cuenta/entrar")).await?;
+        fill_and_send(
+            &client,
+            &[("telefono", "+53 5123 4567"), ("contrasena", PASSWORD)],
+        )
+        .await?;
+        wait_for_path(&client, "/cuenta").await?;
+
+        // Pagos, from the header: the balance the bank paid in.
+        client
+            .find(Locator::Id("enlace-pagos"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/pagos").await?;
+        assert_eq!(text_of(&client, "h1").await?, "Pagos");
+        assert_eq!(text_of(&client, "#saldo-CUP").await?, "1.000,00 CUP");
+
+        // Send money: the form, then the recipient's name to check, then the receipt.
+        client.find(Locator::Id("ir-enviar")).await?.click().await?;
+        wait_for_path(&client, "/pagos/enviar").await?;
+        fill_and_send(
+            &client,
+            &[
+                ("telefono", "5234 5678"),
+                ("importe", "150"),
+                ("nota", "Para el almuerzo"),
+            ],
+        )
+        .await?;
+        let name = wait_for(&client, "#destinatario").await?.text().await?;
+        assert_eq!(name, "Roberto Díaz");
+        assert_eq!(text_of(&client, "#importe").await?, "150,00 CUP");
+        screenshot(&client, "pagos-confirmar-es.png").await?;
+        client.find(Locator::Id("enviar")).await?.click().await?;
+        wait_for_receipt(&client).await?;
+        assert_eq!(text_of(&client, "h1").await?, "Recibo");
+        assert_eq!(text_of(&client, "#para").await?, "Roberto Díaz");
+        assert_eq!(text_of(&client, "#importe").await?, "150,00 CUP");
+        assert_eq!(text_of(&client, "#saldo").await?, "850,00 CUP");
+        assert!(!text_of(&client, "#codigo").await?.is_empty());
+        screenshot(&client, "pagos-recibo-es.png").await?;
+
+        // Pay the bill: choose the company, type the reference, check the amount, pay.
+        client.goto(&server.url("/pagos")).await?;
+        client
+            .find(Locator::Id("ir-facturas"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/pagos/facturas").await?;
+        client
+            .find(Locator::Id("emisor"))
+            .await?
+            .select_by_value("une")
+            .await?;
+        let reference = client.find(Locator::Id("referencia")).await?;
+        reference.send_keys("F-2026-0001").await?;
+        client.find(Locator::Id("buscar")).await?.click().await?;
+        let amount = wait_for(&client, "#factura-importe").await?.text().await?;
+        assert_eq!(amount, "245,30 CUP");
+        assert_eq!(
+            text_of(&client, "#factura-cliente").await?,
+            "A** P**** G****"
+        );
+        screenshot(&client, "pagos-factura-es.png").await?;
+        client.find(Locator::Id("pagar")).await?.click().await?;
+        wait_for_receipt(&client).await?;
+        assert_eq!(text_of(&client, "#tipo").await?, "Factura");
+        assert_eq!(text_of(&client, "#importe").await?, "245,30 CUP");
+        assert_eq!(text_of(&client, "#saldo").await?, "604,70 CUP");
+
+        // The balances are right, on the page and for Roberto.
+        client.find(Locator::Id("volver")).await?.click().await?;
+        wait_for_path(&client, "/pagos").await?;
+        assert_eq!(text_of(&client, "#saldo-CUP").await?, "604,70 CUP");
+        let operations = client
+            .find_all(Locator::Css("#operaciones tbody tr"))
+            .await?
+            .len();
+        assert_eq!(operations, 3, "deposit, transfer and bill");
+        screenshot(&client, "pagos-es.png").await?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    client.close().await?;
+    outcome?;
+
+    let ana = api_session(&server, "+5351234567", None).await?;
+    let roberto = api_session(&server, "+5352345678", None).await?;
+    assert_eq!(cup_available(&server, &ana).await?, 60_470);
+    assert_eq!(cup_available(&server, &roberto).await?, 15_000);
+    let bill = api(
+        &server,
+        "GET",
+        "/api/v1/payments/bills/une/F-2026-0001",
+        Some(&ana),
+        ("application/json", String::new()),
+        200,
+    )
+    .await?;
+    assert_eq!(bill["status"], "paid", "{bill}");
+
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
     Ok(())
 }

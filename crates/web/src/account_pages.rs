@@ -126,7 +126,7 @@ enum FormProblem {
 }
 
 /// A reason from a domain crate (a Spanish clause) as a sentence.
-fn as_sentence(reason: &str) -> String {
+pub(crate) fn as_sentence(reason: &str) -> String {
     let mut characters = reason.chars();
     let mut sentence: String = characters
         .next()
@@ -196,7 +196,7 @@ fn check_pre_session_csrf(headers: &HeaderMap, presented: &str) -> Result<(), Ap
 }
 
 /// A page, with the cookies it sets.
-fn page(
+pub(crate) fn page(
     lang: Lang,
     body: Result<String, askama::Error>,
     cookies: impl IntoIterator<Item = HeaderValue>,
@@ -211,7 +211,10 @@ fn page(
 }
 
 /// 303 See Other to `location`, with the cookies it sets.
-fn see_other(location: &str, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
+pub(crate) fn see_other(
+    location: &str,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
     let mut response = Redirect::to(location).into_response();
     for cookie in cookies {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -235,7 +238,7 @@ fn to_sign_in(state: &AppState, headers: &HeaderMap, notice: Option<&str>) -> Re
 
 /// The session, or where to go without one: a missing, expired or revoked session sends to
 /// the sign-in form; any other refusal (a missing `_csrf`: 403) is answered as it is.
-fn signed_in(
+pub(crate) fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     who: Result<Authenticated, ApiError>,
@@ -524,7 +527,7 @@ struct AccountPage<'a> {
 }
 
 /// `+53 5123 4567`: the owner sees the number in full, grouped as people write it.
-fn phone_for_owner(e164: &str) -> String {
+pub(crate) fn phone_for_owner(e164: &str) -> String {
     match e164.strip_prefix("+53") {
         Some(national) if national.len() == 8 && national.is_ascii() => {
             format!("+53 {} {}", &national[..4], &national[4..])
@@ -534,7 +537,7 @@ fn phone_for_owner(e164: &str) -> String {
 }
 
 /// An instant as `datetime` wants it: `2025-06-15T14:03:09Z`.
-fn iso_utc(unix_s: u64) -> String {
+pub(crate) fn iso_utc(unix_s: u64) -> String {
     let date = CalendarDate::from_unix_seconds(unix_s);
     let second_of_day = unix_s % 86_400;
     format!(

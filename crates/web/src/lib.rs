@@ -14,6 +14,7 @@ mod json;
 pub mod ledger_api;
 pub mod metrics;
 mod pages;
+mod payment_pages;
 pub mod payments;
 pub mod problem;
 pub mod ratelimit;
@@ -283,6 +284,21 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             post(account_pages::revoke_session),
         )
         .route(account_pages::SIGN_OUT_PATH, post(account_pages::sign_out))
+        // Pagos for people: the same session cookie, `_csrf` and no-store as the account pages.
+        .route(payment_pages::PAGOS_PATH, get(payment_pages::home))
+        .route(
+            payment_pages::SEND_PATH,
+            get(payment_pages::send_form).post(payment_pages::send_check),
+        )
+        .route(payment_pages::SEND_CONFIRM_PATH, post(payment_pages::send))
+        .route(payment_pages::BILLS_PATH, get(payment_pages::bills_form))
+        .route(payment_pages::BILL_PAY_PATH, post(payment_pages::pay_bill))
+        .route(
+            payment_pages::TOP_UP_PATH,
+            get(payment_pages::top_up_form).post(payment_pages::top_up),
+        )
+        .route(payment_pages::STATEMENT_PATH, get(payment_pages::statement))
+        .route(payment_pages::RECEIPT_PATH, get(payment_pages::receipt))
         .route_layer(middleware::from_fn(auth::read_form_csrf))
         .route_layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

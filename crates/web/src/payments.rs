@@ -337,12 +337,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
     let key = value
         .to_str()
         .ok()
-        .map(|key| key.trim().trim_matches('"'))
-        .filter(|key| {
-            !key.is_empty()
-                && key.chars().count() <= IDEMPOTENCY_KEY_CHARS_MAX
-                && key.chars().all(|c| c.is_ascii_graphic())
-        })
+        .and_then(|key| parse_idempotency_key(key.trim_matches('"')))
         .ok_or_else(|| {
             ApiError::with_detail(
                 ErrorCode::BadRequest,
@@ -352,7 +347,17 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
                 ),
             )
         })?;
-    Ok(Some(key.to_owned()))
+    Ok(Some(key))
+}
+
+/// An idempotency key as the header or a form's hidden field carries it: 1 to 255 visible ASCII
+/// characters, spaces around it dropped.
+pub(crate) fn parse_idempotency_key(text: &str) -> Option<String> {
+    let key = text.trim();
+    (!key.is_empty()
+        && key.chars().count() <= IDEMPOTENCY_KEY_CHARS_MAX
+        && key.chars().all(|c| c.is_ascii_graphic()))
+    .then(|| key.to_owned())
 }
 
 fn parse_currency(code: &str) -> Result<Currency, ApiError> {
@@ -745,6 +750,101 @@ pub struct TransferRequest<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
+/// A transfer checked but not sent: whom it reaches and what it costs.
+#[derive(Debug, Clone)]
+pub struct TransferPreview {
+    pub payee: UserRow,
+    pub amount: Money,
+    pub fee: Money,
+    pub note: String,
+}
+
+/// What is refused before anything is recorded: currency, amount, note, recipient.
+async fn checked_transfer(
+    state: &AppState,
+    payer: &UserRow,
+    request: &TransferRequest<'_>,
+) -> Result<TransferPreview, ApiError> {
+    let currency = parse_currency(request.currency)?;
+    let amount = parse_money(request.amount, currency)?;
+    let note = parse_note(request.note)?;
+    let payee = recipient(state, request.to_phone, payer).await?;
+    let fee = state
+        .payments
+        .fees
+        .fee(OperationKind::PersonToPerson, amount);
+    Ok(TransferPreview {
+        payee,
+        amount,
+        fee,
+        note,
+    })
+}
+
+async fn personal_limits(
+    state: &AppState,
+    user_id: &str,
+    currency: Currency,
+) -> Result<Option<PersonalLimits>, ApiError> {
+    Ok(state
+        .db
+        .personal_limits(user_id, currency.code())
+        .await?
+        .map(|(daily_minor, monthly_minor)| PersonalLimits {
+            daily_minor,
+            monthly_minor,
+        }))
+}
+
+/// Checks a transfer as [`transfer_to_person`] will, recording and moving nothing: the
+/// recipient (unknown, one's own number), currency, amount and note, the limits with what is
+/// left of them, and the available balance. For a channel's confirmation step, which shows the
+/// recipient's name before anything is sent; sending checks all of it again, under the locks.
+pub async fn preview_transfer(
+    state: &AppState,
+    payer: &UserRow,
+    request: &TransferRequest<'_>,
+) -> Result<TransferPreview, ApiError> {
+    let engine = engine(state)?;
+    let preview = checked_transfer(state, payer, request).await?;
+    let currency = preview.amount.currency;
+    let personal = personal_limits(state, &payer.id, currency).await?;
+    let windows = state.payments.windows(state.clock.now_ms());
+    let sent = state
+        .db
+        .sent_usage(&payer.id, currency.code(), windows)
+        .await?;
+    let usage = Usage {
+        today_minor: sent.today_minor,
+        month_minor: sent.month_minor,
+    };
+    ceiba_payments::check_person_to_person(
+        &state.payments.limits,
+        personal.as_ref(),
+        usage,
+        preview.amount,
+    )
+    .map_err(|refusal| {
+        ApiError::with_detail(ErrorCode::PaymentLimitExceeded, refusal.to_string())
+    })?;
+    ensure_wallet(state, engine, &payer.id, currency).await?;
+    let balance = Money::from_minor(
+        available(engine, accounts::wallet(&payer.id, currency)),
+        currency,
+    );
+    let total = preview
+        .amount
+        .checked_add(preview.fee)
+        .ok_or_else(|| ApiError::new(ErrorCode::PaymentInvalidAmount))?;
+    if balance.minor < total.minor {
+        return Err(ApiError::with_detail(
+            ErrorCode::PaymentInsufficientFunds,
+            format!("saldo insuficiente: tiene {balance} disponibles y hacen falta {total}"),
+        ));
+    }
+    Ok(preview)
+}
+
 /// Sends money from `payer` to the person with `request.to_phone`: the whole saga, for every
 /// channel. A refusal before anything is recorded is an error; one decided by the ledger is a
 /// `refused` operation (see [`answer`]).
@@ -754,22 +854,17 @@ pub async fn transfer_to_person(
     request: &TransferRequest<'_>,
 ) -> Result<OperationRow, ApiError> {
     let engine = engine(state)?;
-    let currency = parse_currency(request.currency)?;
-    let amount = parse_money(request.amount, currency)?;
-    let note = parse_note(request.note)?;
-    let payee = recipient(state, request.to_phone, payer).await?;
+    let TransferPreview {
+        payee,
+        amount,
+        fee,
+        note,
+    } = checked_transfer(state, payer, request).await?;
+    let currency = amount.currency;
     ensure_wallet(state, engine, &payer.id, currency).await?;
     ensure_wallet(state, engine, &payee.id, currency).await?;
     let kind = OperationKind::PersonToPerson;
-    let fee = state.payments.fees.fee(kind, amount);
-    let personal = state
-        .db
-        .personal_limits(&payer.id, currency.code())
-        .await?
-        .map(|(daily_minor, monthly_minor)| PersonalLimits {
-            daily_minor,
-            monthly_minor,
-        });
+    let personal = personal_limits(state, &payer.id, currency).await?;
     let id = rand::random::<u128>().max(1).to_string();
     let minor = amount.minor.to_string();
     let hash = request_hash(&[kind.as_str(), &payee.phone, currency.code(), &minor, &note]);
@@ -852,19 +947,55 @@ async fn cash(
     kind: OperationKind,
 ) -> Result<(StatusCode, Json<OperationView>), ApiError> {
     let key = idempotency_key(headers)?;
+    let amount = body.amount.text();
+    let request = CashRequest {
+        phone: &body.phone,
+        bank: &body.bank,
+        currency: &body.currency,
+        amount: &amount,
+        idempotency_key: key.as_deref(),
+    };
+    let row = cash_at_bank(state, &operator.user, &request, kind).await?;
+    answer(&row, &operator.user.id)
+}
+
+/// Cash in or out at a bank's counter as an operator asks for it: text as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct CashRequest<'a> {
+    /// The wallet's owner.
+    pub phone: &'a str,
+    /// BPA, BANDEC or BANMET.
+    pub bank: &'a str,
+    pub currency: &'a str,
+    pub amount: &'a str,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Credits (`CashIn`) or debits (`CashOut`) a person's wallet against a bank's settlement
+/// account: the whole saga, for every caller (the API, `ceiba demo seed`). The caller has
+/// checked that `operator` is a bank operator.
+pub async fn cash_at_bank(
+    state: &AppState,
+    operator: &UserRow,
+    request: &CashRequest<'_>,
+    kind: OperationKind,
+) -> Result<OperationRow, ApiError> {
+    if !matches!(kind, OperationKind::CashIn | OperationKind::CashOut) {
+        return Err(ApiError::new(ErrorCode::Internal));
+    }
     let engine = engine(state)?;
-    let currency = parse_currency(&body.currency)?;
-    let amount = parse_money(&body.amount.text(), currency)?;
-    let bank = ceiba_payments::bank(&body.bank.to_ascii_uppercase()).ok_or_else(|| {
+    let currency = parse_currency(request.currency)?;
+    let amount = parse_money(request.amount, currency)?;
+    let bank = ceiba_payments::bank(&request.bank.to_ascii_uppercase()).ok_or_else(|| {
         ApiError::with_detail(
             ErrorCode::PaymentUnknownBank,
             format!(
                 "«{}» no es un banco participante (BPA, BANDEC, BANMET)",
-                body.bank.chars().take(20).collect::<String>()
+                request.bank.chars().take(20).collect::<String>()
             ),
         )
     })?;
-    let person = active_person_by_phone(state, &body.phone).await?;
+    let person = active_person_by_phone(state, request.phone).await?;
     ensure_wallet(state, engine, &person.id, currency).await?;
     let id = rand::random::<u128>().max(1).to_string();
     let minor = amount.minor.to_string();
@@ -877,8 +1008,8 @@ async fn cash(
     ]);
     let new = NewOperation {
         id: &id,
-        user_id: &operator.user.id,
-        idempotency_key: key.as_deref(),
+        user_id: &operator.id,
+        idempotency_key: request.idempotency_key,
         request_hash: &hash,
         kind: kind.as_str(),
         currency: currency.code(),
@@ -890,8 +1021,7 @@ async fn cash(
         counts_toward_limits: false,
         created_at_ms: state.clock.now_ms(),
     };
-    let row = run_operation(state, engine, &new, |_| Ok(())).await?;
-    answer(&row, &operator.user.id)
+    run_operation(state, engine, &new, |_| Ok(())).await
 }
 
 /// A bank operator credits a person's wallet with cash received at the bank's counter.

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ceiba_payments::{Currency, Money, OperationKind, PersonalLimits, ReceiptCode};
-use ceiba_store::OperationStatus;
+use ceiba_store::{OperationRow, OperationStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -169,6 +169,74 @@ fn day_start_ms(state: &AppState, text: &str) -> Result<i64, ApiError> {
         .map_err(|_| bad_request(format!("«{text}» no es una fecha válida")))
 }
 
+/// The instants a statement from day `from` to day `to` (both included, `AAAA-MM-DD`, in the
+/// configured time zone) covers: from the start of the first day to the start of the day after
+/// the last.
+pub(crate) fn statement_period(
+    state: &AppState,
+    from: &str,
+    to: &str,
+) -> Result<(i64, i64), ApiError> {
+    let from_ms = day_start_ms(state, from.trim())?;
+    let last_day: jiff::civil::Date = to
+        .trim()
+        .parse()
+        .map_err(|_| bad_request(format!("«{}» no es una fecha AAAA-MM-DD", to.trim())))?;
+    let to_ms = day_start_ms(
+        state,
+        &last_day
+            .tomorrow()
+            .map_err(|_| bad_request("la fecha final no es válida"))?
+            .to_string(),
+    )?;
+    if to_ms <= from_ms {
+        return Err(bad_request("la fecha final es anterior a la inicial"));
+    }
+    Ok((from_ms, to_ms))
+}
+
+/// A person's operations created in `[from_ms, to_ms)`, oldest first; a period with more than
+/// `rows_max` (at most [`STATEMENT_ROWS_MAX`]) is refused, to be asked for in parts.
+pub(crate) async fn statement_rows(
+    state: &AppState,
+    user_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    rows_max: usize,
+) -> Result<Vec<OperationRow>, ApiError> {
+    let rows_max = rows_max.min(STATEMENT_ROWS_MAX);
+    let page_size = u32::try_from(rows_max + 1)
+        .unwrap_or(STATEMENT_PAGE)
+        .min(STATEMENT_PAGE);
+    let mut rows = Vec::new();
+    let mut before: Option<(i64, String)> = None;
+    loop {
+        let page = state
+            .db
+            .payment_operations_of(
+                user_id,
+                from_ms,
+                to_ms,
+                before.as_ref().map(|(at, id)| (*at, id.as_str())),
+                page_size,
+            )
+            .await?;
+        let full = page.len() == usize::try_from(page_size).unwrap_or(usize::MAX);
+        before = page.last().map(|row| (row.created_at_ms, row.id.clone()));
+        rows.extend(page);
+        if rows.len() > rows_max {
+            return Err(bad_request(format!(
+                "el periodo tiene más de {rows_max} operaciones; pídalo por partes"
+            )));
+        }
+        if !full {
+            break;
+        }
+    }
+    rows.reverse();
+    Ok(rows)
+}
+
 /// A field of a CSV row: quoted when it holds a separator, quote or line break, and kept from
 /// being read as a formula by spreadsheets.
 fn csv_field(text: &str) -> String {
@@ -200,47 +268,8 @@ pub async fn statement_csv(
     query: Result<Query<StatementQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
-    let from_ms = day_start_ms(&state, &query.from)?;
-    let last_day: jiff::civil::Date = query
-        .to
-        .parse()
-        .map_err(|_| bad_request(format!("«{}» no es una fecha AAAA-MM-DD", query.to)))?;
-    let to_ms = day_start_ms(
-        &state,
-        &last_day
-            .tomorrow()
-            .map_err(|_| bad_request("la fecha final no es válida"))?
-            .to_string(),
-    )?;
-    if to_ms <= from_ms {
-        return Err(bad_request("la fecha final es anterior a la inicial"));
-    }
-    let mut rows = Vec::new();
-    let mut before: Option<(i64, String)> = None;
-    loop {
-        let page = state
-            .db
-            .payment_operations_of(
-                &who.user.id,
-                from_ms,
-                to_ms,
-                before.as_ref().map(|(at, id)| (*at, id.as_str())),
-                STATEMENT_PAGE,
-            )
-            .await?;
-        let full = page.len() == usize::try_from(STATEMENT_PAGE).unwrap_or(usize::MAX);
-        before = page.last().map(|row| (row.created_at_ms, row.id.clone()));
-        rows.extend(page);
-        if rows.len() > STATEMENT_ROWS_MAX {
-            return Err(bad_request(format!(
-                "el periodo tiene más de {STATEMENT_ROWS_MAX} operaciones; pídalo por partes"
-            )));
-        }
-        if !full {
-            break;
-        }
-    }
-    rows.reverse();
+    let (from_ms, to_ms) = statement_period(&state, &query.from, &query.to)?;
+    let rows = statement_rows(&state, &who.user.id, from_ms, to_ms, STATEMENT_ROWS_MAX).await?;
     let mut csv = String::from(
         "fecha,operacion,tipo,sentido,contraparte,importe,comision,moneda,estado,recibo,nota\n",
     );

@@ -3,19 +3,19 @@
 //! its sessions, revocation and sign-out; the cookies' attributes; and the anti-CSRF checks
 //! that keep another site from using the session cookie.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ceiba_identity::{PhoneNumber, Role, SessionToken};
 use ceiba_store::SessionRow;
-use ceiba_testkit::http::{Response, send};
+use ceiba_testkit::http::send;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
 use serde_json::json;
 
 mod support;
 use support::{
-    PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to, enrol_second_factor,
+    Browser, PASSWORD, PHONE, TestServer, active_user, assert_problem, assert_redirect,
+    code_sent_to, csrf_of, enrol_second_factor, error_of, set_cookie_named, sign_in_by_form,
     test_state,
 };
 
@@ -41,153 +41,6 @@ fn main() {
     suite.run()
 }
 
-/// What a browser without JavaScript does: keeps cookies, sends forms, and lets the test read
-/// what came back.
-struct Browser<'a> {
-    server: &'a TestServer,
-    cookies: BTreeMap<String, String>,
-    accept_language: &'static str,
-}
-
-impl<'a> Browser<'a> {
-    fn new(server: &'a TestServer) -> Browser<'a> {
-        Browser {
-            server,
-            cookies: BTreeMap::new(),
-            accept_language: "es",
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, response: &Response) {
-        for cookie in set_cookies(response) {
-            let pair = cookie.split(';').next().unwrap_or_default();
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if cookie.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Result<Response, String> {
-        let cookie = self.cookie_header();
-        let response = send(
-            "GET",
-            &self.server.url(path),
-            &[
-                ("cookie", cookie.as_str()),
-                ("accept-language", self.accept_language),
-            ],
-            Vec::new(),
-        )
-        .await?;
-        self.remember(&response);
-        Ok(response)
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Result<Response, String> {
-        let cookie = self.cookie_header();
-        let response = send(
-            "POST",
-            &self.server.url(path),
-            &[
-                ("cookie", cookie.as_str()),
-                ("accept-language", self.accept_language),
-                ("content-type", "application/x-www-form-urlencoded"),
-            ],
-            form(fields).into_bytes(),
-        )
-        .await?;
-        self.remember(&response);
-        Ok(response)
-    }
-
-    /// Loads a page and sends its form back with `fields` and the page's own `_csrf`.
-    async fn fill(
-        &mut self,
-        page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Response, String> {
-        let shown = self.get(page).await?;
-        assert_eq!(shown.status, 200, "{page}: {}", shown.text());
-        let csrf = csrf_of(&shown.text()).ok_or(format!("{page} has no _csrf"))?;
-        let mut all = fields.to_vec();
-        all.push(("_csrf", &csrf));
-        self.post(action, &all).await
-    }
-
-    fn session_cookie(&self) -> Option<&str> {
-        self.cookies.get("ceiba_sesion").map(String::as_str)
-    }
-}
-
-/// Every `Set-Cookie` of a response (the test client joins repeated headers with ", "; our
-/// cookies have no `Expires`, so no comma of their own).
-fn set_cookies(response: &Response) -> Vec<String> {
-    response
-        .header("set-cookie")
-        .map(|joined| joined.split(", ").map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
-fn set_cookie_named(response: &Response, name: &str) -> Option<String> {
-    set_cookies(response)
-        .into_iter()
-        .find(|cookie| cookie.starts_with(&format!("{name}=")))
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(byte).to_string()
-            }
-            b' ' => "+".to_owned(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
-}
-
-/// The value of the first `_csrf` hidden field of a page.
-fn csrf_of(page: &str) -> Option<String> {
-    let start = page.find(r#"name="_csrf" value=""#)? + r#"name="_csrf" value=""#.len();
-    let end = page[start..].find('"')? + start;
-    Some(page[start..end].to_owned())
-}
-
-/// The sentence of a re-rendered form's error paragraph.
-fn error_of(page: &str) -> Option<&str> {
-    let start = page.find(r#"<p class="error" id="error" role="alert">"#)?
-        + r#"<p class="error" id="error" role="alert">"#.len();
-    let end = page[start..].find("</p>")? + start;
-    Some(&page[start..end])
-}
-
-fn assert_redirect(response: &Response, location: &str) {
-    assert_eq!(response.status, 303, "{}", response.text());
-    assert_eq!(response.header("location"), Some(location), "{response:?}");
-}
-
 /// A session opened over the API: its bearer token and id.
 async fn api_session(
     server: &TestServer,
@@ -207,17 +60,6 @@ async fn api_session(
         session["token"].as_str().ok_or("no token")?.to_owned(),
         session["session_id"].as_str().ok_or("no id")?.to_owned(),
     ))
-}
-
-/// Signs in through the form; returns the response to the form.
-async fn sign_in_by_form(browser: &mut Browser<'_>, phone: &str) -> Result<Response, String> {
-    browser
-        .fill(
-            "/cuenta/entrar",
-            "/cuenta/entrar",
-            &[("telefono", phone), ("contrasena", PASSWORD)],
-        )
-        .await
 }
 
 /// The ids of the sessions the account page lists.

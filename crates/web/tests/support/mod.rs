@@ -3,6 +3,7 @@
 //! running ledger.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -490,4 +491,182 @@ pub async fn cash_in_cup(
         return Err(format!("cash-in: {} {}", response.status, response.text()));
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pages, as a browser without JavaScript uses them
+// ---------------------------------------------------------------------------------------------
+
+/// What a browser without JavaScript does: keeps cookies, sends forms, and lets the test read
+/// what came back.
+pub struct Browser<'a> {
+    pub server: &'a TestServer,
+    pub cookies: BTreeMap<String, String>,
+    pub accept_language: &'static str,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(server: &'a TestServer) -> Browser<'a> {
+        Browser {
+            server,
+            cookies: BTreeMap::new(),
+            accept_language: "es",
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn remember(&mut self, response: &Response) {
+        for cookie in set_cookies(response) {
+            let pair = cookie.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            if cookie.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<Response, String> {
+        let cookie = self.cookie_header();
+        let response = send(
+            "GET",
+            &self.server.url(path),
+            &[
+                ("cookie", cookie.as_str()),
+                ("accept-language", self.accept_language),
+            ],
+            Vec::new(),
+        )
+        .await?;
+        self.remember(&response);
+        Ok(response)
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Result<Response, String> {
+        let cookie = self.cookie_header();
+        let response = send(
+            "POST",
+            &self.server.url(path),
+            &[
+                ("cookie", cookie.as_str()),
+                ("accept-language", self.accept_language),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            form(fields).into_bytes(),
+        )
+        .await?;
+        self.remember(&response);
+        Ok(response)
+    }
+
+    /// Loads a page and sends its form back with `fields` and the page's own `_csrf`.
+    pub async fn fill(
+        &mut self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Response, String> {
+        let shown = self.get(page).await?;
+        assert_eq!(shown.status, 200, "{page}: {}", shown.text());
+        let csrf = csrf_of(&shown.text()).ok_or(format!("{page} has no _csrf"))?;
+        let mut all = fields.to_vec();
+        all.push(("_csrf", &csrf));
+        self.post(action, &all).await
+    }
+
+    pub fn session_cookie(&self) -> Option<&str> {
+        self.cookies.get("ceiba_sesion").map(String::as_str)
+    }
+}
+
+/// Every `Set-Cookie` of a response (the test client joins repeated headers with ", "; our
+/// cookies have no `Expires`, so no comma of their own).
+pub fn set_cookies(response: &Response) -> Vec<String> {
+    response
+        .header("set-cookie")
+        .map(|joined| joined.split(", ").map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+pub fn set_cookie_named(response: &Response, name: &str) -> Option<String> {
+    set_cookies(response)
+        .into_iter()
+        .find(|cookie| cookie.starts_with(&format!("{name}=")))
+}
+
+pub fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// The value of the first `_csrf` hidden field of a page.
+pub fn csrf_of(page: &str) -> Option<String> {
+    field_of(page, "_csrf")
+}
+
+/// The value of the first field called `name` of a page (as written: the pages write `value`
+/// right after `name`), HTML entities decoded.
+pub fn field_of(page: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(unescape_html(&page[start..end]))
+}
+
+/// Text as a page shows it, for the entities askama writes.
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+}
+
+/// The sentence of a re-rendered form's error paragraph.
+pub fn error_of(page: &str) -> Option<&str> {
+    let start = page.find(r#"<p class="error" id="error" role="alert">"#)?
+        + r#"<p class="error" id="error" role="alert">"#.len();
+    let end = page[start..].find("</p>")? + start;
+    Some(&page[start..end])
+}
+
+pub fn assert_redirect(response: &Response, location: &str) {
+    assert_eq!(response.status, 303, "{}", response.text());
+    assert_eq!(response.header("location"), Some(location), "{response:?}");
+}
+
+/// Signs in through the form; returns the response to the form.
+pub async fn sign_in_by_form(browser: &mut Browser<'_>, phone: &str) -> Result<Response, String> {
+    browser
+        .fill(
+            "/cuenta/entrar",
+            "/cuenta/entrar",
+            &[("telefono", phone), ("contrasena", PASSWORD)],
+        )
+        .await
 }
