@@ -40,6 +40,11 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Datos de demostración: personas, operadores, dinero y facturas para probar Ceiba.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
     /// Un teléfono básico en la terminal: recorre los menús USSD de un servidor en marcha
     /// (POST /ussd), mostrando cada pantalla y leyendo cada respuesta de una línea de la entrada
     /// estándar, hasta que la sesión termina.
@@ -103,6 +108,24 @@ pub enum AdminCommand {
         roles: Vec<String>,
         #[command(flatten)]
         storage: StorageArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Llena la base de datos con una demostración: personas con nombres y móviles cubanos,
+    /// una cajera de banco y un operador de facturas (con segundo factor), dinero depositado en
+    /// cada monedero por un banco y facturas abiertas; imprime teléfonos, la contraseña, el PIN
+    /// USSD, los códigos de los operadores y las referencias de las facturas. Repetirla no
+    /// duplica nada. Se niega a tocar una base de datos con cuentas que no son de la
+    /// demostración, salvo con --force.
+    Seed {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Siembra aunque la base de datos tenga cuentas que no son de la demostración (no las
+        /// toca).
+        #[arg(long)]
+        force: bool,
     },
 }
 

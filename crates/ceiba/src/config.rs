@@ -3,9 +3,11 @@
 //! Values are parsed into types here, once; a bad one is refused at start with a sentence that
 //! names it and where it came from.
 //!
-//! Three text keys that may hold anything a person types (the SMS gateway's address, user and
-//! password) are also read from the environment verbatim, after figment's `Env`: that one reads
-//! `007` as the number 7 and unescapes quoted text, which would silently change a password.
+//! Text keys that may hold anything a person types (the SMS gateway's address, user and
+//! password, the USSD gateway's key) and Pagos' amounts are also read from the environment
+//! verbatim, after figment's `Env`: that one reads `007` as the number 7 and `80.000` (eighty
+//! thousand, written the Spanish way) as the number 80, and unescapes quoted text, which would
+//! silently change a password or a limit.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,9 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{ServeArgs, StorageArgs};
+
+pub mod payments;
+pub use payments::PaymentsConfig;
 
 /// The configuration as written (file, environment), before it is parsed into types.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +51,7 @@ pub struct RawConfig {
     pub audit: RawAudit,
     pub sms: RawSms,
     pub ussd: RawUssd,
+    pub payments: payments::RawPayments,
 }
 
 /// The USSD channel (`POST /ussd`).
@@ -168,6 +174,7 @@ impl Default for RawConfig {
                 gateway_key: None,
                 session_idle_s: 180,
             },
+            payments: payments::RawPayments::default(),
         }
     }
 }
@@ -210,6 +217,8 @@ pub struct Config {
     pub audit_checkpoint_interval: Duration,
     pub sms: SmsConfig,
     pub ussd: UssdConfig,
+    /// Pagos: limits, caps, fees, the hold of a payment to a biller.
+    pub payments: PaymentsConfig,
 }
 
 /// The `[ussd]` section, parsed.
@@ -300,7 +309,16 @@ const VERBATIM_ENV_KEYS: &[(&str, &str)] = &[
     ("ussd", "gateway_key"),
 ];
 
-/// The environment variables of [`VERBATIM_ENV_KEYS`], as written, as a figment layer. Its
+/// Every key read verbatim, as its path: [`VERBATIM_ENV_KEYS`] and Pagos' amounts.
+fn verbatim_env_paths() -> Vec<Vec<String>> {
+    VERBATIM_ENV_KEYS
+        .iter()
+        .map(|(section, key)| vec![(*section).to_owned(), (*key).to_owned()])
+        .chain(payments::decimal_paths())
+        .collect()
+}
+
+/// The environment variables of [`verbatim_env_paths`], as written, as a figment layer. Its
 /// name says "environment" so a refusal names the variable, as for every other one.
 #[derive(Debug)]
 struct VerbatimEnv;
@@ -312,18 +330,31 @@ impl Provider for VerbatimEnv {
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let mut root = Dict::new();
-        for (section, key) in VERBATIM_ENV_KEYS {
-            let name = format!("CEIBA_{}__{}", section, key).to_uppercase();
+        for path in verbatim_env_paths() {
+            let name = format!("CEIBA_{}", path.join("__")).to_uppercase();
             if let Ok(value) = std::env::var(&name) {
-                let entry = root
-                    .entry((*section).to_owned())
-                    .or_insert_with(|| Value::from(Dict::new()));
-                if let Value::Dict(_, dict) = entry {
-                    dict.insert((*key).to_owned(), Value::from(value));
-                }
+                insert_at(&mut root, &path, Value::from(value));
             }
         }
         Ok(Profile::Default.collect(root))
+    }
+}
+
+/// Puts `value` at `path` in nested dictionaries, making the missing ones.
+fn insert_at(dict: &mut Dict, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [key] => {
+            dict.insert(key.clone(), value);
+        }
+        [section, rest @ ..] => {
+            let entry = dict
+                .entry(section.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_at(inner, rest, value);
+            }
+        }
     }
 }
 
@@ -428,11 +459,17 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                 let source = source_of(figment, flag_keys, &key);
                 match &error.kind {
                     figment::error::Kind::UnknownField(field, _) => format!(
-                        "la clave «{field}» ({source}) no existe; las claves son listen, \
+                        "la clave «{}» ({source}) no existe; las claves son listen, \
                          data_dir, database_url, log_format, log_level, tls_cert_file, \
                          tls_key_file, behind_https_proxy, secrets_key_file, limits.*, database.*, \
                          audit.*, sms.* (sms.sender, sms.gateway_url, sms.gateway_username, \
-                         sms.gateway_password) y ussd.* (ussd.gateway_key, ussd.session_idle_s)"
+                         sms.gateway_password), ussd.* (ussd.gateway_key, ussd.session_idle_s) y \
+                         payments.* (payments.hold_timeout_s, payments.limits.cup_daily … \
+                         mlc_monthly, payments.caps.cup|usd|mlc, \
+                         payments.fees.OPERACIÓN.MONEDA.fixed|percent|min|max con OPERACIÓN \
+                         person_to_person, bill_payment, tax_payment o top_up y MONEDA cup, usd \
+                         o mlc)",
+                        if key.is_empty() { field } else { &key }
                     ),
                     kind if key.is_empty() => format!("{kind} ({source})"),
                     kind => format!("el valor de «{key}» ({source}) no es válido: {kind}"),
@@ -618,6 +655,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
             USSD_SESSION_IDLE_S_CAP,
         )?),
     };
+    let payments = payments::parse(&raw.payments, &refuse)?;
     Ok(Config {
         listen,
         storage,
@@ -633,6 +671,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         audit_checkpoint_interval,
         sms,
         ussd,
+        payments,
     })
 }
 
@@ -705,6 +744,10 @@ impl Config {
     /// The effective configuration as TOML, the database and SMS gateway passwords and the USSD
     /// gateway's key hidden.
     pub fn to_toml(&self) -> String {
+        format!("{}\n{}", self.to_toml_general(), self.payments.to_toml())
+    }
+
+    fn to_toml_general(&self) -> String {
         let (data_dir, database_url) = match &self.storage {
             Storage::Embedded { data_dir } => (data_dir, String::new()),
             Storage::Postgres { url, data_dir } => (data_dir, url.to_string()),

@@ -8,6 +8,7 @@ mod bench_ledger;
 mod bench_payments;
 mod cli;
 mod config;
+mod demo;
 mod ledger;
 mod load_plan;
 mod serve;
@@ -21,7 +22,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::cli::{
-    AdminCommand, AuditCommand, BenchCommand, Cli, Command, LedgerCommand, ProofCommand,
+    AdminCommand, AuditCommand, BenchCommand, Cli, Command, DemoCommand, LedgerCommand,
+    ProofCommand,
 };
 use crate::config::{Config, LogFormat, Storage};
 
@@ -93,6 +95,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config::load_storage(cli.config.as_deref(), &storage)?;
             init_logging(&config);
             runtime()?.block_on(admin::create_user(&config, &phone, &name, &roles))
+        }
+        Command::Demo {
+            command: DemoCommand::Seed { storage, force },
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(demo::seed(&config, force))
         }
         Command::Bench {
             command:

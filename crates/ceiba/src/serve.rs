@@ -160,9 +160,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(&config.rate_limits));
     state.ledger = Some(ledger.clone());
-    state.payments = Arc::new(ceiba_web::payments::PaymentSettings::standard(
-        ceiba_web::payments::derive_receipt_key(&secrets_key),
-    ));
+    state.payments = Arc::new(
+        config
+            .payments
+            .settings(ceiba_web::payments::derive_receipt_key(&secrets_key)),
+    );
     let mut ussd =
         ceiba_web::ussd::UssdSettings::closed(ceiba_web::ussd::derive_text_key(&secrets_key));
     ussd.session_idle = config.ussd.session_idle;

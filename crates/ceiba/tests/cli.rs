@@ -92,6 +92,22 @@ fn main() {
         tls_serves_https,
     );
     suite.test("tls_needs_both_files_and_refuses_bad_ones", tls_refusals);
+    suite.test(
+        "payments_configuration_layers_defaults_file_env",
+        payments_configuration_layers,
+    );
+    suite.each_engine(
+        "demo_seed_is_idempotent_and_its_credentials_sign_in",
+        demo_seed_then_sign_in,
+    );
+    suite.test(
+        "demo_seed_refuses_a_database_with_other_accounts",
+        demo_seed_refuses_other_accounts,
+    );
+    suite.test(
+        "configured_limit_and_fee_take_effect_over_http",
+        configured_limit_and_fee_take_effect,
+    );
     suite.run()
 }
 
@@ -264,6 +280,63 @@ async fn bad_configuration_is_refused() -> TestResult {
             &["--database-url", "mysql://root:s3creta-xyz@localhost/db"],
             &[],
             &["--database-url", "mysql"],
+        ),
+        // Pagos: amounts, limits that contradict each other, fees, the hold. The first guards a
+        // bug: figment's environment layer read `80.000` (eighty thousand, the Spanish way) as
+        // the number 80, and the server started with that limit.
+        (
+            &[],
+            &[("CEIBA_PAYMENTS__LIMITS__CUP_DAILY", "80.000")],
+            &[
+                "payments.limits.cup_daily",
+                "CEIBA_PAYMENTS__LIMITS__CUP_DAILY",
+                "80.000",
+                "dos decimales",
+            ],
+        ),
+        (
+            &[],
+            &[("CEIBA_PAYMENTS__LIMITS__USD_DAILY", "6000")],
+            &[
+                "payments.limits.usd_daily",
+                "payments.limits.usd_monthly",
+                "6.000,00",
+            ],
+        ),
+        (
+            &[],
+            &[("CEIBA_PAYMENTS__CAPS__CUP", "0")],
+            &["payments.caps.cup", "mayor que cero"],
+        ),
+        (
+            &[],
+            &[(
+                "CEIBA_PAYMENTS__FEES__PERSON_TO_PERSON__USD__PERCENT",
+                "101",
+            )],
+            &["payments.fees.person_to_person.usd.percent", "porcentaje"],
+        ),
+        (
+            &[],
+            &[
+                ("CEIBA_PAYMENTS__FEES__TOP_UP__CUP__MIN", "5"),
+                ("CEIBA_PAYMENTS__FEES__TOP_UP__CUP__MAX", "1"),
+            ],
+            &["payments.fees.top_up.cup.max", "mínimo"],
+        ),
+        (
+            &[],
+            &[("CEIBA_PAYMENTS__FEES__CASH_IN__CUP__FIXED", "1")],
+            &["payments.fees.cash_in", "no existe", "person_to_person"],
+        ),
+        (
+            &[],
+            &[("CEIBA_PAYMENTS__HOLD_TIMEOUT_S", "0")],
+            &[
+                "payments.hold_timeout_s",
+                "CEIBA_PAYMENTS__HOLD_TIMEOUT_S",
+                "86400",
+            ],
         ),
     ];
     for (args, env, expected) in cases {
@@ -1336,5 +1409,531 @@ async fn ussd_gateway_key_configuration() -> TestResult {
         "{said}"
     );
     assert!(!said.contains("corta"), "the key is not echoed: {said}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagos configuration and the demo data
+// ---------------------------------------------------------------------------------------------
+
+async fn payments_configuration_layers() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let shown = |args: &[&str], env: &[(&str, &str)]| -> Result<toml::Table, String> {
+        let mut all = args.to_vec();
+        all.push("config");
+        let output = run_ceiba(dir.path(), &all, env);
+        if !output.status.success() {
+            return Err(stderr(&output));
+        }
+        stdout(&output)
+            .parse::<toml::Table>()
+            .map_err(|error| error.to_string())
+    };
+
+    // The defaults: Instruction 26/2022, the launch caps, no fees, five minutes' hold.
+    let defaults = shown(&[], &[])?;
+    let payments = &defaults["payments"];
+    assert_eq!(payments["hold_timeout_s"].as_integer(), Some(300));
+    assert_eq!(payments["limits"]["cup_daily"].as_str(), Some("80000.00"));
+    assert_eq!(
+        payments["limits"]["cup_monthly"].as_str(),
+        Some("120000.00")
+    );
+    assert_eq!(payments["limits"]["usd_daily"].as_str(), Some("1000.00"));
+    assert_eq!(payments["limits"]["usd_monthly"].as_str(), Some("5000.00"));
+    assert_eq!(payments["caps"]["cup"].as_str(), Some("80000.00"));
+    assert_eq!(payments["caps"]["usd"].as_str(), Some("5000.00"));
+    for kind in ["person_to_person", "bill_payment", "tax_payment", "top_up"] {
+        for currency in ["cup", "usd", "mlc"] {
+            let rule = &payments["fees"][kind][currency];
+            assert_eq!(rule["fixed"].as_str(), Some("0.00"), "{kind} {currency}");
+            assert_eq!(rule["percent"].as_str(), Some("0.00"), "{kind} {currency}");
+            assert_eq!(rule["max"].as_str(), Some(""), "{kind} {currency}");
+        }
+    }
+
+    // A file: decimal comma, a bare number, an inline table that sets part of a rule.
+    let file = dir.path().join("pagos.toml");
+    std::fs::write(
+        &file,
+        "[payments]\nhold_timeout_s = 120\n\
+         [payments.limits]\ncup_daily = \"20000,50\"\nusd_monthly = 4000\n\
+         [payments.caps]\ncup = \"100000\"\n\
+         [payments.fees.person_to_person]\ncup = { fixed = \"1\", percent = \"0.5\", max = \"50\" }\n",
+    )?;
+    let file = file.display().to_string();
+    let from_file = shown(&["--config", &file], &[])?;
+    let payments = &from_file["payments"];
+    assert_eq!(payments["hold_timeout_s"].as_integer(), Some(120));
+    assert_eq!(payments["limits"]["cup_daily"].as_str(), Some("20000.50"));
+    assert_eq!(
+        payments["limits"]["cup_monthly"].as_str(),
+        Some("120000.00")
+    );
+    assert_eq!(payments["limits"]["usd_monthly"].as_str(), Some("4000.00"));
+    assert_eq!(payments["caps"]["cup"].as_str(), Some("100000.00"));
+    let rule = &payments["fees"]["person_to_person"]["cup"];
+    assert_eq!(rule["fixed"].as_str(), Some("1.00"));
+    assert_eq!(rule["percent"].as_str(), Some("0.50"));
+    assert_eq!(rule["min"].as_str(), Some("0.00"));
+    assert_eq!(rule["max"].as_str(), Some("50.00"));
+    assert_eq!(
+        payments["fees"]["person_to_person"]["usd"]["fixed"].as_str(),
+        Some("0.00"),
+        "a rule set in CUP leaves USD free"
+    );
+
+    // The environment over the file; what `ceiba config` prints reads back as the same.
+    let env = [
+        ("CEIBA_PAYMENTS__LIMITS__CUP_DAILY", "15000"),
+        (
+            "CEIBA_PAYMENTS__FEES__PERSON_TO_PERSON__CUP__PERCENT",
+            "1.25",
+        ),
+        ("CEIBA_PAYMENTS__FEES__TOP_UP__USD__MIN", "0.10"),
+    ];
+    let from_env = shown(&["--config", &file], &env)?;
+    let payments = &from_env["payments"];
+    assert_eq!(payments["limits"]["cup_daily"].as_str(), Some("15000.00"));
+    assert_eq!(payments["hold_timeout_s"].as_integer(), Some(120));
+    let rule = &payments["fees"]["person_to_person"]["cup"];
+    assert_eq!(rule["percent"].as_str(), Some("1.25"));
+    assert_eq!(rule["fixed"].as_str(), Some("1.00"));
+    assert_eq!(
+        payments["fees"]["top_up"]["usd"]["min"].as_str(),
+        Some("0.10")
+    );
+    let printed = run_ceiba(dir.path(), &["--config", &file, "config"], &env);
+    let again = dir.path().join("impreso.toml");
+    std::fs::write(&again, stdout(&printed))?;
+    let reread = shown(&["--config", &again.display().to_string()], &[])?;
+    assert_eq!(reread["payments"], from_env["payments"]);
+    Ok(())
+}
+
+/// The demo's printout: the value after `label` on its line.
+fn printed_after<'a>(printout: &'a str, label: &str) -> Result<&'a str, String> {
+    printout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .map(str::trim)
+        .ok_or_else(|| format!("«{label}» is not in the printout:\n{printout}"))
+}
+
+/// An API request with an optional bearer token and idempotency key; returns status and JSON.
+async fn api(
+    server: &ServeProcess,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: &serde_json::Value,
+) -> Result<(u16, serde_json::Value), String> {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend(key.map(|key| ("idempotency-key", key)));
+    headers.extend(
+        authorization
+            .as_deref()
+            .map(|value| ("authorization", value)),
+    );
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    let response = http::send(method, &server.url(path), &headers, body).await?;
+    let json = if response.body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        response.json()?
+    };
+    Ok((response.status, json))
+}
+
+/// Signs in over the API; returns the bearer token.
+async fn api_sign_in(
+    server: &ServeProcess,
+    phone: &str,
+    password: &str,
+    second_factor: Option<&str>,
+) -> Result<String, String> {
+    let mut body = serde_json::json!({"phone": phone, "password": password});
+    if let Some(code) = second_factor {
+        body["second_factor_code"] = serde_json::json!(code);
+    }
+    let (status, session) = api(server, "POST", "/api/v1/sessions", None, None, &body).await?;
+    if status != 201 {
+        return Err(format!("sign-in of {phone}: {status} {session}"));
+    }
+    Ok(session["token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// The available CUP balance of the signed-in person, in centavos.
+async fn cup_available(server: &ServeProcess, token: &str) -> Result<i64, String> {
+    let (status, wallet) = api(
+        server,
+        "GET",
+        "/api/v1/payments/wallet",
+        Some(token),
+        None,
+        &serde_json::Value::Null,
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!("wallet: {status} {wallet}"));
+    }
+    let cup = wallet["balances"]
+        .as_array()
+        .and_then(|balances| balances.iter().find(|balance| balance["currency"] == "CUP"))
+        .ok_or_else(|| format!("no CUP balance: {wallet}"))?;
+    cup["available_minor"]
+        .as_i64()
+        .ok_or_else(|| format!("no available_minor: {wallet}"))
+}
+
+/// The value of cookie `name` among an answer's `set-cookie` headers.
+fn set_cookie_value(response: &http::Response, name: &str) -> Option<String> {
+    let header = response.header("set-cookie")?;
+    header.split(", ").find_map(|cookie| {
+        cookie
+            .strip_prefix(&format!("{name}="))
+            .and_then(|rest| rest.split(';').next())
+            .map(str::to_owned)
+    })
+}
+
+/// Signs in through the page `/cuenta/entrar` as a browser would (double-submit CSRF); returns
+/// the session cookie.
+async fn page_sign_in(
+    server: &ServeProcess,
+    phone: &str,
+    password: &str,
+) -> Result<String, String> {
+    let form = http::get(&server.url("/cuenta/entrar")).await?;
+    let csrf_cookie = set_cookie_value(&form, "ceiba_csrf").ok_or("no ceiba_csrf cookie")?;
+    let page = form.text();
+    let csrf_field = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no _csrf field in the form")?;
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let body = format!(
+        "_csrf={}&telefono={}&contrasena={}&segundo_factor=",
+        encode(csrf_field),
+        encode(phone),
+        encode(password)
+    );
+    let cookie = format!("ceiba_csrf={csrf_cookie}");
+    let answer = http::send(
+        "POST",
+        &server.url("/cuenta/entrar"),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", &cookie),
+        ],
+        body.into_bytes(),
+    )
+    .await?;
+    set_cookie_value(&answer, "ceiba_sesion").ok_or_else(|| {
+        format!(
+            "the page did not sign in: {} {}",
+            answer.status,
+            answer.text()
+        )
+    })
+}
+
+async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
+    let seeded = run_on(&database, &["demo", "seed"]);
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let first = stdout(&seeded);
+    assert!(
+        first.contains(" 8 cuentas nuevas, 8 depósitos nuevos, 11 facturas nuevas"),
+        "{first}"
+    );
+    let password = printed_after(&first, "Contraseña de todas las cuentas:")?.to_owned();
+    let pin = printed_after(&first, "PIN USSD de las personas:")?.to_owned();
+    assert_eq!(pin.len(), 4, "{first}");
+    assert!(
+        first.contains("+53 5000 0001  Ana María Pérez Rodríguez")
+            && first.contains("5.000,00 CUP"),
+        "{first}"
+    );
+    assert!(first.contains("DEMO-UNE-0001"), "{first}");
+
+    // Again: nothing new, the same people and money; the operators get new recovery codes.
+    let again = run_on(&database, &["demo", "seed"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let second = stdout(&again);
+    assert!(
+        second.contains(" 0 cuentas nuevas, 0 depósitos nuevos, 0 facturas nuevas"),
+        "{second}"
+    );
+    assert_eq!(
+        printed_after(&second, "Contraseña de todas las cuentas:")?,
+        password
+    );
+    let phone_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with("  +53 5000 000"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        phone_lines(&first),
+        phone_lines(&second),
+        "balances did not change"
+    );
+    let operations = database
+        .db
+        .payment_operations_of("demo-cajera-bpa", 0, i64::MAX, None, 100)
+        .await?;
+    assert_eq!(
+        operations.len(),
+        8,
+        "one cash-in per person and currency, once"
+    );
+    let first_codes = printed_after(
+        &first,
+        "Códigos de recuperación (un solo uso; cada siembra los renueva):",
+    )?;
+    let codes = printed_after(
+        &second,
+        "Códigos de recuperación (un solo uso; cada siembra los renueva):",
+    )?;
+    assert_ne!(first_codes, codes, "each run prints working codes");
+    let recovery = codes
+        .split_whitespace()
+        .next()
+        .ok_or("no recovery code")?
+        .to_owned();
+    let check = run_on(&database, &["ledger", "check"]);
+    assert!(check.status.success(), "{}", stdout(&check));
+
+    // `ceiba serve` on the same data: a person signs in with what was printed, on the API and
+    // on the page, sees the deposit and sends money.
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let ana = api_sign_in(&server, "+53 5000 0001", &password, None).await?;
+    assert_eq!(cup_available(&server, &ana).await?, 500_000);
+    let cookie = page_sign_in(&server, "+53 5000 0001", &password).await?;
+    let wallet = http::send(
+        "GET",
+        &server.url("/api/v1/payments/wallet"),
+        &[("cookie", &format!("ceiba_sesion={cookie}"))],
+        Vec::new(),
+    )
+    .await?;
+    assert_eq!(wallet.status, 200, "{}", wallet.text());
+    let transfer = serde_json::json!({"to_phone": "+53 5000 0002", "currency": "CUP",
+        "amount": "150"});
+    let (status, sent) = api(
+        &server,
+        "POST",
+        "/api/v1/payments/transfers",
+        Some(&ana),
+        Some("demo-prueba-1"),
+        &transfer,
+    )
+    .await?;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(cup_available(&server, &ana).await?, 485_000);
+    let roberto = api_sign_in(&server, "+53 5000 0002", &password, None).await?;
+    assert_eq!(cup_available(&server, &roberto).await?, 315_000);
+    // A printed bill, paid by its customer.
+    let (status, paid) = api(
+        &server,
+        "POST",
+        "/api/v1/payments/bills",
+        Some(&roberto),
+        Some("demo-prueba-2"),
+        &serde_json::json!({"biller": "une", "reference": "DEMO-UNE-0002"}),
+    )
+    .await?;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!(cup_available(&server, &roberto).await?, 315_000 - 31_200);
+    // The cashier signs in with a printed recovery code (the role needs a second factor) and
+    // deposits.
+    let cashier = api_sign_in(&server, "+53 5000 0090", &password, Some(&recovery)).await?;
+    let cash = serde_json::json!({"phone": "+53 5000 0004", "bank": "BPA", "currency": "CUP",
+        "amount": "100"});
+    let (status, deposited) = api(
+        &server,
+        "POST",
+        "/api/v1/payments/cash-in",
+        Some(&cashier),
+        Some("demo-prueba-3"),
+        &cash,
+    )
+    .await?;
+    assert_eq!(status, 201, "{deposited}");
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+
+    // A third run after people moved money adds none back.
+    let third = run_on(&database, &["demo", "seed"]);
+    assert!(third.status.success(), "{}", stderr(&third));
+    let said = stdout(&third);
+    assert!(said.contains(" 0 depósitos nuevos"), "{said}");
+    assert!(
+        said.lines()
+            .any(|line| line.starts_with("  +53 5000 0001") && line.contains("4.850,00 CUP")),
+        "{said}"
+    );
+    assert!(
+        said.contains("DEMO-UNE-0002") && said.contains("pagada"),
+        "{said}"
+    );
+    let check = run_on(&database, &["ledger", "check"]);
+    assert!(check.status.success(), "{}", stdout(&check));
+    Ok(())
+}
+
+async fn demo_seed_refuses_other_accounts() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos").display().to_string();
+    let create = [
+        "admin",
+        "create-user",
+        "--phone",
+        "+53 5555 0301",
+        "--name",
+        "Alguien de verdad",
+        "--role",
+        "citizen",
+        "--data-dir",
+        &data_dir,
+    ];
+    let args: Vec<String> = create.iter().map(|arg| (*arg).to_owned()).collect();
+    let created = pipe_to_ceiba(dir.path(), &args, "una-frase-de-paso-larga\n");
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let refused = run_ceiba(dir.path(), &["demo", "seed", "--data-dir", &data_dir], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = stderr(&refused);
+    assert!(said.starts_with("error: "), "{said}");
+    assert!(
+        said.contains("1 cuenta(s) que no son de la demostración") && said.contains("--force"),
+        "{said}"
+    );
+    assert!(
+        stdout(&refused).is_empty(),
+        "nothing seeded: {}",
+        stdout(&refused)
+    );
+    let db =
+        ceiba_store::Db::open_embedded(Path::new(&data_dir), ceiba_store::PoolSettings::default())
+            .await?;
+    assert!(
+        db.user_by_phone(&ceiba_identity::PhoneNumber::parse("+53 5000 0001")?)
+            .await?
+            .is_none(),
+        "nothing was written"
+    );
+
+    // With --force the demo is added beside the account, which it leaves alone.
+    let forced = run_ceiba(
+        dir.path(),
+        &["demo", "seed", "--force", "--data-dir", &data_dir],
+        &[],
+    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let someone = db
+        .user_by_phone(&ceiba_identity::PhoneNumber::parse("+53 5555 0301")?)
+        .await?
+        .ok_or("the account is gone")?;
+    assert_eq!(someone.display_name, "Alguien de verdad");
+    assert!(someone.pin_hash.is_none());
+    db.close().await;
+
+    // An SMS gateway would carry the demo's messages to real phones: refused.
+    let gateway = run_ceiba(
+        dir.path(),
+        &["demo", "seed", "--data-dir", &data_dir],
+        &[
+            ("CEIBA_SMS__SENDER", "http"),
+            (
+                "CEIBA_SMS__GATEWAY_URL",
+                "http://127.0.0.1:9/cgi-bin/sendsms",
+            ),
+        ],
+    );
+    assert_eq!(gateway.status.code(), Some(1));
+    assert!(
+        stderr(&gateway).contains("sms.sender"),
+        "{}",
+        stderr(&gateway)
+    );
+    Ok(())
+}
+
+async fn configured_limit_and_fee_take_effect() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos").display().to_string();
+    let seeded = run_ceiba(dir.path(), &["demo", "seed", "--data-dir", &data_dir], &[]);
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let printout = stdout(&seeded);
+    let password = printed_after(&printout, "Contraseña de todas las cuentas:")?.to_owned();
+    let file = dir.path().join("pagos.toml");
+    std::fs::write(
+        &file,
+        "[payments.limits]\ncup_daily = \"1000\"\ncup_monthly = \"2000\"\n\
+         [payments.fees.person_to_person]\ncup = { fixed = \"1\", percent = \"1\" }\n",
+    )?;
+    let args = vec![
+        "--config".to_owned(),
+        file.display().to_string(),
+        "--data-dir".to_owned(),
+        data_dir.clone(),
+    ];
+    let server = ServeProcess::start(binary(), &args, &[]).await?;
+    let ana = api_sign_in(&server, "+53 5000 0001", &password, None).await?;
+    let send = |amount: &str| serde_json::json!({"to_phone": "+53 5000 0002", "currency": "CUP", "amount": amount});
+
+    // Over the configured daily limit: refused, saying how much is left.
+    let (status, refused) = api(
+        &server,
+        "POST",
+        "/api/v1/payments/transfers",
+        Some(&ana),
+        Some("limite-1"),
+        &send("1500"),
+    )
+    .await?;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["code"], "payment_limit_exceeded", "{refused}");
+    let detail = refused["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("límite diario del Banco Central (1.000,00 CUP)")
+            && detail.contains("le quedan 1.000,00 CUP hoy"),
+        "{detail}"
+    );
+
+    // Under it: sent, with the configured fee (1.00 + 1 % of 200.00 = 3.00).
+    let (status, sent) = api(
+        &server,
+        "POST",
+        "/api/v1/payments/transfers",
+        Some(&ana),
+        Some("limite-2"),
+        &send("200"),
+    )
+    .await?;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["fee_minor"], 300, "{sent}");
+    assert_eq!(cup_available(&server, &ana).await?, 500_000 - 20_000 - 300);
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
     Ok(())
 }

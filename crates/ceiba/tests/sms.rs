@@ -425,7 +425,7 @@ async fn configuration_refusals() -> TestResult {
         (
             vec![],
             Some("[sms]\ngateway_pasword = \"x\"\n"),
-            vec!["«gateway_pasword»", "no existe", "sms.gateway_password"],
+            vec!["«sms.gateway_pasword»", "no existe", "sms.gateway_password"],
         ),
     ];
     for (env, toml, expected) in cases {

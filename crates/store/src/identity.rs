@@ -611,6 +611,57 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Replaces the recovery codes of a confirmed second factor with new ones (their hashes),
+    /// in one transaction: the old codes stop working. False when the user has no confirmed
+    /// second factor (nothing is written).
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        recovery_code_hashes: &[String],
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        let confirmed = sqlx::query(
+            "SELECT 1 FROM second_factors WHERE user_id = $1 AND confirmed_at_ms IS NOT NULL",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        if confirmed.is_none() {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        for hash in recovery_code_hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(hash)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// How many accounts have an id that does not start with `id_prefix` (letters, digits and
+    /// `-` only): `ceiba demo seed` makes its accounts with ids `demo-…` and refuses a
+    /// database that holds anyone else's.
+    pub async fn users_without_id_prefix(&self, id_prefix: &str) -> Result<u64, StoreError> {
+        assert!(
+            id_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "the prefix holds no LIKE wildcard"
+        );
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE id NOT LIKE $1")
+            .bind(format!("{id_prefix}%"))
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        unsigned(count)
+    }
+
     /// Replaces a user's roles; false when there is no such user.
     pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<bool, StoreError> {
         let mut transaction = self.pool().begin().await?;
