@@ -55,6 +55,32 @@ impl PostgresSchema {
 }
 
 /// Opens a fresh, migrated embedded database in `dir`.
+/// An active citizen made directly in storage, with id `u` + the phone's digits and a cheap
+/// password hash: for tests that need a person to hang records on.
+pub async fn active_citizen(db: &Db, phone: &str) -> Result<String, StoreError> {
+    use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role};
+    let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)
+        .expect("the test parameters of Argon2 are valid");
+    let password = Password::parse("caballo-correcto-bateria").expect("a valid test password");
+    let hash = hasher.hash(&password, &mut rand::rng());
+    let id = format!("u{}", phone.trim_start_matches('+'));
+    db.register_user(
+        &crate::NewUser {
+            id: &id,
+            phone: &PhoneNumber::parse(phone).expect("a test's phone number is valid"),
+            display_name: "Ana Pérez",
+            password_hash: &hash,
+            status: crate::UserStatus::Active,
+            roles: &[Role::Citizen],
+        },
+        None,
+        None,
+        0,
+    )
+    .await?;
+    Ok(id)
+}
+
 pub async fn fresh_sqlite(dir: &Path) -> Result<Db, StoreError> {
     let db = Db::open_embedded(dir, PoolSettings::default()).await?;
     db.migrate().await?;

@@ -2,10 +2,10 @@
 //! that are all or nothing, a bill claimed by one operation at a time and paid at most once
 //! (also by concurrent requests), released when its payment is refused, and the biller's list.
 
-use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role};
+use ceiba_store::testing::active_citizen as user;
 use ceiba_store::{
-    BeginPayment, BillRefusal, BillStatus, BillerTarget, Db, Finish, InsertBills, NewBill,
-    NewOperation, NewUser, OperationStatus, UserStatus,
+    BeginPayment, BillRefusal, BillStatus, BillerTarget, Finish, InsertBills, NewBill,
+    NewOperation, OperationStatus,
 };
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 
@@ -21,32 +21,6 @@ fn main() {
 }
 
 const NOW_MS: i64 = 1_795_996_800_000;
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
-
-async fn user(db: &Db, phone: &str) -> Result<String, Failure> {
-    let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)?;
-    let hash = hasher.hash(
-        &Password::parse("caballo-correcto-bateria")?,
-        &mut rand::rng(),
-    );
-    let id = format!("u{}", phone.trim_start_matches('+'));
-    db.register_user(
-        &NewUser {
-            id: &id,
-            phone: &PhoneNumber::parse(phone)?,
-            display_name: "Ana Pérez",
-            password_hash: &hash,
-            status: UserStatus::Active,
-            roles: &[Role::Citizen],
-        },
-        None,
-        None,
-        0,
-    )
-    .await?;
-    Ok(id)
-}
 
 fn bill<'a>(reference: &'a str, amount_minor: u64) -> NewBill<'a> {
     NewBill {

@@ -1,11 +1,8 @@
 //! Pagos' records on SQLite and PostgreSQL: idempotency keys, limits counted under a lock,
 //! finishing once with its SMS, statements and wallets.
 
-use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role};
-use ceiba_store::{
-    BeginPayment, Db, Finish, LimitWindows, NewOperation, NewUser, OperationStatus, SentUsage,
-    UserStatus,
-};
+use ceiba_store::testing::active_citizen as user;
+use ceiba_store::{BeginPayment, Finish, LimitWindows, NewOperation, OperationStatus, SentUsage};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 
 fn main() {
@@ -27,30 +24,6 @@ const WINDOWS: LimitWindows = LimitWindows {
     day_start_ms: NOW_MS - 3_600_000,
     month_start_ms: NOW_MS - 86_400_000 * 20,
 };
-
-async fn user(db: &Db, phone: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)?;
-    let hash = hasher.hash(
-        &Password::parse("caballo-correcto-bateria")?,
-        &mut rand::rng(),
-    );
-    let id = format!("u{}", phone.trim_start_matches('+'));
-    db.register_user(
-        &NewUser {
-            id: &id,
-            phone: &PhoneNumber::parse(phone)?,
-            display_name: "Ana Pérez",
-            password_hash: &hash,
-            status: UserStatus::Active,
-            roles: &[Role::Citizen],
-        },
-        None,
-        None,
-        0,
-    )
-    .await?;
-    Ok(id)
-}
 
 fn operation<'a>(
     id: &'a str,

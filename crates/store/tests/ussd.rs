@@ -2,8 +2,9 @@
 //! from the state it was read in, ends for good, and is purged when old; wrong-PIN counters
 //! count every failure, also when they arrive at once.
 
-use ceiba_identity::{Argon2Config, CredentialHasher, FailureCounter, Password, PhoneNumber, Role};
-use ceiba_store::{Db, NewUser, USSD_PURGE_BATCH_MAX, UserStatus, UssdSessionRow};
+use ceiba_identity::FailureCounter;
+use ceiba_store::testing::active_citizen as user;
+use ceiba_store::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 
 fn main() {
@@ -105,30 +106,6 @@ async fn purge(database: TestDatabase) -> TestResult {
     );
     assert_eq!(db.purge_ussd_sessions(NOW_MS - 3_600_000).await?, 3);
     Ok(())
-}
-
-async fn user(db: &Db, phone: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)?;
-    let hash = hasher.hash(
-        &Password::parse("caballo-correcto-bateria")?,
-        &mut rand::rng(),
-    );
-    let id = format!("u{}", phone.trim_start_matches('+'));
-    db.register_user(
-        &NewUser {
-            id: &id,
-            phone: &PhoneNumber::parse(phone)?,
-            display_name: "Ana Pérez",
-            password_hash: &hash,
-            status: UserStatus::Active,
-            roles: &[Role::Citizen],
-        },
-        None,
-        None,
-        0,
-    )
-    .await?;
-    Ok(id)
 }
 
 async fn pin_failures(database: TestDatabase) -> TestResult {
