@@ -276,3 +276,12 @@ fn block_on<Fut: Future>(future: Fut) -> Fut::Output {
         .expect("a tokio runtime for the test")
         .block_on(future)
 }
+
+/// Registers each test function under its own name on every engine:
+/// `each_engine!(suite: first_test, second_test)`.
+#[macro_export]
+macro_rules! each_engine {
+    ($suite:ident: $($test:ident),+ $(,)?) => {
+        $($suite.each_engine(stringify!($test), $test);)+
+    };
+}

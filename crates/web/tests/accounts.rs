@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use ceiba_identity::{PhoneNumber, Role, TotpSecret};
 use ceiba_store::UserStatus;
+use ceiba_testkit::each_engine;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use serde_json::{Value, json};
 
@@ -13,12 +14,6 @@ use support::{
     PASSWORD, PHONE, TestServer, active_user, assert_problem, code_sent_to, enrol_second_factor,
     second_factor_token, sign_in, sign_in_with_code, token_of,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use ceiba_identity::{PhoneNumber, Role};
 use ceiba_payments::{Currency, CurrencyLimits, HoldState, Limits, accounts, plan};
 use ceiba_store::{Db, LedgerEngine, OperationStatus};
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::bills::BuiltInConnector;
@@ -24,12 +25,6 @@ use support::{
     ledger_state, openapi_document, pagos_sms_to, post_json_as, second_factor_token,
     signed_in_user,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ceiba_store::Db;
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
@@ -17,12 +18,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Registers each test under its function's name, once per engine.
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
-
 fn main() {
     let mut suite = Suite::new();
 

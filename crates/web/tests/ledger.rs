@@ -8,6 +8,7 @@ use std::time::Duration;
 use ceiba_identity::Role;
 use ceiba_ledger::{AccountFlags, AccountId, LedgerId, NewAccount};
 use ceiba_store::{Db, LeaseHolder, LedgerEngine};
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
@@ -18,12 +19,6 @@ use support::{
     PASSWORD, PHONE, TestServer, active_user, assert_bearer_route, assert_problem, ledger_state,
     openapi_document, second_factor_token, sign_in, start_ledger, test_state, token_of,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();

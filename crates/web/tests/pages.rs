@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ceiba_identity::{PhoneNumber, Role, SessionToken};
 use ceiba_store::SessionRow;
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::send;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
@@ -18,12 +19,6 @@ use support::{
     code_sent_to, csrf_of, enrol_second_factor, error_of, set_cookie_named, sign_in_by_form,
     test_state,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();

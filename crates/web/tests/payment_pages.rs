@@ -9,6 +9,7 @@ use std::sync::Arc;
 use ceiba_identity::Role;
 use ceiba_payments::{Currency, CurrencyLimits, Limits};
 use ceiba_store::{Db, InsertBills, LedgerEngine, NewBill, OperationStatus};
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
@@ -22,12 +23,6 @@ use support::{
     cash_in_cup, csrf_of, error_of, field_of, ledger_state, post_json_as, second_factor_token,
     sign_in_by_form, unescape_html,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();

@@ -17,6 +17,7 @@ use ceiba_payments::{
 use ceiba_store::{
     BeginPayment, Db, LeaseHolder, LedgerEngine, NewOperation, OperationRow, OperationStatus,
 };
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::payments::{PaymentSettings, settle_stale};
@@ -29,12 +30,6 @@ use support::{
     ledger_state, openapi_document, pagos_sms_to, post_json_as, second_factor_token,
     signed_in_user, test_state,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();

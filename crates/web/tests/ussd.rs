@@ -12,6 +12,7 @@ use std::time::Duration;
 use ceiba_identity::{Argon2Config, CredentialHasher, Pin, Role};
 use ceiba_payments::Currency;
 use ceiba_store::{Db, InsertBills, LedgerEngine, NewBill, OperationStatus};
+use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use ceiba_web::ServerLimits;
@@ -25,12 +26,6 @@ use support::{
     ledger_state, openapi_document, pagos_sms_to, post_json_as, second_factor_token, set_pin,
     signed_in_user, test_state,
 };
-
-macro_rules! each_engine {
-    ($suite:ident: $($test:ident),+ $(,)?) => {
-        $($suite.each_engine(stringify!($test), $test);)+
-    };
-}
 
 fn main() {
     let mut suite = Suite::new();
