@@ -261,8 +261,44 @@ pub fn payment_hold(
     fee: Money,
     timeout_seconds: u32,
 ) -> Vec<NewTransfer> {
+    into_hold(
+        payment(operation_id, kind, user, creditor, amount, fee),
+        timeout_seconds,
+    )
+}
+
+/// [`cash_in`] held rather than made, for a deposit from a person's linked bank account: the
+/// money reaches the wallet once the bank confirms ([`post_hold`]), or never ([`void_hold`], or
+/// the timeout). The wallet's cap is checked when the hold is placed.
+///
+/// # Panics
+/// When `timeout_seconds` is 0.
+pub fn cash_in_hold(
+    operation_id: u128,
+    bank: &Bank,
+    user: &str,
+    amount: Money,
+    timeout_seconds: u32,
+) -> Vec<NewTransfer> {
+    into_hold(cash_in(operation_id, bank, user, amount), timeout_seconds)
+}
+
+/// [`cash_out`] held rather than made, for a withdrawal to a person's linked bank account.
+///
+/// # Panics
+/// When `timeout_seconds` is 0.
+pub fn cash_out_hold(
+    operation_id: u128,
+    bank: &Bank,
+    user: &str,
+    amount: Money,
+    timeout_seconds: u32,
+) -> Vec<NewTransfer> {
+    into_hold(cash_out(operation_id, bank, user, amount), timeout_seconds)
+}
+
+fn into_hold(mut legs: Vec<NewTransfer>, timeout_seconds: u32) -> Vec<NewTransfer> {
     assert!(timeout_seconds > 0, "a hold expires");
-    let mut legs = payment(operation_id, kind, user, creditor, amount, fee);
     for leg in &mut legs {
         leg.flags = TransferFlags(leg.flags.0 | TransferFlags::PENDING);
         leg.timeout_seconds = timeout_seconds;

@@ -6,6 +6,7 @@
 //! `migrations/postgres`; the shared test suite proves their behaviour is the same.
 
 mod audit;
+mod bank_accounts;
 mod bills;
 mod db;
 mod error;
@@ -20,6 +21,10 @@ mod ussd;
 pub use audit::{
     AUDIT_APPEND_BATCH_MAX, AUDIT_PAGE_MAX, AuditHead, AuditRow, CheckpointRow, ConsistencyProof,
     InclusionProof,
+};
+pub use bank_accounts::{
+    BankAccountOperationRow, BankAccountRow, LINKED_BANK_ACCOUNTS_MAX, LinkBankAccount,
+    NewBankAccount,
 };
 pub use bills::{
     BILLER_PAYMENTS_PAGE_MAX, BILLS_UPLOAD_MAX, BillRefusal, BillRow, BillStatus, BillerPaymentRow,

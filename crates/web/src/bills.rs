@@ -173,7 +173,7 @@ impl BuiltInConnector {
     }
 }
 
-fn mark(set: &Mutex<BTreeSet<String>>, code: &str, on: bool) {
+pub(crate) fn mark(set: &Mutex<BTreeSet<String>>, code: &str, on: bool) {
     let mut set = set
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -184,7 +184,7 @@ fn mark(set: &Mutex<BTreeSet<String>>, code: &str, on: bool) {
     }
 }
 
-fn marked(set: &Mutex<BTreeSet<String>>, code: &str) -> bool {
+pub(crate) fn marked(set: &Mutex<BTreeSet<String>>, code: &str) -> bool {
     set.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .contains(code)

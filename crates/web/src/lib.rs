@@ -7,6 +7,7 @@ mod accounts;
 mod api;
 mod audit_api;
 pub mod auth;
+pub mod bank_accounts;
 pub mod bills;
 pub mod clock;
 pub mod i18n;
@@ -75,6 +76,9 @@ pub struct AppState {
     /// Where payments to billers are confirmed (see `bills.rs`); the built-in billers unless a
     /// real connection is plugged in.
     pub biller_connector: Arc<dyn bills::BillerConnector>,
+    /// Where deposits from and withdrawals to people's linked bank accounts are confirmed (see
+    /// `bank_accounts.rs`); the simulated banks unless a real connection is plugged in.
+    pub bank_connector: Arc<dyn bank_accounts::BankConnector>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -111,6 +115,7 @@ impl AppState {
             payments: Arc::new(payments::PaymentSettings::standard(rand::random())),
             ussd: Arc::new(ussd::UssdSettings::closed(rand::random())),
             biller_connector: Arc::new(bills::BuiltInConnector::new()),
+            bank_connector: Arc::new(bank_accounts::SimulatedBank::new()),
         }
     }
 }
@@ -217,6 +222,13 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(bills::lookup_bill))
         .routes(routes!(bills::pay_bill_handler))
         .routes(routes!(bills::top_up_handler))
+        .routes(routes!(
+            bank_accounts::list_bank_accounts,
+            bank_accounts::link_bank_account
+        ))
+        .routes(routes!(bank_accounts::unlink_bank_account))
+        .routes(routes!(bank_accounts::deposit))
+        .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))
         .routes(routes!(bills::biller_payments))
         .routes(routes!(bills::reconciliation))

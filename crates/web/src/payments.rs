@@ -360,7 +360,7 @@ pub(crate) fn parse_idempotency_key(text: &str) -> Option<String> {
     .then(|| key.to_owned())
 }
 
-fn parse_currency(code: &str) -> Result<Currency, ApiError> {
+pub(crate) fn parse_currency(code: &str) -> Result<Currency, ApiError> {
     Currency::parse(code).map_err(|error| {
         ApiError::with_detail(ErrorCode::PaymentInvalidCurrency, error.to_string())
     })
@@ -451,6 +451,12 @@ pub struct OperationView {
 /// Whether `row` is, for `viewer`, money that left: the payer (or the operator who acted) and the
 /// person whose wallet a cash-out emptied.
 pub fn sent_by(row: &OperationRow, viewer: &str) -> bool {
+    // A deposit a person made from their own linked bank account is money that came in.
+    if row.kind == OperationKind::CashIn.as_str()
+        && row.counterparty_user_id.as_deref() == Some(viewer)
+    {
+        return false;
+    }
     row.user_id == viewer
         || (row.kind == OperationKind::CashOut.as_str()
             && row.counterparty_user_id.as_deref() == Some(viewer))
@@ -625,7 +631,7 @@ pub(crate) fn refusal_code(refusal: &plan::PlanRefusal) -> ErrorCode {
 
 /// The SMS of a completed operation: to the payer and the payee, with the amount, the other
 /// party, the balance after and the receipt code; never a link, never a request for the PIN.
-async fn messages_for(
+pub(crate) async fn messages_for(
     state: &AppState,
     engine: &LedgerEngine,
     row: &OperationRow,
@@ -1196,6 +1202,11 @@ pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize,
         // whose hold expired is recorded as reversed (see bills.rs).
         let outcome = if crate::bills::pays_a_biller(&row) {
             crate::bills::resume(state, engine, row).await
+        } else if let Some(side) =
+            crate::bank_accounts::moves_with_a_bank_account(state, &row).await
+        {
+            // Deposits and withdrawals of linked bank accounts are held too (bank_accounts.rs).
+            crate::bank_accounts::resume(state, engine, row, &side).await
         } else {
             execute(state, engine, row).await
         };

@@ -1533,6 +1533,10 @@ async fn the_openapi_document_lists_the_payment_routes(database: TestDatabase) -
         (CASH_OUT, "post"),
         (OPERATIONS, "get"),
         ("/api/v1/payments/operations/{id}", "get"),
+        ("/api/v1/payments/bank-accounts", "get"),
+        ("/api/v1/payments/bank-accounts/{id}", "delete"),
+        ("/api/v1/payments/bank-accounts/{id}/deposits", "post"),
+        ("/api/v1/payments/bank-accounts/{id}/withdrawals", "post"),
     ] {
         let operation = assert_bearer_route(&document, path, method, "pagos");
         if method == "post" {
