@@ -126,6 +126,20 @@ fn row_sentence(row: &OperationRow, lang: Lang) -> String {
     refusal_sentence(code, row.refusal_detail.as_deref(), lang)
 }
 
+/// Where a money form's submission leads: to the receipt (`Ok`), or back to the form with the
+/// sentence that says why not (`Err`); an error that ends the request passes through.
+fn receipt_or_refusal(
+    outcome: Result<OperationRow, ApiError>,
+    lang: Lang,
+) -> Result<Result<Response, String>, ApiError> {
+    match outcome {
+        Ok(row) if row.status == OperationStatus::Refused => Ok(Err(row_sentence(&row, lang))),
+        Ok(row) => Ok(Ok(see_other(&receipt_path(&row.id), None))),
+        Err(error) if is_refusal(&error) => Ok(Err(error_sentence(&error, lang))),
+        Err(error) => Err(error),
+    }
+}
+
 fn receipt_path(id: &str) -> String {
     RECEIPT_PATH.replace("{id}", id)
 }
@@ -498,19 +512,11 @@ pub async fn send(
         idempotency_key: Some(&key),
         ..form.request()
     };
-    match payments::transfer_to_person(&state, &who.user, &request).await {
-        Ok(row) if row.status == OperationStatus::Refused => {
-            Ok(send_page(lang, csrf, &form, Some(row_sentence(&row, lang))))
-        }
-        Ok(row) => Ok(see_other(&receipt_path(&row.id), None)),
-        Err(error) if is_refusal(&error) => Ok(send_page(
-            lang,
-            csrf,
-            &form,
-            Some(error_sentence(&error, lang)),
-        )),
-        Err(error) => Err(error),
-    }
+    let outcome = payments::transfer_to_person(&state, &who.user, &request).await;
+    Ok(match receipt_or_refusal(outcome, lang)? {
+        Ok(receipt) => receipt,
+        Err(refusal) => send_page(lang, csrf, &form, Some(refusal)),
+    })
 }
 
 /// The hidden key of a money form; a form without one was not made by these pages.
@@ -747,19 +753,17 @@ pub async fn pay_bill(
     let who = signed_in_or_return!(state, headers, who);
     let lang = page_lang(None, &headers);
     let key = form_key(&form.clave)?;
-    let refusal = match bills::pay_bill(
+    let outcome = bills::pay_bill(
         &state,
         &who.user,
         &form.emisor,
         &form.referencia,
         Some(&key),
     )
-    .await
-    {
-        Ok(row) if row.status == OperationStatus::Refused => row_sentence(&row, lang),
-        Ok(row) => return Ok(see_other(&receipt_path(&row.id), None)),
-        Err(error) if is_refusal(&error) => error_sentence(&error, lang),
-        Err(error) => return Err(error),
+    .await;
+    let refusal = match receipt_or_refusal(outcome, lang)? {
+        Ok(receipt) => return Ok(receipt),
+        Err(refusal) => refusal,
     };
     bills_page(
         &state,
@@ -882,7 +886,7 @@ pub async fn top_up(
     let who = signed_in_or_return!(state, headers, who);
     let lang = page_lang(None, &headers);
     let key = form_key(&form.clave)?;
-    let refusal = match bills::top_up(
+    let outcome = bills::top_up(
         &state,
         &who.user,
         &form.servicio,
@@ -890,12 +894,10 @@ pub async fn top_up(
         &form.importe,
         Some(&key),
     )
-    .await
-    {
-        Ok(row) if row.status == OperationStatus::Refused => row_sentence(&row, lang),
-        Ok(row) => return Ok(see_other(&receipt_path(&row.id), None)),
-        Err(error) if is_refusal(&error) => error_sentence(&error, lang),
-        Err(error) => return Err(error),
+    .await;
+    let refusal = match receipt_or_refusal(outcome, lang)? {
+        Ok(receipt) => return Ok(receipt),
+        Err(refusal) => refusal,
     };
     Ok(top_up_page(&state, &who, lang, None, &form, Some(refusal)))
 }
