@@ -77,7 +77,7 @@ impl Db {
             events.len() <= AUDIT_APPEND_BATCH_MAX,
             "at most {AUDIT_APPEND_BATCH_MAX} audit events per append"
         );
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         // A no-op update takes the row's write lock first (PostgreSQL row lock, SQLite write
         // lock), so two appenders never read the same head.
         sqlx::query("UPDATE audit_head SET tree_size = tree_size WHERE id = 1")

@@ -83,7 +83,7 @@ impl Db {
         &self,
         account: &NewBankAccount<'_>,
     ) -> Result<LinkBankAccount, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         // The person's row lock orders two links of one person, so the count below holds.
         sqlx::query("UPDATE users SET status = status WHERE id = $1")
             .bind(account.user_id)
@@ -213,7 +213,7 @@ impl Db {
             day_start_ms: 0,
             month_start_ms: 0,
         };
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let begun = begin_payment_in(&mut transaction, operation, windows, |_| Ok(())).await?;
         if let BeginPayment::Started(row) = &begun {
             sqlx::query(

@@ -258,7 +258,7 @@ impl Db {
             bills.len() <= BILLS_UPLOAD_MAX,
             "an upload holds at most {BILLS_UPLOAD_MAX} bills"
         );
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         for (index, bill) in bills.iter().enumerate() {
             let inserted = sqlx::query(
                 "INSERT INTO bills (biller_code, reference, customer_name, amount_minor, \
@@ -318,7 +318,7 @@ impl Db {
             day_start_ms: 0,
             month_start_ms: 0,
         };
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let begun = begin_payment_in(&mut transaction, operation, windows, |_| {
             Ok::<(), BillRefusal>(())
         })
@@ -410,7 +410,7 @@ impl Db {
         messages: &[(&str, &str)],
         now_ms: i64,
     ) -> Result<OperationRow, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let (row, changed) =
             finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
         if changed {

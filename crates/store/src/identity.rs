@@ -135,7 +135,7 @@ impl Db {
         sms_body: Option<&str>,
         now_ms: i64,
     ) -> Result<Registration, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, phone, display_name, password_hash, status, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (phone) DO NOTHING",
@@ -183,7 +183,7 @@ impl Db {
         body: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         queue_sms_in(&mut transaction, phone.as_e164(), body, now_ms).await?;
         transaction.commit().await?;
         Ok(())
@@ -252,7 +252,7 @@ impl Db {
         code_hash: &str,
         now_ms: i64,
     ) -> Result<Confirmation, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let checked = check_code(
             &mut transaction,
             PendingCode::Registration,
@@ -550,7 +550,7 @@ impl Db {
         recovery_code_hashes: &[String],
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE second_factors SET confirmed_at_ms = $1, last_used_step = $2 \
              WHERE user_id = $3 AND confirmed_at_ms IS NULL",
@@ -619,7 +619,7 @@ impl Db {
         user_id: &str,
         recovery_code_hashes: &[String],
     ) -> Result<bool, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let confirmed = sqlx::query(
             "SELECT 1 FROM second_factors WHERE user_id = $1 AND confirmed_at_ms IS NOT NULL",
         )
@@ -664,7 +664,7 @@ impl Db {
 
     /// Replaces a user's roles; false when there is no such user.
     pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<bool, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut *transaction)
@@ -746,7 +746,7 @@ impl Db {
         sms_body: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO phone_changes (user_id, new_phone, code_hash, expires_at_ms, attempts) \
              VALUES ($1, $2, $3, $4, 0) ON CONFLICT (user_id) DO UPDATE SET new_phone = $2, \
@@ -771,7 +771,7 @@ impl Db {
         code_hash: &str,
         now_ms: i64,
     ) -> Result<Confirmation, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let checked = check_code(
             &mut transaction,
             PendingCode::PhoneChange,

@@ -69,7 +69,7 @@ impl Db {
         let expires_at_ms = now_ms
             .checked_add(ttl_ms)
             .expect("lease expiry fits in i64 milliseconds");
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO leases (name, holder, expires_at_ms, fencing_token) \
              VALUES ($1, $2, $3, 1) ON CONFLICT (name) DO NOTHING",

@@ -54,6 +54,7 @@ impl Db {
         sequence: u64,
         record: &[u8],
     ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let result = sqlx::query(
             "INSERT INTO ledger_journal (sequence, record) VALUES ($1, $2) \
              ON CONFLICT (sequence) DO NOTHING",

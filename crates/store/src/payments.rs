@@ -332,7 +332,7 @@ impl Db {
         windows: LimitWindows,
         check: impl FnOnce(SentUsage) -> Result<(), R>,
     ) -> Result<BeginPayment<R>, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let begun = begin_payment_in(&mut transaction, operation, windows, check).await?;
         if matches!(begun, BeginPayment::Refused(_)) {
             transaction.rollback().await?;
@@ -352,7 +352,7 @@ impl Db {
         messages: &[(&str, &str)],
         now_ms: i64,
     ) -> Result<OperationRow, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         let (row, _changed) =
             finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
         transaction.commit().await?;

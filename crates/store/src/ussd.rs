@@ -179,7 +179,7 @@ impl Db {
         user_id: &str,
         change: impl FnOnce(FailureCounter) -> FailureCounter,
     ) -> Result<FailureCounter, StoreError> {
-        let mut transaction = self.pool().begin().await?;
+        let (_turn, mut transaction) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO ussd_pin_failures (user_id, failures, window_started_at_s) \
              VALUES ($1, 0, 0) ON CONFLICT (user_id) DO NOTHING",
