@@ -9,20 +9,20 @@
 use std::sync::Arc;
 
 use ceiba_identity::Role;
-use ceiba_payments::{BANKS, Currency, WalletCaps, accounts};
-use ceiba_store::{Db, LedgerEngine};
+use ceiba_payments::{BANKS, Currency, HoldState, WalletCaps, accounts};
+use ceiba_store::{Db, LedgerEngine, OperationStatus};
 use ceiba_testkit::each_engine;
 use ceiba_testkit::http::Response;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
-use ceiba_web::ServerLimits;
 use ceiba_web::bank_accounts::SimulatedBank;
 use ceiba_web::payments::PaymentSettings;
+use ceiba_web::{AppState, ServerLimits};
 use serde_json::{Value, json};
 
 mod support;
 use support::{
-    TestServer, assert_ledger_sound, assert_problem, available_minor, ledger_state, pagos_sms_to,
-    post_json_as, signed_in_user,
+    TestServer, assert_ledger_sound, assert_problem, available_minor, hold_ends, ledger_state,
+    pagos_sms_to, post_json_as, signed_in_user,
 };
 
 fn main() {
@@ -30,6 +30,7 @@ fn main() {
     each_engine!(suite:
         a_person_links_deposits_withdraws_and_unlinks,
         a_bank_that_refuses_or_is_silent_moves_nothing,
+        a_bank_that_never_answers_lets_the_hold_expire_and_reverse,
         a_key_moves_money_once_and_the_cap_holds,
     );
     suite.run()
@@ -41,6 +42,7 @@ const ANA: (&str, &str) = ("+53 5200 1001", "Ana Pérez");
 const BETO: (&str, &str) = ("+53 5200 1002", "Roberto Díaz");
 
 struct Bancos {
+    state: AppState,
     server: TestServer,
     engine: LedgerEngine,
     db: Db,
@@ -54,10 +56,11 @@ impl Bancos {
         let bank = Arc::new(SimulatedBank::new());
         state.bank_connector = bank.clone();
         let engine = state.ledger.clone().ok_or("the state has no ledger")?;
-        let server = TestServer::with_state(state, ServerLimits::default())
+        let server = TestServer::with_state(state.clone(), ServerLimits::default())
             .await
             .map_err(|e| e.to_string())?;
         Ok(Bancos {
+            state,
             server,
             engine,
             db: db.clone(),
@@ -309,6 +312,63 @@ async fn a_bank_that_refuses_or_is_silent_moves_nothing(database: TestDatabase) 
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(available_minor(&bancos.engine, &ana, Currency::Cup), 60_00);
 
+    bancos.assert_conserved(&[&ana]);
+    bancos.stop().await;
+    Ok(())
+}
+
+async fn a_bank_that_never_answers_lets_the_hold_expire_and_reverse(
+    database: TestDatabase,
+) -> TestResult {
+    // Two seconds: short, with room for the checks made while the money is held.
+    let mut settings = PaymentSettings::standard([7; 32]);
+    settings.hold_timeout_s = 2;
+    let bancos = Bancos::start(&database.db, settings).await?;
+    let (ana, token) = bancos.person(ANA).await?;
+    let id = bancos.link(&token, "vincular").await?;
+    created(
+        &bancos
+            .moved(&token, &id, "deposits", "100", Some("dep-1"))
+            .await?,
+    )?;
+    bancos.bank.set_offline("BPA", true);
+    let response = bancos
+        .moved(&token, &id, "withdrawals", "40", Some("ext-1"))
+        .await?;
+    assert_eq!(response.status, 202, "{}", response.text());
+    let operation = response.json()?["id"]
+        .as_str()
+        .ok_or("an operation id")?
+        .to_owned();
+    assert_eq!(available_minor(&bancos.engine, &ana, Currency::Cup), 60_00);
+    let sweep = || async {
+        ceiba_web::payments::settle_stale(&bancos.state, 0)
+            .await
+            .map_err(|error| format!("{error:?}"))
+    };
+    assert_eq!(sweep().await?, 0, "a hold still running is left alone");
+
+    // The ledger expires the hold; the sweep records the reversal and tells the person.
+    assert_eq!(
+        hold_ends(&bancos.engine, &operation).await?,
+        HoldState::Expired
+    );
+    assert_eq!(available_minor(&bancos.engine, &ana, Currency::Cup), 100_00);
+    let sms_before = pagos_sms_to(&bancos.db, ANA.0).await?.len();
+    assert_eq!(sweep().await?, 1);
+    let row = bancos
+        .db
+        .payment_operation(&operation)
+        .await?
+        .ok_or("stored")?;
+    assert_eq!(row.status, OperationStatus::Refused);
+    assert_eq!(row.refusal_code.as_deref(), Some("payment_reversed"));
+    let sms = pagos_sms_to(&bancos.db, ANA.0).await?;
+    assert_eq!(sms.len(), sms_before + 1, "{sms:?}");
+    assert!(sms[sms_before].contains("no se completo"), "{sms:?}");
+    assert_eq!(sweep().await?, 0, "settled once");
+
+    bancos.bank.set_offline("BPA", false);
     bancos.assert_conserved(&[&ana]);
     bancos.stop().await;
     Ok(())

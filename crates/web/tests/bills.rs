@@ -6,10 +6,9 @@
 //! held.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use ceiba_identity::{PhoneNumber, Role};
-use ceiba_payments::{Currency, CurrencyLimits, HoldState, Limits, accounts, plan};
+use ceiba_payments::{Currency, CurrencyLimits, HoldState, Limits, accounts};
 use ceiba_store::{Db, LedgerEngine, OperationStatus};
 use ceiba_testkit::each_engine;
 use ceiba_testkit::http::{Response, send};
@@ -22,7 +21,7 @@ use serde_json::{Value, json};
 mod support;
 use support::{
     TestServer, assert_bearer_route, assert_ledger_sound, assert_problem, available_minor,
-    ledger_state, openapi_document, pagos_sms_to, post_json_as, second_factor_token,
+    hold_ends, ledger_state, openapi_document, pagos_sms_to, post_json_as, second_factor_token,
     signed_in_user,
 };
 
@@ -895,22 +894,6 @@ async fn top_ups_sell_fixed_denominations_and_free_amounts(database: TestDatabas
     app.assert_settled(&[&ana]);
     app.stop().await;
     Ok(())
-}
-
-/// Waits, on the ledger's clock, until the hold of operation `id` is no longer held.
-async fn hold_ends(engine: &LedgerEngine, id: &str) -> Result<HoldState, String> {
-    let id: u128 = id.parse().map_err(|_| "a numeric id")?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let state = plan::hold_state(&engine.read().state, id);
-        if state != HoldState::Held {
-            return Ok(state);
-        }
-        if Instant::now() > deadline {
-            return Err("the hold never ended".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn a_biller_that_never_answers_lets_the_hold_expire_and_reverse(

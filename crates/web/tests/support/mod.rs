@@ -670,3 +670,23 @@ pub async fn sign_in_by_form(browser: &mut Browser<'_>, phone: &str) -> Result<R
         )
         .await
 }
+
+/// Waits (up to 15 s) until the hold of operation `id` is posted, voided or expired in the
+/// ledger, and says which.
+pub async fn hold_ends(
+    engine: &LedgerEngine,
+    id: &str,
+) -> Result<ceiba_payments::HoldState, String> {
+    let id: u128 = id.parse().map_err(|_| "a numeric id")?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let state = ceiba_payments::plan::hold_state(&engine.read().state, id);
+        if state != ceiba_payments::HoldState::Held {
+            return Ok(state);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("the hold never ended".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
