@@ -569,7 +569,7 @@ pub async fn resume(
                 amount,
                 row.created_at_ms,
             );
-            let messages = messages_for(state, engine, &row, amount, receipt.as_str()).await?;
+            let messages = messages_for(state, engine, &row, amount, receipt.as_str(), &[]).await?;
             let messages: Vec<(&str, &str)> = messages
                 .iter()
                 .map(|(phone, body)| (phone.as_str(), body.as_str()))

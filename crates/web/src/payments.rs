@@ -558,10 +558,12 @@ fn legs_for(row: &OperationRow) -> Result<Vec<NewTransfer>, ApiError> {
 }
 
 /// Submits a pending operation's chain to the ledger and records its outcome with its SMS.
+/// `known`: people the caller already read (payer, payee), spared a second read for the SMS.
 async fn execute(
     state: &AppState,
     engine: &LedgerEngine,
     row: OperationRow,
+    known: &[&UserRow],
 ) -> Result<OperationRow, ApiError> {
     if row.status != OperationStatus::Pending {
         return Ok(row);
@@ -585,7 +587,8 @@ async fn execute(
                 amount,
                 row.created_at_ms,
             );
-            let messages = messages_for(state, engine, &row, amount, receipt.as_str()).await?;
+            let messages =
+                messages_for(state, engine, &row, amount, receipt.as_str(), known).await?;
             let messages: Vec<(&str, &str)> = messages
                 .iter()
                 .map(|(phone, body)| (phone.as_str(), body.as_str()))
@@ -637,13 +640,14 @@ pub(crate) async fn messages_for(
     row: &OperationRow,
     amount: Money,
     receipt: &str,
+    known: &[&UserRow],
 ) -> Result<Vec<(String, String)>, ApiError> {
     let currency = amount.currency;
     let mut messages = Vec::new();
     let Some(person_id) = row.counterparty_user_id.as_deref() else {
         return Ok(messages);
     };
-    let Some(person) = state.db.user_by_id(person_id).await? else {
+    let Some(person) = user_by_id(state, person_id, known).await? else {
         return Ok(messages);
     };
     let person_balance = Money::from_minor(
@@ -652,7 +656,7 @@ pub(crate) async fn messages_for(
     );
     match OperationKind::parse(&row.kind) {
         Some(OperationKind::PersonToPerson) => {
-            if let Some(payer) = state.db.user_by_id(&row.user_id).await? {
+            if let Some(payer) = user_by_id(state, &row.user_id, known).await? {
                 let payer_balance = Money::from_minor(
                     available(engine, accounts::wallet(&payer.id, currency)),
                     currency,
@@ -723,11 +727,24 @@ pub fn answer(
     }
 }
 
+/// A person by id: from `known` when the caller already read them, else from storage.
+async fn user_by_id(
+    state: &AppState,
+    id: &str,
+    known: &[&UserRow],
+) -> Result<Option<UserRow>, ApiError> {
+    match known.iter().find(|user| user.id == id) {
+        Some(user) => Ok(Some((*user).clone())),
+        None => Ok(state.db.user_by_id(id).await?),
+    }
+}
+
 /// Begins (or finds, by idempotency key) an operation and carries it through.
 async fn run_operation(
     state: &AppState,
     engine: &LedgerEngine,
     new: &NewOperation<'_>,
+    known: &[&UserRow],
     check: impl FnOnce(ceiba_store::SentUsage) -> Result<(), String>,
 ) -> Result<OperationRow, ApiError> {
     let windows = state.payments.windows(new.created_at_ms);
@@ -743,7 +760,7 @@ async fn run_operation(
             ));
         }
     };
-    execute(state, engine, row).await
+    execute(state, engine, row, known).await
 }
 
 /// A person-to-person transfer as any channel (API, pages, USSD) asks for it: text as typed.
@@ -890,7 +907,7 @@ pub async fn transfer_to_person(
         created_at_ms: state.clock.now_ms(),
     };
     let limits = &state.payments.limits;
-    run_operation(state, engine, &new, |sent| {
+    run_operation(state, engine, &new, &[payer, &payee], |sent| {
         let usage = Usage {
             today_minor: sent.today_minor,
             month_minor: sent.month_minor,
@@ -1027,7 +1044,7 @@ pub async fn cash_at_bank(
         counts_toward_limits: false,
         created_at_ms: state.clock.now_ms(),
     };
-    run_operation(state, engine, &new, |_| Ok(())).await
+    run_operation(state, engine, &new, &[&person], |_| Ok(())).await
 }
 
 /// A bank operator credits a person's wallet with cash received at the bank's counter.
@@ -1208,7 +1225,7 @@ pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize,
             // Deposits and withdrawals of linked bank accounts are held too (bank_accounts.rs).
             crate::bank_accounts::resume(state, engine, row, &side).await
         } else {
-            execute(state, engine, row).await
+            execute(state, engine, row, &[]).await
         };
         match outcome {
             Ok(row) if row.status == OperationStatus::Pending => {}
