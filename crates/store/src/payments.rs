@@ -281,32 +281,35 @@ pub(crate) async fn finish_payment_in(
             (OperationStatus::Refused, Some(code), Some(detail), None)
         }
     };
-    let changed = sqlx::query(
+    // RETURNING gives the finished row in the same statement (SQLite 3.35+ and PostgreSQL).
+    let query = format!(
         "UPDATE payment_operations SET status = $1, refusal_code = $2, refusal_detail = $3, \
-         receipt_code = $4, finished_at_ms = $5 WHERE id = $6 AND status = 'pending'",
-    )
-    .bind(status.as_str())
-    .bind(code)
-    .bind(detail)
-    .bind(receipt)
-    .bind(now_ms)
-    .bind(id)
-    .execute(&mut **transaction)
-    .await?
-    .rows_affected()
-        == 1;
-    if changed {
+         receipt_code = $4, finished_at_ms = $5 WHERE id = $6 AND status = 'pending' \
+         RETURNING {COLUMNS}"
+    );
+    let finished = sqlx::query(&query)
+        .bind(status.as_str())
+        .bind(code)
+        .bind(detail)
+        .bind(receipt)
+        .bind(now_ms)
+        .bind(id)
+        .fetch_optional(&mut **transaction)
+        .await?;
+    if let Some(finished) = finished {
         for (phone, body) in messages {
             queue_sms_in(transaction, phone, body, now_ms).await?;
         }
+        return Ok((operation_row(&finished)?, true));
     }
+    // It had ended before: as it stands, and nothing queued again.
     let query = format!("SELECT {COLUMNS} FROM payment_operations WHERE id = $1");
     let row = sqlx::query(&query)
         .bind(id)
         .fetch_optional(&mut **transaction)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("la operación {id} no existe")))?;
-    Ok((operation_row(&row)?, changed))
+    Ok((operation_row(&row)?, false))
 }
 
 impl Db {
