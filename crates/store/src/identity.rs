@@ -563,17 +563,7 @@ impl Db {
         if result.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-        for hash in recovery_code_hashes {
-            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                .bind(user_id)
-                .bind(hash)
-                .execute(&mut *transaction)
-                .await?;
-        }
+        replace_recovery_codes_in(&mut transaction, user_id, recovery_code_hashes).await?;
         transaction.commit().await?;
         Ok(true)
     }
@@ -629,17 +619,7 @@ impl Db {
         if confirmed.is_none() {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *transaction)
-            .await?;
-        for hash in recovery_code_hashes {
-            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                .bind(user_id)
-                .bind(hash)
-                .execute(&mut *transaction)
-                .await?;
-        }
+        replace_recovery_codes_in(&mut transaction, user_id, recovery_code_hashes).await?;
         transaction.commit().await?;
         Ok(true)
     }
@@ -938,6 +918,26 @@ async fn check_code(
         .execute(&mut **transaction)
         .await?;
     Ok(Some(value))
+}
+
+/// Puts `hashes` in place of a person's recovery codes, inside the caller's transaction.
+async fn replace_recovery_codes_in(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    hashes: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **transaction)
+        .await?;
+    for hash in hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn queue_sms_in(
