@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::error::StoreError;
 use crate::payments::{
     BeginPayment, Finish, LimitWindows, NewOperation, OperationRow, OperationStatus,
-    begin_payment_in, finish_payment_in,
+    begin_payment_in, finish_payment_in, to_i64, to_u64,
 };
 
 /// Most bills one upload may carry; they are written in one transaction.
@@ -144,14 +144,6 @@ pub struct PaidToBiller {
 
 const BILL_COLUMNS: &str = "biller_code, reference, customer_name, amount_minor, currency, \
      due_date, period, status, held_by_operation, paid_by_operation, paid_at_ms, uploaded_at_ms";
-
-fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} fuera de rango")))
-}
-
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} negativo")))
-}
 
 fn biller_row(row: &AnyRow) -> Result<BillerRow, StoreError> {
     Ok(BillerRow {

@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::lease::{LeaseHolder, LeaseName};
+use crate::payments::to_i64;
 
 /// The lease whose holder is the one process that writes to the ledger.
 pub const LEDGER_WRITER_LEASE: LeaseName = LeaseName::new("ledger-writer");
@@ -59,7 +60,7 @@ impl Db {
             "INSERT INTO ledger_journal (sequence, record) VALUES ($1, $2) \
              ON CONFLICT (sequence) DO NOTHING",
         )
-        .bind(to_i64(sequence)?)
+        .bind(to_i64(sequence, "secuencia del diario")?)
         .bind(record)
         .execute(self.pool())
         .await?;
@@ -76,7 +77,7 @@ impl Db {
             "SELECT sequence, record FROM ledger_journal WHERE sequence > $1 \
              ORDER BY sequence LIMIT $2",
         )
-        .bind(to_i64(after)?)
+        .bind(to_i64(after, "secuencia del diario")?)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
@@ -89,11 +90,6 @@ impl Db {
             })
             .collect()
     }
-}
-
-fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Corrupt(format!("secuencia {value} fuera de rango")))
 }
 
 /// The state rebuilt from the journal, and how far into the journal it is.

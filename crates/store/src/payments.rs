@@ -120,11 +120,13 @@ const COLUMNS: &str = "id, user_id, idempotency_key, request_hash, kind, currenc
      fee_minor, counterparty_user_id, counterparty_label, note, counts_toward_limits, status, \
      refusal_code, refusal_detail, receipt_code, created_at_ms, finished_at_ms";
 
-fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+/// A count or amount as SQL stores it; `what` names it in the error.
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} fuera de rango")))
 }
 
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+/// A stored count or amount back; a negative one is corruption.
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} negativo")))
 }
 
