@@ -9,6 +9,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{Connection, Row};
 
 use crate::error::StoreError;
+use crate::identity_cache::IdentityCache;
+use crate::payment_batches::PaymentBatches;
 use crate::url::DatabaseUrl;
 
 /// The file that holds the embedded database inside the data folder.
@@ -88,6 +90,10 @@ pub struct Db {
     /// which under load turns into tails of hundreds of milliseconds; queueing this process's
     /// write transactions here first makes the wait fair and short. Unused with PostgreSQL.
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The tasks that write Pagos' operations in batches, started on first use.
+    payment_batches: std::sync::Arc<std::sync::OnceLock<PaymentBatches>>,
+    /// Sessions and people read lately (see `identity_cache.rs`).
+    identity_cache: std::sync::Arc<IdentityCache>,
 }
 
 impl fmt::Debug for Db {
@@ -162,6 +168,8 @@ impl Db {
             engine,
             url: url.clone(),
             write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            payment_batches: std::sync::Arc::default(),
+            identity_cache: std::sync::Arc::default(),
         })
     }
 
@@ -181,6 +189,29 @@ impl Db {
             Engine::Sqlite => Some(self.write_gate.lock().await),
             Engine::Postgres => None,
         }
+    }
+
+    /// The batch writers of Pagos' operations, started on first use.
+    pub(crate) fn payment_batches(&self) -> &PaymentBatches {
+        self.payment_batches
+            .get_or_init(|| PaymentBatches::start(&self.detached()))
+    }
+
+    /// The same database without this handle's batch writers, for those writers' own tasks: a
+    /// task holding a full handle would keep itself alive forever.
+    fn detached(&self) -> Db {
+        Db {
+            pool: self.pool.clone(),
+            engine: self.engine,
+            url: self.url.clone(),
+            write_gate: self.write_gate.clone(),
+            payment_batches: std::sync::Arc::default(),
+            identity_cache: self.identity_cache.clone(),
+        }
+    }
+
+    pub(crate) fn identity_cache(&self) -> &IdentityCache {
+        &self.identity_cache
     }
 
     /// A write transaction, begun in this process's turn (see [`Db::write_turn`]).

@@ -38,6 +38,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     NotFound(String),
+    /// A failure shared by every request of a batch written together (see
+    /// `payment_batches.rs`), with the kind of the error that caused it.
+    #[error("{message}")]
+    Shared { kind: ErrorKind, message: String },
 }
 
 impl StoreError {
@@ -50,6 +54,7 @@ impl StoreError {
             StoreError::Migrate(_) => ErrorKind::Migration,
             StoreError::Corrupt(_) => ErrorKind::Internal,
             StoreError::NotFound(_) => ErrorKind::NotFound,
+            StoreError::Shared { kind, .. } => *kind,
             StoreError::Query(error) => match error {
                 sqlx::Error::Io(_)
                 | sqlx::Error::PoolTimedOut

@@ -190,42 +190,31 @@ impl Db {
     }
 
     async fn user_where(&self, column: &str, value: &str) -> Result<Option<UserRow>, StoreError> {
-        // `column` is one of ours, never input.
+        // `column` is one of ours, never input. The roles come in the same statement, one row
+        // each (or one row with none).
         let query = format!(
-            "SELECT id, phone, display_name, password_hash, status, created_at_ms, national_id, \
-             pin_hash FROM users \
-             WHERE {column} = $1"
+            "SELECT {USER_FIELDS} FROM users u LEFT JOIN user_roles r ON r.user_id = u.id \
+             WHERE u.{column} = $1 ORDER BY r.role"
         );
-        let Some(row) = sqlx::query(&query)
+        let rows = sqlx::query(&query)
             .bind(value)
-            .fetch_optional(self.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let id: String = row.try_get("id")?;
-        let roles = self.roles_of(&id).await?;
-        let hash: String = row.try_get("password_hash")?;
-        let pin: Option<String> = row.try_get("pin_hash")?;
-        Ok(Some(UserRow {
-            phone: row.try_get("phone")?,
-            display_name: row.try_get("display_name")?,
-            password_hash: PhcString::parse(&hash)
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?,
-            status: UserStatus::parse(&row.try_get::<String, _>("status")?)?,
-            created_at_ms: row.try_get("created_at_ms")?,
-            national_id: row.try_get("national_id")?,
-            pin_hash: pin
-                .map(|pin| PhcString::parse(&pin))
-                .transpose()
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?,
-            roles,
-            id,
-        }))
+            .fetch_all(self.pool())
+            .await?;
+        user_from_rows(&rows)
     }
 
+    /// A person by phone number; answered from the identity cache when read lately.
     pub async fn user_by_phone(&self, phone: &PhoneNumber) -> Result<Option<UserRow>, StoreError> {
-        self.user_where("phone", phone.as_e164()).await
+        let cache = self.identity_cache();
+        if let Some(found) = cache.person_by_phone(phone.as_e164()) {
+            return Ok(Some(found));
+        }
+        let generation = cache.generation();
+        let found = self.user_where("phone", phone.as_e164()).await?;
+        if let Some(person) = &found {
+            cache.keep_person_by_phone(phone.as_e164(), generation, person.clone());
+        }
+        Ok(found)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
@@ -270,6 +259,7 @@ impl Db {
                 .execute(&mut *transaction)
                 .await?;
                 transaction.commit().await?;
+                self.identity_cache().changed();
                 Ok(Confirmation::Confirmed)
             }
             Ok(None) => {
@@ -291,6 +281,7 @@ impl Db {
             .bind(user_id)
             .execute(self.pool())
             .await?;
+        self.identity_cache().changed();
         Ok(())
     }
 
@@ -305,6 +296,7 @@ impl Db {
             .bind(user_id)
             .execute(self.pool())
             .await?;
+        self.identity_cache().changed();
         Ok(())
     }
 
@@ -398,6 +390,36 @@ impl Db {
         })
     }
 
+    /// A session by its token's hash, with its person (and their roles) in one statement: what
+    /// every authenticated request reads first.
+    pub async fn session_with_user(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
+        let key = hash_text(hash);
+        let cache = self.identity_cache();
+        if let Some(found) = cache.session(&key) {
+            return Ok(Some(found));
+        }
+        let generation = cache.generation();
+        let query = format!(
+            "SELECT s.token_hash, s.id, s.user_id, s.created_at_s, s.last_seen_at_s, \
+             s.revoked_at_s, s.client, s.second_factor_at_s, {USER_FIELDS} \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN user_roles r ON r.user_id = u.id WHERE s.token_hash = $1 ORDER BY r.role"
+        );
+        let rows = sqlx::query(&query)
+            .bind(&key)
+            .fetch_all(self.pool())
+            .await?;
+        let (Some(first), Some(user)) = (rows.first(), user_from_rows(&rows)?) else {
+            return Ok(None);
+        };
+        let found = (Db::session_row(first)?, user);
+        cache.keep_session(&key, generation, found.clone());
+        Ok(Some(found))
+    }
+
     pub async fn session_by_token_hash(
         &self,
         hash: &TokenHash,
@@ -433,6 +455,7 @@ impl Db {
             .bind(hash_text(hash))
             .execute(self.pool())
             .await?;
+        self.identity_cache().touched(&hash_text(hash), now_s);
         Ok(())
     }
 
@@ -453,6 +476,7 @@ impl Db {
         .bind(session_id)
         .execute(self.pool())
         .await?;
+        self.identity_cache().changed();
         Ok(result.rows_affected() == 1)
     }
 
@@ -465,6 +489,7 @@ impl Db {
         .bind(user_id)
         .execute(self.pool())
         .await?;
+        self.identity_cache().changed();
         Ok(result.rows_affected())
     }
 
@@ -665,6 +690,7 @@ impl Db {
                 .await?;
         }
         transaction.commit().await?;
+        self.identity_cache().changed();
         Ok(true)
     }
 
@@ -703,6 +729,7 @@ impl Db {
             .bind(user_id)
             .execute(self.pool())
             .await?;
+        self.identity_cache().changed();
         Ok(true)
     }
 
@@ -712,6 +739,7 @@ impl Db {
             .bind(user_id)
             .execute(self.pool())
             .await?;
+        self.identity_cache().changed();
         Ok(())
     }
 
@@ -784,6 +812,7 @@ impl Db {
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await?;
+        self.identity_cache().changed();
         Ok(Confirmation::Confirmed)
     }
 
@@ -938,6 +967,41 @@ async fn replace_recovery_codes_in(
             .await?;
     }
     Ok(())
+}
+
+/// A person's columns with prefixed names (so they can sit beside a session's), and one role.
+const USER_FIELDS: &str = "u.id AS u_id, u.phone AS u_phone, u.display_name AS u_display_name, \
+     u.password_hash AS u_password_hash, u.status AS u_status, u.created_at_ms AS u_created_at_ms, \
+     u.national_id AS u_national_id, u.pin_hash AS u_pin_hash, r.role AS r_role";
+/// A person from rows that select [`USER_FIELDS`]: one per role, or one with
+/// no role. `None` for no rows.
+fn user_from_rows(rows: &[sqlx::any::AnyRow]) -> Result<Option<UserRow>, StoreError> {
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let mut roles = Vec::new();
+    for row in rows {
+        if let Some(name) = row.try_get::<Option<String>, _>("r_role")? {
+            roles.push(Role::parse(&name).map_err(|error| StoreError::Corrupt(error.to_string()))?);
+        }
+    }
+    let hash: String = row.try_get("u_password_hash")?;
+    let pin: Option<String> = row.try_get("u_pin_hash")?;
+    Ok(Some(UserRow {
+        id: row.try_get("u_id")?,
+        phone: row.try_get("u_phone")?,
+        display_name: row.try_get("u_display_name")?,
+        password_hash: PhcString::parse(&hash)
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        status: UserStatus::parse(&row.try_get::<String, _>("u_status")?)?,
+        created_at_ms: row.try_get("u_created_at_ms")?,
+        national_id: row.try_get("u_national_id")?,
+        pin_hash: pin
+            .map(|pin| PhcString::parse(&pin))
+            .transpose()
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        roles,
+    }))
 }
 
 pub(crate) async fn queue_sms_in(

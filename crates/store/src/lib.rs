@@ -11,8 +11,10 @@ mod bills;
 mod db;
 mod error;
 mod identity;
+mod identity_cache;
 mod lease;
 mod ledger;
+mod payment_batches;
 mod payments;
 pub mod testing;
 mod url;
@@ -41,6 +43,7 @@ pub use ledger::{
     LEDGER_WRITER_LEASE, LedgerClock, LedgerEngine, LedgerError, Replica, replay_ledger,
     system_clock,
 };
+pub use payment_batches::{LimitCheck, LimitContext, PersonalLimitsRow};
 pub use payments::{
     BeginPayment, Finish, LimitWindows, NewOperation, OPERATIONS_PAGE_MAX, OperationRow,
     OperationStatus, SentUsage,

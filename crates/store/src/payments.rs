@@ -8,7 +8,10 @@ use sqlx::any::AnyRow;
 
 use crate::db::Db;
 use crate::error::StoreError;
-use crate::identity::queue_sms_in;
+use crate::payment_batches::{
+    BeginItem, FinishItem, LimitContext, OperationWrite, OperationWritten, PersonalLimitsRow,
+    begin_batch_in, finish_batch_in, personal_limits_of, sent_usage_of,
+};
 
 /// Most operations in one page of a statement.
 pub const OPERATIONS_PAGE_MAX: u32 = 500;
@@ -83,7 +86,7 @@ pub struct OperationRow {
 }
 
 /// Where the current day and month began, for the limits (local time is the caller's business).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LimitWindows {
     pub day_start_ms: i64,
     pub month_start_ms: i64,
@@ -116,7 +119,7 @@ pub enum Finish<'a> {
     Refused { code: &'a str, detail: &'a str },
 }
 
-const COLUMNS: &str = "id, user_id, idempotency_key, request_hash, kind, currency, amount_minor, \
+pub(crate) const COLUMNS: &str = "id, user_id, idempotency_key, request_hash, kind, currency, amount_minor, \
      fee_minor, counterparty_user_id, counterparty_label, note, counts_toward_limits, status, \
      refusal_code, refusal_detail, receipt_code, created_at_ms, finished_at_ms";
 
@@ -130,7 +133,7 @@ pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} negativo")))
 }
 
-fn operation_row(row: &AnyRow) -> Result<OperationRow, StoreError> {
+pub(crate) fn operation_row(row: &AnyRow) -> Result<OperationRow, StoreError> {
     Ok(OperationRow {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -153,165 +156,102 @@ fn operation_row(row: &AnyRow) -> Result<OperationRow, StoreError> {
     })
 }
 
-/// What `user_id` sent person-to-person in `currency` (pending and completed) since the
-/// starts of the day and of the month.
-async fn sent_usage_in(
-    connection: &mut sqlx::AnyConnection,
-    user_id: &str,
-    currency: &str,
-    windows: LimitWindows,
-) -> Result<SentUsage, StoreError> {
-    // One pass over the month's rows gives both sums (the day starts within the month).
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN created_at_ms >= $3 THEN amount_minor ELSE 0 END), 0) \
-         AS BIGINT), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payment_operations \
-         WHERE user_id = $1 AND currency = $2 AND counts_toward_limits = 1 \
-         AND status IN ('pending', 'completed') AND created_at_ms >= $4",
-    )
-    .bind(user_id)
-    .bind(currency)
-    .bind(windows.day_start_ms)
-    .bind(windows.month_start_ms.min(windows.day_start_ms))
-    .fetch_one(&mut *connection)
-    .await?;
-    let sums = [
-        to_u64(row.try_get(0)?, "importe enviado")?,
-        to_u64(row.try_get(1)?, "importe enviado")?,
-    ];
-    Ok(SentUsage {
-        today_minor: sums[0],
-        month_minor: sums[1],
-    })
+fn answer_mismatch() -> StoreError {
+    StoreError::Corrupt("el escritor de operaciones respondió otra cosa".to_owned())
 }
 
-/// [`Db::begin_payment`] inside a transaction that the caller commits (or rolls back on
-/// `Refused`), so that what else an operation needs is written atomically with it (the claim on
-/// a bill, see `bills.rs`).
+impl NewOperation<'_> {
+    /// The row as [`Db::begin_payment`] writes it: pending, nothing decided yet.
+    pub(crate) fn pending_row(&self) -> OperationRow {
+        OperationRow {
+            id: self.id.to_owned(),
+            user_id: self.user_id.to_owned(),
+            idempotency_key: self.idempotency_key.map(str::to_owned),
+            request_hash: self.request_hash.to_vec(),
+            kind: self.kind.to_owned(),
+            currency: self.currency.to_owned(),
+            amount_minor: self.amount_minor,
+            fee_minor: self.fee_minor,
+            counterparty_user_id: self.counterparty_user_id.map(str::to_owned),
+            counterparty_label: self.counterparty_label.to_owned(),
+            note: self.note.to_owned(),
+            counts_toward_limits: self.counts_toward_limits,
+            status: OperationStatus::Pending,
+            refusal_code: None,
+            refusal_detail: None,
+            receipt_code: None,
+            created_at_ms: self.created_at_ms,
+            finished_at_ms: None,
+        }
+    }
+}
+
+impl Finish<'_> {
+    fn item(self, id: &str, messages: &[(&str, &str)], now_ms: i64) -> FinishItem {
+        let (status, refusal_code, refusal_detail, receipt_code) = match self {
+            Finish::Completed { receipt_code } => (
+                OperationStatus::Completed,
+                None,
+                None,
+                Some(receipt_code.to_owned()),
+            ),
+            Finish::Refused { code, detail } => (
+                OperationStatus::Refused,
+                Some(code.to_owned()),
+                Some(detail.to_owned()),
+                None,
+            ),
+        };
+        FinishItem {
+            id: id.to_owned(),
+            status,
+            refusal_code,
+            refusal_detail,
+            receipt_code,
+            messages: messages
+                .iter()
+                .map(|(phone, body)| ((*phone).to_owned(), (*body).to_owned()))
+                .collect(),
+            now_ms,
+        }
+    }
+}
+
+/// [`Db::begin_payment`] inside a transaction that the caller commits, so that what else an
+/// operation needs is written atomically with it (the claim on a bill, see `bills.rs`). A
+/// refusal writes nothing.
 pub(crate) async fn begin_payment_in<R>(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
     operation: &NewOperation<'_>,
     windows: LimitWindows,
-    check: impl FnOnce(SentUsage) -> Result<(), R>,
+    check: impl FnOnce(&LimitContext) -> Result<(), R> + Send,
 ) -> Result<BeginPayment<R>, StoreError> {
-    sqlx::query("UPDATE users SET status = status WHERE id = $1")
-        .bind(operation.user_id)
-        .execute(&mut **transaction)
-        .await?;
-    if let Some(key) = operation.idempotency_key {
-        let query = format!(
-            "SELECT {COLUMNS} FROM payment_operations WHERE user_id = $1 AND idempotency_key = $2"
-        );
-        let earlier = sqlx::query(&query)
-            .bind(operation.user_id)
-            .bind(key)
-            .fetch_optional(&mut **transaction)
-            .await?;
-        if let Some(earlier) = earlier {
-            let earlier = operation_row(&earlier)?;
-            return Ok(if earlier.request_hash == operation.request_hash {
-                BeginPayment::Existing(earlier)
-            } else {
-                BeginPayment::KeyReused(earlier)
-            });
-        }
-    }
-    if operation.counts_toward_limits {
-        let usage =
-            sent_usage_in(transaction, operation.user_id, operation.currency, windows).await?;
-        if let Err(refusal) = check(usage) {
-            return Ok(BeginPayment::Refused(refusal));
-        }
-    }
-    sqlx::query(
-        "INSERT INTO payment_operations (id, user_id, idempotency_key, request_hash, kind, \
-         currency, amount_minor, fee_minor, counterparty_user_id, counterparty_label, note, \
-         counts_toward_limits, status, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13)",
-    )
-    .bind(operation.id)
-    .bind(operation.user_id)
-    .bind(operation.idempotency_key)
-    .bind(operation.request_hash)
-    .bind(operation.kind)
-    .bind(operation.currency)
-    .bind(to_i64(operation.amount_minor, "importe")?)
-    .bind(to_i64(operation.fee_minor, "comisión")?)
-    .bind(operation.counterparty_user_id)
-    .bind(operation.counterparty_label)
-    .bind(operation.note)
-    .bind(i32::from(operation.counts_toward_limits))
-    .bind(operation.created_at_ms)
-    .execute(&mut **transaction)
-    .await?;
-    // The row as just written, without reading it back: one statement fewer on the hot path.
-    Ok(BeginPayment::Started(OperationRow {
-        id: operation.id.to_owned(),
-        user_id: operation.user_id.to_owned(),
-        idempotency_key: operation.idempotency_key.map(str::to_owned),
-        request_hash: operation.request_hash.to_vec(),
-        kind: operation.kind.to_owned(),
-        currency: operation.currency.to_owned(),
-        amount_minor: operation.amount_minor,
-        fee_minor: operation.fee_minor,
-        counterparty_user_id: operation.counterparty_user_id.map(str::to_owned),
-        counterparty_label: operation.counterparty_label.to_owned(),
-        note: operation.note.to_owned(),
-        counts_toward_limits: operation.counts_toward_limits,
-        status: OperationStatus::Pending,
-        refusal_code: None,
-        refusal_detail: None,
-        receipt_code: None,
-        created_at_ms: operation.created_at_ms,
-        finished_at_ms: None,
-    }))
+    let item = BeginItem {
+        row: operation.pending_row(),
+        windows,
+        check: Box::new(check),
+    };
+    begin_batch_in(transaction, vec![item])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("un lote de una operación no dio respuesta".to_owned()))
 }
 
 /// [`Db::finish_payment`] inside a transaction the caller commits; also says whether this call
 /// ended the operation (`false`: it had ended before, and nothing was written).
 pub(crate) async fn finish_payment_in(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
     id: &str,
     finish: Finish<'_>,
     messages: &[(&str, &str)],
     now_ms: i64,
 ) -> Result<(OperationRow, bool), StoreError> {
-    let (status, code, detail, receipt) = match finish {
-        Finish::Completed { receipt_code } => {
-            (OperationStatus::Completed, None, None, Some(receipt_code))
-        }
-        Finish::Refused { code, detail } => {
-            (OperationStatus::Refused, Some(code), Some(detail), None)
-        }
-    };
-    // RETURNING gives the finished row in the same statement (SQLite 3.35+ and PostgreSQL).
-    let query = format!(
-        "UPDATE payment_operations SET status = $1, refusal_code = $2, refusal_detail = $3, \
-         receipt_code = $4, finished_at_ms = $5 WHERE id = $6 AND status = 'pending' \
-         RETURNING {COLUMNS}"
-    );
-    let finished = sqlx::query(&query)
-        .bind(status.as_str())
-        .bind(code)
-        .bind(detail)
-        .bind(receipt)
-        .bind(now_ms)
-        .bind(id)
-        .fetch_optional(&mut **transaction)
-        .await?;
-    if let Some(finished) = finished {
-        for (phone, body) in messages {
-            queue_sms_in(transaction, phone, body, now_ms).await?;
-        }
-        return Ok((operation_row(&finished)?, true));
-    }
-    // It had ended before: as it stands, and nothing queued again.
-    let query = format!("SELECT {COLUMNS} FROM payment_operations WHERE id = $1");
-    let row = sqlx::query(&query)
-        .bind(id)
-        .fetch_optional(&mut **transaction)
+    finish_batch_in(transaction, &[finish.item(id, messages, now_ms)])
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("la operación {id} no existe")))?;
-    Ok((operation_row(&row)?, false))
+        .pop()
+        .ok_or_else(|| {
+            StoreError::Corrupt("un lote de una operación no dio respuesta".to_owned())
+        })?
 }
 
 impl Db {
@@ -324,32 +264,44 @@ impl Db {
         windows: LimitWindows,
     ) -> Result<SentUsage, StoreError> {
         let mut connection = self.pool().acquire().await?;
-        sent_usage_in(&mut connection, user_id, currency, windows).await
+        let usage = sent_usage_of(&mut connection, &[(user_id, currency, windows)]).await?;
+        Ok(usage
+            .get(&(user_id.to_owned(), currency.to_owned(), windows))
+            .copied()
+            .unwrap_or_default())
     }
 
     /// Records a new operation as pending, after `check` accepts what the person already sent
-    /// today and this month. The person's row is locked for the transaction, so two requests
-    /// of one person are counted one after the other and cannot both slip under a limit. With
-    /// an idempotency key already used, returns that operation instead and writes nothing.
-    pub async fn begin_payment<R>(
+    /// today and this month and the lower limits they set (only for operations that count
+    /// toward the limits). Operations begin in batches under one turn shared by every process
+    /// (see `payment_batches.rs`), so two requests of one person are counted one after the
+    /// other and cannot both slip under a limit. With an idempotency key already used, returns
+    /// that operation instead and writes nothing.
+    pub async fn begin_payment(
         &self,
         operation: &NewOperation<'_>,
         windows: LimitWindows,
-        check: impl FnOnce(SentUsage) -> Result<(), R>,
-    ) -> Result<BeginPayment<R>, StoreError> {
-        let (_turn, mut transaction) = self.begin_write().await?;
-        let begun = begin_payment_in(&mut transaction, operation, windows, check).await?;
-        if matches!(begun, BeginPayment::Refused(_)) {
-            transaction.rollback().await?;
-        } else {
-            transaction.commit().await?;
+        check: impl FnOnce(&LimitContext) -> Result<(), String> + Send + 'static,
+    ) -> Result<BeginPayment<String>, StoreError> {
+        let item = BeginItem {
+            row: operation.pending_row(),
+            windows,
+            check: Box::new(check),
+        };
+        match self
+            .payment_batches()
+            .writer
+            .submit(OperationWrite::Begin(Box::new(item)))
+            .await?
+        {
+            OperationWritten::Begun(begun) => Ok(begun),
+            OperationWritten::Finished(_) => Err(answer_mismatch()),
         }
-        Ok(begun)
     }
 
     /// Ends a pending operation and, in the same transaction, queues its SMS messages
     /// (`(phone in E.164, text)`). An operation already ended is returned as it is and no
-    /// message is queued again.
+    /// message is queued again. Written in batches with other operations ending at once.
     pub async fn finish_payment(
         &self,
         id: &str,
@@ -357,11 +309,15 @@ impl Db {
         messages: &[(&str, &str)],
         now_ms: i64,
     ) -> Result<OperationRow, StoreError> {
-        let (_turn, mut transaction) = self.begin_write().await?;
-        let (row, _changed) =
-            finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
-        transaction.commit().await?;
-        Ok(row)
+        match self
+            .payment_batches()
+            .writer
+            .submit(OperationWrite::Finish(finish.item(id, messages, now_ms)))
+            .await?
+        {
+            OperationWritten::Finished(row) => Ok(row),
+            OperationWritten::Begun(_) => Err(answer_mismatch()),
+        }
     }
 
     pub async fn payment_operation(&self, id: &str) -> Result<Option<OperationRow>, StoreError> {
@@ -460,29 +416,15 @@ impl Db {
             .collect()
     }
 
-    /// The lower limits a person set in `currency`: `(daily, monthly)`, each optional.
+    /// The lower limits a person set in `currency`, if any.
     pub async fn personal_limits(
         &self,
         user_id: &str,
         currency: &str,
-    ) -> Result<Option<(Option<u64>, Option<u64>)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT daily_minor, monthly_minor FROM personal_limits \
-             WHERE user_id = $1 AND currency = $2",
-        )
-        .bind(user_id)
-        .bind(currency)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|row| {
-            let daily: Option<i64> = row.try_get(0)?;
-            let monthly: Option<i64> = row.try_get(1)?;
-            Ok((
-                daily.map(|v| to_u64(v, "límite")).transpose()?,
-                monthly.map(|v| to_u64(v, "límite")).transpose()?,
-            ))
-        })
-        .transpose()
+    ) -> Result<Option<PersonalLimitsRow>, StoreError> {
+        let mut connection = self.pool().acquire().await?;
+        let mut found = personal_limits_of(&mut connection, &[(user_id, currency)]).await?;
+        Ok(found.remove(&(user_id.to_owned(), currency.to_owned())))
     }
 
     pub async fn set_personal_limits(

@@ -2,7 +2,10 @@
 //! finishing once with its SMS, statements and wallets.
 
 use ceiba_store::testing::active_citizen as user;
-use ceiba_store::{BeginPayment, Finish, LimitWindows, NewOperation, OperationStatus, SentUsage};
+use ceiba_store::{
+    BeginPayment, Finish, LimitContext, LimitWindows, NewOperation, OperationStatus,
+    PersonalLimitsRow, SentUsage,
+};
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 
 fn main() {
@@ -14,6 +17,10 @@ fn main() {
         concurrent_limit,
     );
     suite.each_engine("payments_finish_once_with_its_messages", finish_once);
+    suite.each_engine(
+        "payments_batches_answer_every_request_once",
+        batches_answer_once,
+    );
     suite.each_engine("payments_statement_pages_newest_first", statement_pages);
     suite.each_engine("payments_wallets_and_personal_limits", wallets_and_limits);
     suite.run()
@@ -48,7 +55,7 @@ fn operation<'a>(
     }
 }
 
-fn accept(_: SentUsage) -> Result<(), ()> {
+fn accept(_: &LimitContext) -> Result<(), String> {
     Ok(())
 }
 
@@ -120,21 +127,30 @@ async fn limits_count(database: TestDatabase) -> TestResult {
     let mut not_counted = operation("5", &ana, None, 9_999);
     not_counted.counts_toward_limits = false;
     db.begin_payment(&not_counted, WINDOWS, accept).await?;
-    let mut seen = None;
+    db.set_personal_limits(&ana, "CUP", Some(2_000), None)
+        .await?;
+    let (seen, saw) = std::sync::mpsc::channel();
     let outcome = db
-        .begin_payment(&operation("6", &ana, None, 1), WINDOWS, |usage| {
-            seen = Some(usage);
-            Err("refused")
+        .begin_payment(&operation("6", &ana, None, 1), WINDOWS, move |context| {
+            let _ = seen.send(*context);
+            Err("refused".to_owned())
         })
         .await?;
-    assert!(matches!(outcome, BeginPayment::Refused("refused")));
+    assert!(matches!(outcome, BeginPayment::Refused(ref why) if why == "refused"));
     assert_eq!(
-        seen,
-        Some(SentUsage {
-            today_minor: 1_300,
-            month_minor: 8_300
-        }),
-        "pending and completed count, refused and uncounted do not, yesterday only monthly"
+        saw.try_recv()?,
+        LimitContext {
+            sent: SentUsage {
+                today_minor: 1_300,
+                month_minor: 8_300
+            },
+            personal: Some(PersonalLimitsRow {
+                daily_minor: Some(2_000),
+                monthly_minor: None
+            }),
+        },
+        "pending and completed count, refused and uncounted do not, yesterday only monthly; \
+         the person's own limits come with them"
     );
     assert!(
         db.payment_operation("6").await?.is_none(),
@@ -153,9 +169,9 @@ async fn concurrent_limit(database: TestDatabase) -> TestResult {
         tasks.spawn(async move {
             let id = format!("op-{n}");
             let outcome = db
-                .begin_payment(&operation(&id, &ana, None, 100), WINDOWS, |usage| {
-                    if usage.today_minor + 100 > 500 {
-                        Err(())
+                .begin_payment(&operation(&id, &ana, None, 100), WINDOWS, |context| {
+                    if context.sent.today_minor + 100 > 500 {
+                        Err("over".to_owned())
                     } else {
                         Ok(())
                     }
@@ -215,6 +231,116 @@ async fn finish_once(database: TestDatabase) -> TestResult {
         db.finish_payment("nope", Finish::Completed { receipt_code: "r" }, &[], NOW_MS)
             .await
             .is_err()
+    );
+    Ok(())
+}
+
+/// Many requests at once land in shared batches: one key begins one operation whoever sends
+/// it, limits are counted per person across a batch, and one operation ends once.
+async fn batches_answer_once(database: TestDatabase) -> TestResult {
+    let db = database.db;
+    let ana = user(&db, "+5351000001").await?;
+    let luis = user(&db, "+5351000002").await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..30 {
+        let db = db.clone();
+        let (who, key) = if n % 3 == 0 {
+            (luis.clone(), format!("luis-{}", n % 2))
+        } else {
+            (ana.clone(), "misma-clave".to_owned())
+        };
+        tasks.spawn(async move {
+            let id = format!("op-{n}");
+            let new = operation(&id, &who, Some(&key), 100);
+            let begun = db
+                .begin_payment(&new, WINDOWS, |context| {
+                    if context.sent.today_minor + 100 > 100 {
+                        Err(format!("ya envió {}", context.sent.today_minor))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await?;
+            Ok::<_, ceiba_store::StoreError>((n, who, begun))
+        });
+    }
+    let mut started = Vec::new();
+    let mut existing = 0;
+    let mut refused = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (n, who, begun) = joined??;
+        match begun {
+            BeginPayment::Started(row) => started.push((who, row.id)),
+            BeginPayment::Existing(row) => {
+                assert_eq!(
+                    row.user_id, who,
+                    "request {n} got another person's operation"
+                );
+                existing += 1;
+            }
+            BeginPayment::Refused(_) => refused += 1,
+            BeginPayment::KeyReused(row) => panic!("request {n}: key reused by {row:?}"),
+        }
+    }
+    // Ana: one key, one operation. Luis: two keys, but his limit (100 a day) lets only the
+    // first begin.
+    assert_eq!(
+        started.iter().filter(|(who, _)| *who == ana).count(),
+        1,
+        "one operation for Ana's one key: {started:?}"
+    );
+    assert_eq!(
+        started.iter().filter(|(who, _)| *who == luis).count(),
+        1,
+        "Luis's second key is over his limit: {started:?}"
+    );
+    assert_eq!(refused + existing + started.len(), 30);
+    assert!(refused >= 1, "Luis's other key was refused at least once");
+    let mut other_body = operation("op-otra", &ana, Some("misma-clave"), 100);
+    other_body.request_hash = b"otra-peticion";
+    assert!(matches!(
+        db.begin_payment(&other_body, WINDOWS, accept).await?,
+        BeginPayment::KeyReused(_)
+    ));
+
+    // The same operation ended by ten requests at once: ended once, its messages queued once.
+    let (_, id) = started
+        .iter()
+        .find(|(who, _)| *who == ana)
+        .ok_or("Ana's operation")?
+        .clone();
+    let mut ends = tokio::task::JoinSet::new();
+    for n in 0..10_i64 {
+        let db = db.clone();
+        let id = id.clone();
+        ends.spawn(async move {
+            let body = format!("aviso {n}");
+            db.finish_payment(
+                &id,
+                Finish::Completed {
+                    receipt_code: "R-1",
+                },
+                &[("+5351000001", body.as_str())],
+                NOW_MS + n,
+            )
+            .await
+        });
+    }
+    let mut finished = Vec::new();
+    while let Some(joined) = ends.join_next().await {
+        finished.push(joined??);
+    }
+    let first = finished.first().ok_or("an answer")?.clone();
+    assert_eq!(first.status, OperationStatus::Completed);
+    assert!(
+        finished.iter().all(|row| *row == first),
+        "every request got the same ended operation"
+    );
+    let queued = db.due_sms(NOW_MS + 100, 100).await?;
+    assert_eq!(
+        queued.len(),
+        1,
+        "one message, from the request that ended it"
     );
     Ok(())
 }
@@ -291,7 +417,10 @@ async fn wallets_and_limits(database: TestDatabase) -> TestResult {
         .await?;
     assert_eq!(
         db.personal_limits(&ana, "CUP").await?,
-        Some((Some(20_000), Some(50_000)))
+        Some(PersonalLimitsRow {
+            daily_minor: Some(20_000),
+            monthly_minor: Some(50_000)
+        })
     );
     assert_eq!(db.personal_limits(&ana, "USD").await?, None);
     Ok(())

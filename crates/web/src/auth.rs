@@ -211,9 +211,9 @@ impl FromRequestParts<AppState> for Authenticated {
             ));
         }
         let hash = token.hash();
-        let session = state
+        let (session, user) = state
             .db
-            .session_by_token_hash(&hash)
+            .session_with_user(&hash)
             .await?
             .ok_or_else(invalid)?;
         let now_s = state.clock.now_s();
@@ -224,11 +224,6 @@ impl FromRequestParts<AppState> for Authenticated {
         {
             return Err(invalid());
         }
-        let user = state
-            .db
-            .user_by_id(&session.user_id)
-            .await?
-            .ok_or_else(invalid)?;
         if user.status != UserStatus::Active {
             return Err(invalid());
         }

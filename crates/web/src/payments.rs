@@ -4,7 +4,8 @@
 //!
 //! 1. parse and check the request (recipient, amount, currency), open wallets on first use;
 //! 2. record the operation as `pending` with its idempotency key, after checking the
-//!    person-to-person limits under the person's row lock (`Db::begin_payment`);
+//!    person-to-person limits and the person's own ones under the turn every beginning takes
+//!    (`Db::begin_payment`, written in batches with the requests arriving at once);
 //! 3. submit the chain to the ledger (ids derive from the operation id, so a retry is
 //!    idempotent there too);
 //! 4. record the outcome and queue the SMS messages in one transaction (`Db::finish_payment`).
@@ -23,8 +24,8 @@ use ceiba_payments::{
     WalletCaps, accounts, plan,
 };
 use ceiba_store::{
-    BeginPayment, Finish, LedgerEngine, LimitWindows, NewOperation, OperationRow, OperationStatus,
-    UserRow, UserStatus,
+    BeginPayment, Finish, LedgerEngine, LimitContext, LimitWindows, NewOperation, OperationRow,
+    OperationStatus, UserRow, UserStatus,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -745,7 +746,7 @@ async fn run_operation(
     engine: &LedgerEngine,
     new: &NewOperation<'_>,
     known: &[&UserRow],
-    check: impl FnOnce(ceiba_store::SentUsage) -> Result<(), String>,
+    check: impl FnOnce(&LimitContext) -> Result<(), String> + Send + 'static,
 ) -> Result<OperationRow, ApiError> {
     let windows = state.payments.windows(new.created_at_ms);
     let row = match state.db.begin_payment(new, windows, check).await? {
@@ -813,10 +814,14 @@ async fn personal_limits(
         .db
         .personal_limits(user_id, currency.code())
         .await?
-        .map(|(daily_minor, monthly_minor)| PersonalLimits {
-            daily_minor,
-            monthly_minor,
-        }))
+        .map(personal_of))
+}
+
+fn personal_of(row: ceiba_store::PersonalLimitsRow) -> PersonalLimits {
+    PersonalLimits {
+        daily_minor: row.daily_minor,
+        monthly_minor: row.monthly_minor,
+    }
 }
 
 /// Checks a transfer as [`transfer_to_person`] will, recording and moving nothing: the
@@ -887,7 +892,6 @@ pub async fn transfer_to_person(
     ensure_wallet(state, engine, &payer.id, currency).await?;
     ensure_wallet(state, engine, &payee.id, currency).await?;
     let kind = OperationKind::PersonToPerson;
-    let personal = personal_limits(state, &payer.id, currency).await?;
     let id = rand::random::<u128>().max(1).to_string();
     let minor = amount.minor.to_string();
     let hash = request_hash(&[kind.as_str(), &payee.phone, currency.code(), &minor, &note]);
@@ -906,13 +910,15 @@ pub async fn transfer_to_person(
         counts_toward_limits: true,
         created_at_ms: state.clock.now_ms(),
     };
-    let limits = &state.payments.limits;
-    run_operation(state, engine, &new, &[payer, &payee], |sent| {
+    let limits = state.payments.limits;
+    // Counted with the person's lower limits under the turn in which the operation begins.
+    run_operation(state, engine, &new, &[payer, &payee], move |context| {
         let usage = Usage {
-            today_minor: sent.today_minor,
-            month_minor: sent.month_minor,
+            today_minor: context.sent.today_minor,
+            month_minor: context.sent.month_minor,
         };
-        ceiba_payments::check_person_to_person(limits, personal.as_ref(), usage, amount)
+        let personal = context.personal.map(personal_of);
+        ceiba_payments::check_person_to_person(&limits, personal.as_ref(), usage, amount)
             .map_err(|refusal| refusal.to_string())
     })
     .await

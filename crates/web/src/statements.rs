@@ -75,15 +75,19 @@ pub async fn limits(
             .db
             .personal_limits(&who.user.id, currency.code())
             .await?
-            .unwrap_or((None, None));
+            .unwrap_or_default();
         let used = state
             .db
             .sent_usage(&who.user.id, currency.code(), windows)
             .await?;
         views.push(CurrencyLimitsView {
             currency: currency.code(),
-            daily: limit_view(central.daily_minor, personal.0, used.today_minor),
-            monthly: limit_view(central.monthly_minor, personal.1, used.month_minor),
+            daily: limit_view(central.daily_minor, personal.daily_minor, used.today_minor),
+            monthly: limit_view(
+                central.monthly_minor,
+                personal.monthly_minor,
+                used.month_minor,
+            ),
         });
     }
     Ok(Json(views))
