@@ -84,6 +84,12 @@ impl Durability {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where write transactions run. With SQLite, a pool of one connection: a connection
+    /// forgets its page cache whenever *another* connection has committed, so if writes moved
+    /// from connection to connection every transaction would start cold and read its pages
+    /// again; on one connection they stay warm (readers never commit anything). With
+    /// PostgreSQL, the same pool as reads.
+    write_pool: AnyPool,
     engine: Engine,
     url: DatabaseUrl,
     /// SQLite takes one writer at a time and makes the others wait by sleeping and polling,
@@ -135,6 +141,9 @@ impl Db {
                         "PRAGMA synchronous = FULL",
                         "PRAGMA foreign_keys = ON",
                         "PRAGMA busy_timeout = 5000",
+                        // Statement journals (the undo of one statement inside a transaction)
+                        // and temporary tables never need to survive a crash.
+                        "PRAGMA temp_store = MEMORY",
                     ] {
                         sqlx::query(pragma).execute(&mut *connection).await?;
                     }
@@ -156,15 +165,20 @@ impl Db {
         .map_err(|_elapsed| connect_error(sqlx::Error::PoolTimedOut))?
         .map_err(connect_error)?;
         first.close().await.map_err(connect_error)?;
-        let pool = options
-            .connect(url.expose())
-            .await
-            .map_err(|source| StoreError::Connect {
-                url: url.to_string(),
-                source,
-            })?;
+        let write_options = options.clone().max_connections(1);
+        let pool = options.connect(url.expose()).await.map_err(connect_error)?;
+        // SQLite: every write transaction of this process on one connection (see
+        // `write_pool`). PostgreSQL: the one pool.
+        let write_pool = match engine {
+            Engine::Sqlite => write_options
+                .connect(url.expose())
+                .await
+                .map_err(connect_error)?,
+            Engine::Postgres => pool.clone(),
+        };
         Ok(Db {
             pool,
+            write_pool,
             engine,
             url: url.clone(),
             write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
@@ -202,6 +216,7 @@ impl Db {
     fn detached(&self) -> Db {
         Db {
             pool: self.pool.clone(),
+            write_pool: self.write_pool.clone(),
             engine: self.engine,
             url: self.url.clone(),
             write_gate: self.write_gate.clone(),
@@ -225,12 +240,17 @@ impl Db {
         StoreError,
     > {
         let turn = self.write_turn().await;
-        let transaction = self.pool.begin().await?;
+        let transaction = self.write_pool.begin().await?;
         Ok((turn, transaction))
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for a write outside [`Db::begin_write`] (take [`Db::write_turn`] first).
+    pub(crate) fn write_pool(&self) -> &AnyPool {
+        &self.write_pool
     }
 
     /// Applies every pending migration for this engine, and says how many it applied.
@@ -316,6 +336,7 @@ impl Db {
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
+        self.write_pool.close().await;
         self.pool.close().await;
     }
 }

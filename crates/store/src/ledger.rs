@@ -62,7 +62,7 @@ impl Db {
         )
         .bind(to_i64(sequence, "secuencia del diario")?)
         .bind(record)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await?;
         Ok(result.rows_affected() == 1)
     }

@@ -34,7 +34,7 @@ pub(crate) const BATCH_MAX: usize = 256;
 /// Requests waiting for their task; beyond this, callers wait (backpressure).
 const QUEUE_MAX: usize = 4_096;
 /// Rows per multi-row statement, well under both engines' limits on bound values.
-const ROWS_PER_STATEMENT: usize = 64;
+const ROWS_PER_STATEMENT: usize = 32;
 
 /// The lower limits a person set for a currency, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

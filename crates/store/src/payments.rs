@@ -333,7 +333,8 @@ impl Db {
 
     /// A person's operations, sent or received (received only once completed), newest first,
     /// created in `[from_ms, to_ms)`; `before` continues a page: `(created_at_ms, id)` of the
-    /// last row seen.
+    /// last row seen. ("Completed" is written as "neither pending nor refused" so that SQLite
+    /// takes the counterparty's index, not the status index and everybody's period.)
     pub async fn payment_operations_of(
         &self,
         user_id: &str,
@@ -346,7 +347,8 @@ impl Db {
         let (before_ms, before_id) = before.unwrap_or((i64::MAX, ""));
         let query = format!(
             "SELECT {COLUMNS} FROM payment_operations \
-             WHERE (user_id = $1 OR (counterparty_user_id = $1 AND status = 'completed')) \
+             WHERE (user_id = $1 OR (counterparty_user_id = $1 \
+             AND status NOT IN ('pending', 'refused'))) \
              AND created_at_ms >= $2 AND created_at_ms < $3 \
              AND (created_at_ms < $4 OR (created_at_ms = $4 AND ($5 = '' OR id < $5))) \
              ORDER BY created_at_ms DESC, id DESC LIMIT $6"
