@@ -294,16 +294,38 @@ pub async fn link_bank_account(
 ) -> Result<(StatusCode, Json<BankAccountView>), ApiError> {
     // Checked for its form; linking is idempotent by what is linked.
     idempotency_key(&headers)?;
-    let bank = known_bank(&body.bank)?;
-    let currency = parse_currency(&body.currency)?;
-    let alias = parse_alias(&body.alias)?;
-    let number = parse_account_number(&body.account_number)?;
+    let row = link_account(
+        &state,
+        &who.user,
+        &body.bank,
+        &body.currency,
+        &body.alias,
+        &body.account_number,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(account_view(&row))))
+}
+
+/// Links a bank account to `person`'s wallet, as typed; for every channel. Linking again the
+/// same account (bank, currency, number) gives the account already linked.
+pub async fn link_account(
+    state: &AppState,
+    person: &UserRow,
+    bank: &str,
+    currency: &str,
+    alias: &str,
+    account_number: &str,
+) -> Result<BankAccountRow, ApiError> {
+    let bank = known_bank(bank)?;
+    let currency = parse_currency(currency)?;
+    let alias = parse_alias(alias)?;
+    let number = parse_account_number(account_number)?;
     let id = rand::random::<u128>().max(1).to_string();
     let hash = number_hash(&state.payments.receipt_key, &number);
     let masked_number = masked(&number);
     let new = NewBankAccount {
         id: &id,
-        user_id: &who.user.id,
+        user_id: &person.id,
         bank_code: bank.code,
         currency: currency.code(),
         alias: &alias,
@@ -312,13 +334,24 @@ pub async fn link_bank_account(
         created_at_ms: state.clock.now_ms(),
     };
     match state.db.link_bank_account(&new).await? {
-        LinkBankAccount::Linked(row) | LinkBankAccount::Existing(row) => {
-            Ok((StatusCode::CREATED, Json(account_view(&row))))
-        }
+        LinkBankAccount::Linked(row) | LinkBankAccount::Existing(row) => Ok(row),
         LinkBankAccount::TooMany => Err(ApiError::with_detail(
             ErrorCode::ValidationFailed,
             format!("puede vincular hasta {LINKED_BANK_ACCOUNTS_MAX} cuentas bancarias"),
         )),
+    }
+}
+
+/// Unlinks `person`'s account `id`; for every channel.
+pub async fn unlink_account(state: &AppState, person: &UserRow, id: &str) -> Result<(), ApiError> {
+    if state
+        .db
+        .remove_bank_account(&person.id, id, state.clock.now_ms())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(unknown_account())
     }
 }
 
@@ -350,15 +383,8 @@ pub async fn unlink_bank_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
-        .db
-        .remove_bank_account(&who.user.id, &id, state.clock.now_ms())
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(unknown_account())
-    }
+    unlink_account(&state, &who.user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------------------------------------

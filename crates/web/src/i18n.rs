@@ -416,6 +416,23 @@ pub struct PagosTexts {
     pub money_in: &'static str,
     pub money_out: &'static str,
     pub no_operations_in_period: &'static str,
+    // Linked bank accounts.
+    pub accounts_link: &'static str,
+    pub accounts_title: &'static str,
+    pub accounts_intro: &'static str,
+    pub no_accounts: &'static str,
+    pub bank_label: &'static str,
+    pub alias_label: &'static str,
+    pub alias_hint: &'static str,
+    pub account_number_label: &'static str,
+    pub account_number_hint: &'static str,
+    pub link_heading: &'static str,
+    pub link_button: &'static str,
+    pub unlink_button: &'static str,
+    pub direction_label: &'static str,
+    pub deposit_option: &'static str,
+    pub withdraw_option: &'static str,
+    pub move_button: &'static str,
 }
 
 pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
@@ -504,6 +521,23 @@ pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
     money_in: "Entradas",
     money_out: "Salidas",
     no_operations_in_period: "No hay operaciones en este periodo.",
+    accounts_link: "Cuentas bancarias",
+    accounts_title: "Cuentas bancarias vinculadas",
+    accounts_intro: "Deposite desde una cuenta de su banco en su monedero, o extraiga del monedero \
+                     a la cuenta. Del número solo se guardan las cuatro últimas cifras.",
+    no_accounts: "Aún no ha vinculado ninguna cuenta.",
+    bank_label: "Banco",
+    alias_label: "Nombre para reconocerla",
+    alias_hint: "Por ejemplo: Ahorros, Tarjeta del salario.",
+    account_number_label: "Número de cuenta",
+    account_number_hint: "Las 16 cifras que trae la tarjeta o la libreta.",
+    link_heading: "Vincular una cuenta",
+    link_button: "Vincular",
+    unlink_button: "Desvincular",
+    direction_label: "Operación",
+    deposit_option: "Depositar en el monedero",
+    withdraw_option: "Extraer a la cuenta",
+    move_button: "Hacer la operación",
 };
 
 pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
@@ -592,6 +626,23 @@ pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
     money_in: "Money in",
     money_out: "Money out",
     no_operations_in_period: "No operations in this period.",
+    accounts_link: "Bank accounts",
+    accounts_title: "Linked bank accounts",
+    accounts_intro: "Deposit from an account at your bank into your wallet, or withdraw from the \
+                     wallet to the account. Only the last four digits of the number are kept.",
+    no_accounts: "You have not linked any account yet.",
+    bank_label: "Bank",
+    alias_label: "A name to recognise it",
+    alias_hint: "For example: Savings, Salary card.",
+    account_number_label: "Account number",
+    account_number_hint: "The 16 digits on the card or the passbook.",
+    link_heading: "Link an account",
+    link_button: "Link",
+    unlink_button: "Unlink",
+    direction_label: "Operation",
+    deposit_option: "Deposit into the wallet",
+    withdraw_option: "Withdraw to the account",
+    move_button: "Do it",
 };
 
 #[cfg(test)]

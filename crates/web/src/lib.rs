@@ -309,6 +309,18 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             payment_pages::TOP_UP_PATH,
             get(payment_pages::top_up_form).post(payment_pages::top_up),
         )
+        .route(
+            payment_pages::bank_accounts::ACCOUNTS_PATH,
+            get(payment_pages::bank_accounts::accounts).post(payment_pages::bank_accounts::link),
+        )
+        .route(
+            payment_pages::bank_accounts::UNLINK_PATH,
+            post(payment_pages::bank_accounts::unlink),
+        )
+        .route(
+            payment_pages::bank_accounts::MOVE_PATH,
+            post(payment_pages::bank_accounts::move_money),
+        )
         .route(payment_pages::STATEMENT_PATH, get(payment_pages::statement))
         .route(payment_pages::RECEIPT_PATH, get(payment_pages::receipt))
         .route_layer(middleware::from_fn(auth::read_form_csrf))

@@ -32,6 +32,7 @@ fn main() {
         forms_without_the_session_token_move_nothing,
         bills_are_looked_up_and_paid_once_through_the_pages,
         top_ups_through_the_pages,
+        bank_accounts_are_linked_used_and_unlinked_through_the_pages,
         the_statement_prints_a_period_and_links_its_csv,
         pagos_pages_are_small_script_free_and_never_stored,
     );
@@ -537,6 +538,7 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
         "/pagos/facturas",
         "/pagos/recargas",
         "/pagos/extracto",
+        "/pagos/cuentas",
         "/pagos/recibos/1",
     ] {
         assert_redirect(&app.server.get(path).await?, "/cuenta/entrar");
@@ -570,11 +572,27 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
         ("importe", "100"),
         ("clave", "web-otra-mas"),
     ];
-    let forms: [(&str, &[(&str, &str)]); 4] = [
+    let link = [
+        ("banco", "BPA"),
+        ("moneda", "CUP"),
+        ("alias", "Ahorros"),
+        ("numero", "1234567890123456"),
+    ];
+    let deposit = [
+        ("cuenta", "1"),
+        ("sentido", "depositar"),
+        ("importe", "100"),
+        ("clave", "web-y-otra"),
+    ];
+    let unlink = [("cuenta", "1")];
+    let forms: [(&str, &[(&str, &str)]); 7] = [
         ("/pagos/enviar/confirmar", &send),
         ("/pagos/facturas/pagar", &bill),
         ("/pagos/recargas", &top_up),
         ("/pagos/enviar", &send),
+        ("/pagos/cuentas", &link),
+        ("/pagos/cuentas/mover", &deposit),
+        ("/pagos/cuentas/desvincular", &unlink),
     ];
     for (action, fields) in forms {
         for token in [None, Some(""), Some("no-es-el-token"), Some(&csrf[..42])] {
@@ -612,6 +630,14 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
     assert_eq!(app.cup(&ana), 100_000);
     assert_eq!(app.cup(&beto), 0);
     assert_eq!(app.sent_by(&ana).await?.len(), 0);
+    assert!(
+        app.db
+            .bank_accounts_of(&ana)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty(),
+        "no account was linked by a forged form"
+    );
     app.stop().await;
     Ok(())
 }
@@ -768,6 +794,142 @@ async fn bills_are_looked_up_and_paid_once_through_the_pages(database: TestDatab
     assert!(page.contains("<h1>Recibo</h1>"), "{page}");
     assert_eq!(text_of(&page, "saldo"), Some("654,70 CUP"));
     assert_eq!(app.cup(&ana), 100_000 - 24_530 - 10_000);
+    app.stop().await;
+    Ok(())
+}
+
+async fn bank_accounts_are_linked_used_and_unlinked_through_the_pages(
+    database: TestDatabase,
+) -> TestResult {
+    let app = Pagos::start(&database.db).await?;
+    let ana = app.person(ANA, "1000").await?;
+    let mut browser = app.browser(ANA.0).await?;
+    let home = browser.get("/pagos").await?.text();
+    assert!(home.contains(r#"href="/pagos/cuentas""#), "{home}");
+    let empty = browser.get("/pagos/cuentas").await?.text();
+    assert!(
+        empty.contains("Aún no ha vinculado ninguna cuenta."),
+        "{empty}"
+    );
+
+    // A malformed number: the form again with the reason and the alias typed; nothing linked.
+    let bad = submit(
+        &mut browser,
+        "/pagos/cuentas",
+        "/pagos/cuentas",
+        &[
+            ("banco", "BANDEC"),
+            ("moneda", "CUP"),
+            ("alias", "Ahorros"),
+            ("numero", "1234 5678"),
+        ],
+    )
+    .await?;
+    assert_eq!(bad.status, 200);
+    let bad = bad.text();
+    assert!(
+        error_of(&bad).is_some_and(|error| error.contains("16 dígitos")),
+        "{bad}"
+    );
+    assert!(bad.contains(r#"value="Ahorros""#), "{bad}");
+    assert!(bad.contains("Aún no ha vinculado ninguna cuenta."), "{bad}");
+
+    // Linked: listed by alias, bank and the last four digits only.
+    let linked = submit(
+        &mut browser,
+        "/pagos/cuentas",
+        "/pagos/cuentas",
+        &[
+            ("banco", "BANDEC"),
+            ("moneda", "CUP"),
+            ("alias", "Ahorros"),
+            ("numero", "1234 5678 9012 3456"),
+        ],
+    )
+    .await?;
+    assert_redirect(&linked, "/pagos/cuentas");
+    let list = browser.get("/pagos/cuentas").await?.text();
+    assert!(list.contains("Ahorros"), "{list}");
+    assert!(list.contains("************3456"), "{list}");
+    assert!(
+        !list.contains("1234567890123456"),
+        "the full number is never shown"
+    );
+    let account = field_of(&list, "cuenta").ok_or("no account field")?;
+
+    // A deposit, pressed twice: one operation, 200 pesos more.
+    let key = field_of(&list, "clave").ok_or("no key")?;
+    let csrf = csrf_of(&list).ok_or("no csrf")?;
+    let deposit = [
+        ("cuenta", account.as_str()),
+        ("sentido", "depositar"),
+        ("importe", "200"),
+        ("clave", key.as_str()),
+        ("_csrf", csrf.as_str()),
+    ];
+    let id = receipt_id(&browser.post("/pagos/cuentas/mover", &deposit).await?)?;
+    assert_eq!(
+        receipt_id(&browser.post("/pagos/cuentas/mover", &deposit).await?)?,
+        id
+    );
+    assert_eq!(app.cup(&ana), 120_000);
+    let receipt = browser.get(&format!("/pagos/recibos/{id}")).await?.text();
+    assert_eq!(text_of(&receipt, "tipo"), Some("Depósito"), "{receipt}");
+
+    // More than the wallet holds: refused with the reason, nothing moved.
+    let over = submit(
+        &mut browser,
+        "/pagos/cuentas",
+        "/pagos/cuentas/mover",
+        &[("sentido", "extraer"), ("importe", "5000")],
+    )
+    .await?;
+    assert_eq!(over.status, 200, "{}", over.text());
+    assert!(error_of(&over.text()).is_some(), "{}", over.text());
+    assert_eq!(app.cup(&ana), 120_000);
+
+    // A withdrawal within it.
+    let out = submit(
+        &mut browser,
+        "/pagos/cuentas",
+        "/pagos/cuentas/mover",
+        &[("sentido", "extraer"), ("importe", "50")],
+    )
+    .await?;
+    receipt_id(&out)?;
+    assert_eq!(app.cup(&ana), 115_000);
+
+    // Unlinked: gone from the list, and it moves nothing any more.
+    let unlinked = submit(
+        &mut browser,
+        "/pagos/cuentas",
+        "/pagos/cuentas/desvincular",
+        &[],
+    )
+    .await?;
+    assert_redirect(&unlinked, "/pagos/cuentas");
+    let after = browser.get("/pagos/cuentas").await?.text();
+    assert!(
+        after.contains("Aún no ha vinculado ninguna cuenta."),
+        "{after}"
+    );
+    let csrf = csrf_of(&after).ok_or("no csrf")?;
+    let stale = browser
+        .post(
+            "/pagos/cuentas/mover",
+            &[
+                ("cuenta", account.as_str()),
+                ("sentido", "depositar"),
+                ("importe", "10"),
+                ("clave", "web-00000000000000000000000000000001"),
+                ("_csrf", csrf.as_str()),
+            ],
+        )
+        .await?;
+    assert_eq!(stale.status, 200);
+    assert!(error_of(&stale.text()).is_some(), "{}", stale.text());
+    assert_eq!(app.cup(&ana), 115_000);
+    assert_ledger_sound(&app.engine);
     app.stop().await;
     Ok(())
 }
@@ -1008,12 +1170,14 @@ async fn pagos_pages_are_small_script_free_and_never_stored(database: TestDataba
             "Recargar un móvil o una cuenta Nauta",
         ),
         ("/pagos/extracto", "es", "Extracto"),
+        ("/pagos/cuentas", "es", "Cuentas bancarias vinculadas"),
         (&format!("/pagos/recibos/{receipt_of_one}"), "es", "Recibo"),
         ("/pagos", "en", "Payments"),
         ("/pagos/enviar", "en", "Send money"),
         ("/pagos/facturas", "en", "Pay a bill"),
         ("/pagos/recargas", "en", "Top up a phone or a Nauta account"),
         ("/pagos/extracto", "en", "Statement"),
+        ("/pagos/cuentas", "en", "Linked bank accounts"),
         (&format!("/pagos/recibos/{receipt_of_one}"), "en", "Receipt"),
     ] {
         browser.accept_language = if language == "es" { "es" } else { "en-US" };
