@@ -37,7 +37,8 @@ pub use limits::{
     check_person_to_person, check_wallet_cap,
 };
 pub use money::{
-    AMOUNT_MINOR_MAX, AmountError, Currency, CurrencyError, MINOR_PER_UNIT, Money, format_minor_es,
+    AMOUNT_MINOR_MAX, AmountError, Currency, CurrencyError, MINOR_PER_UNIT, Money, format_minor_en,
+    format_minor_es,
 };
 pub use operation::{OperationKind, OperationKindError};
 pub use plan::{HoldState, PlanRefusal};

@@ -56,6 +56,16 @@ impl LimitKind {
             LimitKind::WalletCap => "tope de saldo de la billetera",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            LimitKind::DailyCentralBank => "Central Bank's daily limit",
+            LimitKind::MonthlyCentralBank => "Central Bank's monthly limit",
+            LimitKind::DailyPersonal => "daily limit you set",
+            LimitKind::MonthlyPersonal => "monthly limit you set",
+            LimitKind::WalletCap => "wallet's balance cap",
+        }
+    }
 }
 
 /// A day's and a month's person-to-person limit in one currency, in minor units.
@@ -245,6 +255,27 @@ impl fmt::Display for LimitRefusal {
                 f,
                 "Supera el {label} ({limit}); la billetera puede recibir {remaining} más."
             ),
+        }
+    }
+}
+
+impl LimitRefusal {
+    /// The refusal for English pages: «Over the Central Bank's daily limit (80,000.00 CUP);
+    /// 1,500.00 CUP left today.»
+    pub fn english(&self) -> String {
+        let limit = Money::from_minor(self.limit_minor, self.currency).english();
+        let remaining = Money::from_minor(self.remaining_minor, self.currency).english();
+        let label = self.kind.label_en();
+        match self.kind {
+            LimitKind::DailyCentralBank | LimitKind::DailyPersonal => {
+                format!("Over the {label} ({limit}); {remaining} left today.")
+            }
+            LimitKind::MonthlyCentralBank | LimitKind::MonthlyPersonal => {
+                format!("Over the {label} ({limit}); {remaining} left this month.")
+            }
+            LimitKind::WalletCap => {
+                format!("Over the {label} ({limit}); the wallet can take {remaining} more.")
+            }
         }
     }
 }

@@ -251,6 +251,11 @@ impl Money {
         })
     }
 
+    /// `1,234.50 CUP`, for English pages.
+    pub fn english(&self) -> String {
+        format!("{} {}", format_minor_en(self.minor), self.currency.code())
+    }
+
     /// `1234.50 CUP`: no thousands separator, a decimal point, two decimals; plain ASCII for SMS
     /// and USSD screens.
     pub fn ascii(&self) -> String {
@@ -277,15 +282,24 @@ impl fmt::Display for Money {
 
 /// A minor-unit amount written the Spanish way without a currency: `80.000,00`.
 pub fn format_minor_es(minor: u64) -> String {
+    format_minor(minor, '.', ',')
+}
+
+/// A minor-unit amount written the English way without a currency: `80,000.00`.
+pub fn format_minor_en(minor: u64) -> String {
+    format_minor(minor, ',', '.')
+}
+
+fn format_minor(minor: u64, thousands: char, decimal: char) -> String {
     let units = (minor / MINOR_PER_UNIT).to_string();
     let mut grouped = String::with_capacity(units.len() + units.len() / 3 + 3);
     for (index, digit) in units.chars().enumerate() {
         if index > 0 && (units.len() - index).is_multiple_of(3) {
-            grouped.push('.');
+            grouped.push(thousands);
         }
         grouped.push(digit);
     }
-    format!("{grouped},{:02}", minor % MINOR_PER_UNIT)
+    format!("{grouped}{decimal}{:02}", minor % MINOR_PER_UNIT)
 }
 
 #[cfg(test)]

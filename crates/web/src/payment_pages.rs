@@ -113,7 +113,10 @@ fn refusal_sentence(code: ErrorCode, detail: Option<&str>, lang: Lang) -> String
 }
 
 fn error_sentence(error: &ApiError, lang: Lang) -> String {
-    refusal_sentence(error.code, error.detail.as_deref(), lang)
+    match (lang, error.detail_en.as_deref()) {
+        (Lang::En, Some(english)) if !english.trim().is_empty() => as_sentence(english.trim()),
+        _ => refusal_sentence(error.code, error.detail.as_deref(), lang),
+    }
 }
 
 /// Why a recorded operation was refused (by the ledger, or a biller), as a sentence.

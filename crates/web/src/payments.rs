@@ -13,6 +13,8 @@
 //! A crash or a lost answer between 2 and 4 leaves a `pending` row; the same request with the
 //! same `Idempotency-Key` resumes at 3, and so does the recovery sweep (`settle_stale`).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -854,6 +856,7 @@ pub async fn preview_transfer(
     )
     .map_err(|refusal| {
         ApiError::with_detail(ErrorCode::PaymentLimitExceeded, refusal.to_string())
+            .with_english(refusal.english())
     })?;
     ensure_wallet(state, engine, &payer.id, currency).await?;
     let balance = Money::from_minor(
@@ -868,7 +871,12 @@ pub async fn preview_transfer(
         return Err(ApiError::with_detail(
             ErrorCode::PaymentInsufficientFunds,
             format!("saldo insuficiente: tiene {balance} disponibles y hacen falta {total}"),
-        ));
+        )
+        .with_english(format!(
+            "Insufficient funds: you have {} available and {} is needed.",
+            balance.english(),
+            total.english()
+        )));
     }
     Ok(preview)
 }
@@ -911,6 +919,9 @@ pub async fn transfer_to_person(
         created_at_ms: state.clock.now_ms(),
     };
     let limits = state.payments.limits;
+    // The refusal crosses the store as its Spanish sentence; its English waits here.
+    let english = Arc::new(std::sync::Mutex::new(None::<String>));
+    let english_of_refusal = english.clone();
     // Counted with the person's lower limits under the turn in which the operation begins.
     run_operation(state, engine, &new, &[payer, &payee], move |context| {
         let usage = Usage {
@@ -918,10 +929,23 @@ pub async fn transfer_to_person(
             month_minor: context.sent.month_minor,
         };
         let personal = context.personal.map(personal_of);
-        ceiba_payments::check_person_to_person(&limits, personal.as_ref(), usage, amount)
-            .map_err(|refusal| refusal.to_string())
+        ceiba_payments::check_person_to_person(&limits, personal.as_ref(), usage, amount).map_err(
+            |refusal| {
+                if let Ok(mut slot) = english_of_refusal.lock() {
+                    *slot = Some(refusal.english());
+                }
+                refusal.to_string()
+            },
+        )
     })
     .await
+    .map_err(|error| {
+        let taken = english.lock().ok().and_then(|mut slot| slot.take());
+        match taken {
+            Some(text) if error.code == ErrorCode::PaymentLimitExceeded => error.with_english(text),
+            _ => error,
+        }
+    })
 }
 
 /// Sends money to another person by phone number. Send an `Idempotency-Key` header: a retry

@@ -488,18 +488,33 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What exactly went wrong, for the person or program that sent the request.
     pub detail: Option<String>,
+    /// The same in English, where a page in English should say more than the table's title
+    /// (which limit and what is left of it). The API's documents carry `detail` only.
+    pub detail_en: Option<String>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> ApiError {
-        ApiError { code, detail: None }
+        ApiError {
+            code,
+            detail: None,
+            detail_en: None,
+        }
     }
 
     pub fn with_detail(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError {
             code,
             detail: Some(detail.into()),
+            detail_en: None,
         }
+    }
+
+    /// Adds the English of `detail`.
+    #[must_use]
+    pub fn with_english(mut self, detail_en: impl Into<String>) -> ApiError {
+        self.detail_en = Some(detail_en.into());
+        self
     }
 }
 

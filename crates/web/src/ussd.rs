@@ -552,6 +552,7 @@ async fn settled(state: &AppState, caller: &UserRow, row: &OperationRow) -> Outc
             refusal(&ApiError {
                 code,
                 detail: row.refusal_detail.clone(),
+                detail_en: None,
             })
         }
         OperationStatus::Completed => {

@@ -512,6 +512,46 @@ async fn refused_transfers_keep_what_was_typed_and_move_nothing(
         error_of(&page),
         Some("No active account has that phone number.")
     );
+    // Which limit and what is left of it, in English too.
+    let page = browser
+        .fill(
+            "/pagos/enviar",
+            "/pagos/enviar",
+            &[("telefono", BETO.0), ("moneda", "CUP"), ("importe", "700")],
+        )
+        .await?
+        .text();
+    assert_eq!(
+        error_of(&page).map(unescape_html).as_deref(),
+        Some("Over the Central Bank's daily limit (600.00 CUP); 600.00 CUP left today."),
+        "{page}"
+    );
+    // And when the limit is reached between the confirmation and the send.
+    let confirm = browser
+        .fill(
+            "/pagos/enviar",
+            "/pagos/enviar",
+            &[("telefono", BETO.0), ("moneda", "CUP"), ("importe", "300")],
+        )
+        .await?
+        .text();
+    let token = signed_in_user_token(&app, ANA.0).await?;
+    let sent = post_json_as(
+        &app.server,
+        "/api/v1/payments/transfers",
+        &token,
+        Some("entretanto"),
+        &json!({"to_phone": BETO.0, "currency": "CUP", "amount": "350"}),
+    )
+    .await?;
+    assert_eq!(sent.status, 201, "{}", sent.text());
+    let refused = press(&mut browser, &confirm, "/pagos/enviar/confirmar").await?;
+    let page = refused.text();
+    assert_eq!(
+        error_of(&page).map(unescape_html).as_deref(),
+        Some("Over the Central Bank's daily limit (600.00 CUP); 250.00 CUP left today."),
+        "{page}"
+    );
     app.stop().await;
     Ok(())
 }

@@ -128,6 +128,25 @@ fn each_limit_names_itself_and_what_is_left() {
         assert_eq!(refusal.currency, Currency::Cup);
         assert_eq!(refusal.to_string(), *message);
     }
+    // The same refusals for English pages, with English number formats.
+    let english = [
+        (
+            usage(78_500, 78_500),
+            cup(1_501),
+            "Over the Central Bank's daily limit (80,000.00 CUP); 1,500.00 CUP left today.",
+        ),
+        (
+            usage(0, 119_000),
+            cup(2_000),
+            "Over the Central Bank's monthly limit (120,000.00 CUP); 1,000.00 CUP left this \
+             month.",
+        ),
+    ];
+    for (usage, amount, message) in english {
+        let refusal =
+            check_person_to_person(&limits, None, usage, amount).expect_err("over a limit");
+        assert_eq!(refusal.english(), message);
+    }
 }
 
 #[test]
