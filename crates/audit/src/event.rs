@@ -24,6 +24,8 @@ pub enum EventKind {
     NationalIdSet,
     PinChanged,
     PhoneChanged,
+    /// An administrator approved or rejected a merchant's application.
+    MerchantDecided,
 }
 
 impl EventKind {
@@ -44,6 +46,7 @@ impl EventKind {
             EventKind::NationalIdSet => "national_id_set",
             EventKind::PinChanged => "pin_changed",
             EventKind::PhoneChanged => "phone_changed",
+            EventKind::MerchantDecided => "merchant_decided",
         }
     }
 }

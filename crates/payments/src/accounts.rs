@@ -17,6 +17,7 @@
 //! | suspense | money | [`CODE_SUSPENSE`] | none |
 //! | cap issuer | headroom | [`CODE_CAP_ISSUER`] | none |
 //! | biller | money | [`CODE_BILLER`] | `debits_must_not_exceed_credits` |
+//! | merchant | money | [`CODE_MERCHANT`] | `debits_must_not_exceed_credits`, `history` |
 
 use ceiba_ledger::{AccountFlags, AccountId, NewAccount};
 
@@ -38,6 +39,9 @@ pub const CODE_SUSPENSE: u16 = 5;
 pub const CODE_CAP_ISSUER: u16 = 6;
 /// A biller or merchant that receives payments.
 pub const CODE_BILLER: u16 = 7;
+
+/// A merchant approved to take payments (QR, online shop).
+pub const CODE_MERCHANT: u16 = 8;
 
 /// Owner of the operator's own accounts (fees, suspense, cap issuers).
 pub const OPERATOR_OWNER: u128 = 0;
@@ -126,6 +130,31 @@ pub fn wallet_accounts(user_id: &str, currency: Currency) -> [NewAccount; 2] {
             flags: AccountFlags(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS),
         },
     ]
+}
+
+/// The ledger owner of a merchant's accounts.
+pub fn merchant_owner(merchant_id: &str) -> u128 {
+    hash_u128(&[b"ceiba/owner/merchant/", merchant_id.as_bytes()])
+}
+
+/// A merchant's account in `currency`.
+pub fn merchant(merchant_id: &str, currency: Currency) -> AccountId {
+    id("merchant", Some(merchant_id), currency)
+}
+
+/// A merchant's account in `currency`: it receives payments and pays refunds and its own
+/// settlement out, never below zero; `history` keeps its balance at every transfer for the
+/// merchant's statements.
+pub fn merchant_account(merchant_id: &str, currency: Currency) -> NewAccount {
+    NewAccount {
+        id: merchant(merchant_id, currency),
+        ledger: currency.ledger(),
+        code: CODE_MERCHANT,
+        owner: merchant_owner(merchant_id),
+        flags: AccountFlags(
+            AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags::HISTORY,
+        ),
+    }
 }
 
 /// A biller's account in `currency`. It only receives, so it may never go negative.

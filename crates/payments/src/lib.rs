@@ -24,6 +24,7 @@ mod bank;
 mod fees;
 mod ids;
 mod limits;
+mod merchant;
 mod money;
 mod operation;
 pub mod plan;
@@ -35,6 +36,10 @@ pub use fees::{FeeRule, FeeSchedule};
 pub use limits::{
     CurrencyLimits, LimitError, LimitKind, LimitRefusal, Limits, PersonalLimits, Usage, WalletCaps,
     check_person_to_person, check_wallet_cap,
+};
+pub use merchant::{
+    BUSINESS_NAME_CHARS_MAX, BusinessName, CITY_CHARS_MAX, COMMON_CATEGORIES, CategoryCode, City,
+    MerchantError, NIT_DIGITS, Nit,
 };
 pub use money::{
     AMOUNT_MINOR_MAX, AmountError, Currency, CurrencyError, MINOR_PER_UNIT, Money, format_minor_en,

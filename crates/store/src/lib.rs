@@ -14,6 +14,7 @@ mod identity;
 mod identity_cache;
 mod lease;
 mod ledger;
+mod merchants;
 mod payment_batches;
 mod payments;
 pub mod testing;
@@ -42,6 +43,10 @@ pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
 pub use ledger::{
     LEDGER_WRITER_LEASE, LedgerClock, LedgerEngine, LedgerError, Replica, replay_ledger,
     system_clock,
+};
+pub use merchants::{
+    ApplyMerchant, DecideMerchant, MERCHANTS_PAGE_MAX, MERCHANTS_PER_OWNER_MAX, MerchantDecision,
+    MerchantRow, MerchantStatus, NewMerchant,
 };
 pub use payment_batches::{LimitCheck, LimitContext, PersonalLimitsRow};
 pub use payments::{

@@ -204,14 +204,14 @@ pub fn parse_account_number(text: &str) -> Result<String, ApiError> {
 }
 
 /// «************1234».
-fn masked(number: &str) -> String {
+pub(crate) fn masked(number: &str) -> String {
     let visible = &number[number.len().saturating_sub(VISIBLE_DIGITS)..];
     format!("{}{visible}", "*".repeat(number.len() - visible.len()))
 }
 
 /// The hash that recognises an account number linked again: keyed with a server secret, so a
 /// copy of the database does not give the numbers back by trying every one.
-fn number_hash(key: &[u8; 32], number: &str) -> Vec<u8> {
+pub(crate) fn number_hash(key: &[u8; 32], number: &str) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(b"ceiba/cuenta-bancaria/v1\0");
     hasher.update(key);
@@ -233,7 +233,7 @@ fn parse_alias(text: &str) -> Result<String, ApiError> {
     Ok(alias.to_owned())
 }
 
-fn known_bank(code: &str) -> Result<&'static Bank, ApiError> {
+pub(crate) fn known_bank(code: &str) -> Result<&'static Bank, ApiError> {
     ceiba_payments::bank(code).ok_or_else(|| {
         ApiError::with_detail(
             ErrorCode::PaymentUnknownBank,

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod i18n;
 mod json;
 pub mod ledger_api;
+pub mod merchants;
 pub mod metrics;
 mod pages;
 mod payment_pages;
@@ -227,6 +228,11 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             bank_accounts::link_bank_account
         ))
         .routes(routes!(bank_accounts::unlink_bank_account))
+        .routes(routes!(merchants::apply, merchants::mine))
+        .routes(routes!(merchants::one))
+        .routes(routes!(merchants::by_status))
+        .routes(routes!(merchants::approve))
+        .routes(routes!(merchants::reject))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))

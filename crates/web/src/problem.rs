@@ -58,6 +58,9 @@ pub enum ErrorCode {
     PaymentBankAccountNumberInvalid,
     PaymentBankRefused,
     BillerBillsInvalid,
+    MerchantUnknown,
+    MerchantNitTaken,
+    MerchantAlreadyDecided,
     UssdGatewayRejected,
     Internal,
 }
@@ -411,6 +414,27 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         StatusCode::UNPROCESSABLE_ENTITY,
         "El número de cuenta bancaria debe tener 16 dígitos.",
         "The bank account number must have 16 digits.",
+    ),
+    entry(
+        ErrorCode::MerchantUnknown,
+        "merchant_unknown",
+        StatusCode::NOT_FOUND,
+        "No existe ese comercio, o no es suyo.",
+        "There is no such merchant, or it is not yours.",
+    ),
+    entry(
+        ErrorCode::MerchantNitTaken,
+        "merchant_nit_taken",
+        StatusCode::CONFLICT,
+        "Ya hay un comercio registrado con ese NIT.",
+        "A merchant with that tax id (NIT) is already registered.",
+    ),
+    entry(
+        ErrorCode::MerchantAlreadyDecided,
+        "merchant_already_decided",
+        StatusCode::CONFLICT,
+        "La solicitud de ese comercio ya se decidió.",
+        "That merchant's application was already decided.",
     ),
     entry(
         ErrorCode::PaymentBankRefused,

@@ -5,6 +5,7 @@ mod accounts;
 mod fees;
 mod holds;
 mod limits;
+mod merchants;
 mod money;
 mod plans;
 mod properties;
