@@ -49,6 +49,12 @@ pub enum Command {
     /// (POST /ussd), mostrando cada pantalla y leyendo cada respuesta de una línea de la entrada
     /// estándar, hasta que la sesión termina.
     Ussd(UssdArgs),
+    /// Códigos QR de pago EMVCo (modo presentado por el comercio): leer uno y crear el de un
+    /// comercio de Ceiba.
+    Qr {
+        #[command(subcommand)]
+        command: QrCommand,
+    },
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -168,6 +174,55 @@ pub enum ProofCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QrCommand {
+    /// Comprueba un código QR de pago (formato, campos obligatorios, CRC) e imprime sus campos
+    /// en JSON; si no es válido, dice por qué y termina con error.
+    Decode {
+        /// El texto del código, tal como lo lee un escáner (entre comillas).
+        #[arg(value_name = "CÓDIGO")]
+        payload: String,
+    },
+    /// Crea el código QR de pago de un comercio de Ceiba e imprime su texto: estático (para
+    /// cualquier pago) sin importe, dinámico (para un solo pago) con él.
+    Encode(Box<QrEncodeArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct QrEncodeArgs {
+    /// Nombre del comercio, hasta 25 caracteres.
+    #[arg(long, value_name = "NOMBRE")]
+    pub name: String,
+    /// Ciudad del comercio, hasta 15 caracteres.
+    #[arg(long, value_name = "CIUDAD")]
+    pub city: String,
+    /// Código de categoría del comercio (ISO 18245), cuatro cifras, p. ej. 5411 (comestibles).
+    #[arg(long, value_name = "CÓDIGO")]
+    pub mcc: String,
+    /// Moneda, por su código numérico ISO 4217: 192 (CUP) o 840 (USD).
+    #[arg(long, value_name = "CÓDIGO")]
+    pub currency: String,
+    /// Importe, p. ej. 12.50 o 12,50; con él, el código sirve para un solo pago.
+    #[arg(long, value_name = "IMPORTE")]
+    pub amount: Option<String>,
+    /// Referencia del cobro (campo 62, subcampo 05), hasta 25 caracteres.
+    #[arg(long, value_name = "REFERENCIA")]
+    pub reference: Option<String>,
+    /// País del comercio (ISO 3166-1, dos letras).
+    #[arg(long, default_value = "CU", value_name = "PAÍS")]
+    pub country: String,
+    /// Cuenta del comercio en Ceiba (plantilla 26, subcampo 01, tras el identificador
+    /// «cu.ceiba»).
+    #[arg(long, default_value = "0", value_name = "CUENTA")]
+    pub account_id: String,
+    /// Escribe además el código como imagen SVG en este archivo.
+    #[arg(long, value_name = "ARCHIVO", conflicts_with = "png")]
+    pub svg: Option<PathBuf>,
+    /// Escribe además el código como imagen PNG en este archivo.
+    #[arg(long, value_name = "ARCHIVO")]
+    pub png: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

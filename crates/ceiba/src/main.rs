@@ -11,6 +11,7 @@ mod config;
 mod demo;
 mod ledger;
 mod load_plan;
+mod qr;
 mod serve;
 mod sms;
 mod ussd;
@@ -23,7 +24,7 @@ use clap::Parser;
 
 use crate::cli::{
     AdminCommand, AuditCommand, BenchCommand, Cli, Command, DemoCommand, LedgerCommand,
-    ProofCommand,
+    ProofCommand, QrCommand,
 };
 use crate::config::{Config, LogFormat, Storage};
 
@@ -156,6 +157,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             key: args.key,
             ascii: args.ascii,
         })),
+        Command::Qr {
+            command: QrCommand::Decode { payload },
+        } => qr::decode(&payload),
+        Command::Qr {
+            command: QrCommand::Encode(args),
+        } => qr::encode(&args),
         Command::Serve(args) => {
             let config = config::load(cli.config.as_deref(), &args)?;
             init_logging(&config);

@@ -108,6 +108,18 @@ fn main() {
         "configured_limit_and_fee_take_effect_over_http",
         configured_limit_and_fee_take_effect,
     );
+    suite.test(
+        "qr_decode_prints_the_fields_of_a_payload",
+        qr_decode_prints_fields,
+    );
+    suite.test(
+        "qr_decode_refuses_a_changed_crc_in_spanish",
+        qr_decode_refuses_changed_crc,
+    );
+    suite.test(
+        "qr_encode_prints_a_payload_that_decodes_again",
+        qr_encode_decodes_again,
+    );
     suite.run()
 }
 
@@ -1935,5 +1947,154 @@ async fn configured_limit_and_fee_take_effect() -> TestResult {
     assert_eq!(cup_available(&server, &ana).await?, 500_000 - 20_000 - 300);
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
+    Ok(())
+}
+
+/// The first published EMV QR payload (`shared/data/emvqr/vectors.txt`, beside the repository).
+fn first_emvqr_vector() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/emvqr/vectors.txt"
+    );
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        format!("the EMV QR vectors must be at {path} (shared/data beside the repository): {error}")
+    })?;
+    let vector = text
+        .lines()
+        .find(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .ok_or("no payload in the EMV QR vectors")?;
+    Ok(vector.to_owned())
+}
+
+async fn qr_decode_prints_fields() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let vector = first_emvqr_vector()?;
+    let output = run_ceiba(dir.path(), &["qr", "decode", &vector], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let fields: serde_json::Value = serde_json::from_str(&stdout(&output))?;
+    assert_eq!(fields["merchant_name"], "Fulano de Tal");
+    assert_eq!(fields["merchant_city"], "BRASILIA");
+    assert_eq!(fields["transaction_currency"], "986");
+    assert_eq!(fields["country_code"], "BR");
+    assert_eq!(fields["additional_data"]["reference_label"], "***");
+    assert_eq!(
+        fields["merchant_accounts"][0]["fields"]["00"],
+        "br.gov.bcb.pix"
+    );
+    assert_eq!(fields["crc"], "1D3D");
+    Ok(())
+}
+
+async fn qr_decode_refuses_changed_crc() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let vector = first_emvqr_vector()?;
+    let changed = format!("{}1D3E", &vector[..vector.len() - 4]);
+    let output = run_ceiba(dir.path(), &["qr", "decode", &changed], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).is_empty());
+    let said = stderr(&output);
+    assert!(
+        said.contains("el CRC no coincide: se esperaba 1D3D y el código trae 1D3E"),
+        "{said}"
+    );
+    assert_eq!(said.trim().lines().count(), 1, "one sentence: {said}");
+    Ok(())
+}
+
+async fn qr_encode_decodes_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let png = dir.path().join("codigo.png");
+    let png_arg = png.to_str().ok_or("a UTF-8 temporary path")?;
+    let output = run_ceiba(
+        dir.path(),
+        &[
+            "qr",
+            "encode",
+            "--name",
+            "Bodega Ñañá",
+            "--city",
+            "La Habana",
+            "--mcc",
+            "5411",
+            "--currency",
+            "192",
+            "--amount",
+            "12,50",
+            "--reference",
+            "F-17",
+            "--account-id",
+            "42",
+            "--png",
+            png_arg,
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let payload = stdout(&output).trim().to_owned();
+    assert!(payload.starts_with("000201010212"), "{payload}");
+    assert!(std::fs::read(&png)?.starts_with(b"\x89PNG\r\n\x1a\n"));
+
+    let decoded = run_ceiba(dir.path(), &["qr", "decode", &payload], &[]);
+    assert!(decoded.status.success(), "{}", stderr(&decoded));
+    let fields: serde_json::Value = serde_json::from_str(&stdout(&decoded))?;
+    assert_eq!(fields["merchant_name"], "Bodega Ñañá");
+    assert_eq!(fields["merchant_city"], "La Habana");
+    assert_eq!(fields["merchant_category_code"], "5411");
+    assert_eq!(fields["transaction_currency"], "192");
+    assert_eq!(fields["transaction_amount"], "12.50");
+    assert_eq!(fields["country_code"], "CU");
+    assert_eq!(fields["point_of_initiation"], "dynamic");
+    assert_eq!(fields["additional_data"]["reference_label"], "F-17");
+    assert_eq!(
+        fields["merchant_accounts"][0],
+        serde_json::json!({ "id": "26", "fields": { "00": "cu.ceiba", "01": "42" } })
+    );
+
+    // Without an amount the code is static, and a bad field is refused in Spanish.
+    let svg = dir.path().join("codigo.svg");
+    let svg_arg = svg.to_str().ok_or("a UTF-8 temporary path")?;
+    let static_code = run_ceiba(
+        dir.path(),
+        &[
+            "qr",
+            "encode",
+            "--name",
+            "Bodega",
+            "--city",
+            "Cienfuegos",
+            "--mcc",
+            "5411",
+            "--currency",
+            "192",
+            "--svg",
+            svg_arg,
+        ],
+        &[],
+    );
+    assert!(static_code.status.success(), "{}", stderr(&static_code));
+    assert!(stdout(&static_code).starts_with("000201010211"));
+    assert!(std::fs::read_to_string(&svg)?.contains("<svg"));
+    let refused = run_ceiba(
+        dir.path(),
+        &[
+            "qr",
+            "encode",
+            "--name",
+            "Bodega",
+            "--city",
+            "Cienfuegos",
+            "--mcc",
+            "5411",
+            "--currency",
+            "CUP",
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("el campo 53 (moneda de la transacción) debe llevar tres cifras"),
+        "{}",
+        stderr(&refused)
+    );
     Ok(())
 }
