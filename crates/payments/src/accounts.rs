@@ -151,9 +151,7 @@ pub fn merchant_account(merchant_id: &str, currency: Currency) -> NewAccount {
         ledger: currency.ledger(),
         code: CODE_MERCHANT,
         owner: merchant_owner(merchant_id),
-        flags: AccountFlags(
-            AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags::HISTORY,
-        ),
+        flags: AccountFlags(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags::HISTORY),
     }
 }
 

@@ -14,6 +14,7 @@ mod identity;
 mod identity_cache;
 mod lease;
 mod ledger;
+mod merchant_payments;
 mod merchants;
 mod payment_batches;
 mod payments;
@@ -43,6 +44,9 @@ pub use lease::{LeaseGrant, LeaseHolder, LeaseName};
 pub use ledger::{
     LEDGER_WRITER_LEASE, LedgerClock, LedgerEngine, LedgerError, Replica, replay_ledger,
     system_clock,
+};
+pub use merchant_payments::{
+    MERCHANT_PAYMENTS_PAGE_MAX, MerchantPaymentRow, NewQrCode, QrCodeRow, QrKind, QrRefusal,
 };
 pub use merchants::{
     ApplyMerchant, DecideMerchant, MERCHANTS_PAGE_MAX, MERCHANTS_PER_OWNER_MAX, MerchantDecision,

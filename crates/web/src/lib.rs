@@ -13,6 +13,7 @@ pub mod clock;
 pub mod i18n;
 mod json;
 pub mod ledger_api;
+pub mod merchant_payments;
 pub mod merchants;
 pub mod metrics;
 mod pages;
@@ -233,6 +234,12 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchants::by_status))
         .routes(routes!(merchants::approve))
         .routes(routes!(merchants::reject))
+        .routes(routes!(merchant_payments::create_qr_code))
+        .routes(routes!(merchant_payments::qr_svg))
+        .routes(routes!(merchant_payments::qr_png))
+        .routes(routes!(merchant_payments::payments))
+        .routes(routes!(merchant_payments::scan_code))
+        .routes(routes!(merchant_payments::pay))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))

@@ -1254,6 +1254,8 @@ pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize,
         {
             // Deposits and withdrawals of linked bank accounts are held too (bank_accounts.rs).
             crate::bank_accounts::resume(state, engine, row, &side).await
+        } else if let Some(side) = crate::merchant_payments::pays_a_merchant(state, &row).await {
+            crate::merchant_payments::resume(state, engine, row, &side).await
         } else {
             execute(state, engine, row, &[]).await
         };

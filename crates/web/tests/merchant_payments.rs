@@ -1,0 +1,365 @@
+//! Paying merchants by QR code over HTTP, on each engine: an approved merchant makes dynamic
+//! and static codes (EMVCo payloads that decode to its fields, drawn as SVG and PNG); a payer
+//! scans one and sees the merchant and amount, pays it once per key, a dynamic code is paid
+//! once and expires, a static one takes the amount typed; a tampered or foreign code is refused
+//! with the reason; a refused payment gives the code back; the merchant sees its payments and
+//! both sides get an SMS. The ledger is sound after every scenario.
+
+use ceiba_identity::Role;
+use ceiba_payments::{Currency, accounts};
+use ceiba_store::{Db, LedgerEngine};
+use ceiba_testkit::each_engine;
+use ceiba_testkit::http::Response;
+use ceiba_testkit::{Suite, TestDatabase, TestResult};
+use ceiba_web::ServerLimits;
+use serde_json::{Value, json};
+
+mod support;
+use support::{
+    TestServer, assert_ledger_sound, assert_problem, available_minor, cash_in_cup, ledger_state,
+    pagos_sms_to, post_json_as, second_factor_token, signed_in_user,
+};
+
+fn main() {
+    let mut suite = Suite::new();
+    each_engine!(suite:
+        a_dynamic_code_is_scanned_and_paid_once,
+        a_static_code_takes_the_amount_typed_and_serves_many,
+        bad_codes_move_nothing_and_refusals_give_the_code_back,
+    );
+    suite.run()
+}
+
+const OWNER: &str = "+5352001001";
+const PAYER: &str = "+5352001002";
+
+struct Tienda {
+    server: TestServer,
+    engine: LedgerEngine,
+    db: Db,
+    owner: String,
+    payer_id: String,
+    payer: String,
+    bank: String,
+    merchant: String,
+}
+
+impl Tienda {
+    /// An approved merchant (its owner signed in) and a payer with 1,000 CUP.
+    async fn start(db: &Db) -> Result<Tienda, String> {
+        let state = ledger_state(db).await?;
+        let engine = state.ledger.clone().ok_or("the state has no ledger")?;
+        let server = TestServer::with_state(state, ServerLimits::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let admin = second_factor_token(&server, db, "+5352229999", &[Role::Administrator]).await?;
+        let bank = second_factor_token(&server, db, "+5352228888", &[Role::BankOperator]).await?;
+        let (_, owner) = signed_in_user(&server, db, OWNER, "Ana Pérez", &[Role::Citizen]).await?;
+        let (payer_id, payer) =
+            signed_in_user(&server, db, PAYER, "Beto Díaz", &[Role::Citizen]).await?;
+        let applied = post_json_as(
+            &server,
+            "/api/v1/merchants",
+            &owner,
+            None,
+            &json!({"business_name": "Paladar La Bodeguita del Medio", "nit": "01234567890",
+                "category_code": "5812", "city": "La Habana Vieja de Cuba",
+                "settlement": {"bank": "BPA", "currency": "CUP", "account_number": "9205129900012345"}}),
+        )
+        .await?;
+        let merchant = applied.json()?["id"]
+            .as_str()
+            .ok_or(format!("no merchant: {}", applied.text()))?
+            .to_owned();
+        let unapproved = post_json_as(
+            &server,
+            &format!("/api/v1/merchants/{merchant}/qr-codes"),
+            &owner,
+            None,
+            &json!({}),
+        )
+        .await?;
+        assert_eq!(unapproved.status, 409, "{}", unapproved.text());
+        let approved = post_json_as(
+            &server,
+            &format!("/api/v1/admin/merchants/{merchant}/approve"),
+            &admin,
+            None,
+            &json!({}),
+        )
+        .await?;
+        assert_eq!(approved.status, 200, "{}", approved.text());
+        cash_in_cup(&server, &bank, PAYER, "1000", "fondos-beto").await?;
+        Ok(Tienda {
+            server,
+            engine,
+            db: db.clone(),
+            owner,
+            payer_id,
+            payer,
+            bank,
+            merchant,
+        })
+    }
+
+    async fn code(&self, body: Value) -> Result<Value, String> {
+        let made = post_json_as(
+            &self.server,
+            &format!("/api/v1/merchants/{}/qr-codes", self.merchant),
+            &self.owner,
+            None,
+            &body,
+        )
+        .await?;
+        if made.status != 201 {
+            return Err(made.text());
+        }
+        made.json()
+    }
+
+    async fn pay(
+        &self,
+        payload: &str,
+        amount: Option<&str>,
+        key: &str,
+    ) -> Result<Response, String> {
+        let mut body = json!({"payload": payload});
+        if let Some(amount) = amount {
+            body["amount"] = json!(amount);
+        }
+        post_json_as(
+            &self.server,
+            "/api/v1/payments/qr",
+            &self.payer,
+            Some(key),
+            &body,
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Result<Response, String> {
+        let authorization = format!("Bearer {token}");
+        self.server
+            .get_with(path, &[("authorization", authorization.as_str())])
+            .await
+    }
+
+    fn merchant_balance(&self) -> u128 {
+        self.engine
+            .read()
+            .state
+            .account(accounts::merchant(&self.merchant, Currency::Cup))
+            .map_or(0, |account| {
+                account.balances.credits_posted - account.balances.debits_posted
+            })
+    }
+
+    fn payer_cup(&self) -> u64 {
+        available_minor(&self.engine, &self.payer_id, Currency::Cup)
+    }
+
+    async fn stop(mut self) {
+        assert_ledger_sound(&self.engine);
+        self.server.shut_down();
+        self.engine.stop().await;
+    }
+}
+
+async fn a_dynamic_code_is_scanned_and_paid_once(database: TestDatabase) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let code = app
+        .code(json!({"amount": "125,50", "reference": "Mesa 4"}))
+        .await?;
+    assert_eq!(code["kind"], "dynamic");
+    let payload = code["payload"].as_str().ok_or("a payload")?.to_owned();
+    let qr = code["id"].as_str().ok_or("an id")?.to_owned();
+
+    // The payload is a valid EMVCo code with the merchant's fields, cut to the field sizes.
+    let decoded = ceiba_emvqr::decode(&payload).map_err(|e| e.to_string())?;
+    assert_eq!(decoded.merchant_name(), "Paladar La Bodeguita del ");
+    assert_eq!(decoded.merchant_city(), "La Habana Vieja");
+    assert_eq!(decoded.category_code(), "5812");
+    assert_eq!(decoded.currency(), "192");
+    assert_eq!(decoded.country(), "CU");
+    assert_eq!(decoded.amount(), Some("125.50"));
+    assert_eq!(decoded.reference_label(), Some(qr.as_str()));
+    assert_eq!(decoded.bill_number(), Some("Mesa 4"));
+
+    // Its image, for the owner only.
+    let svg_url = code["svg_url"].as_str().ok_or("an svg url")?;
+    let svg = app.get(svg_url, &app.owner).await?;
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(svg.text().contains("<svg"), "{}", svg.text());
+    let png = app
+        .get(code["png_url"].as_str().ok_or("a png url")?, &app.owner)
+        .await?;
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert!(png.body.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(app.get(svg_url, &app.payer).await?.status, 404);
+
+    // Scanned: who and how much, before paying.
+    let scanned = post_json_as(
+        &app.server,
+        "/api/v1/payments/qr/scan",
+        &app.payer,
+        None,
+        &json!({"payload": payload}),
+    )
+    .await?;
+    assert_eq!(scanned.status, 200, "{}", scanned.text());
+    let scanned = scanned.json()?;
+    assert_eq!(scanned["merchant_name"], "Paladar La Bodeguita del Medio");
+    assert_eq!(scanned["amount_minor"], 12_550);
+    assert_eq!(scanned["reference"], "Mesa 4");
+
+    // Paid, and paid once: the same key again is the same payment; another key is refused.
+    let paid = app.pay(&payload, None, "qr-1").await?;
+    assert_eq!(paid.status, 201, "{}", paid.text());
+    let operation = paid.json()?["id"].as_str().ok_or("an id")?.to_owned();
+    let again = app.pay(&payload, None, "qr-1").await?;
+    assert_eq!(again.json()?["id"], operation.as_str());
+    let twice = app.pay(&payload, None, "qr-2").await?;
+    assert_problem(
+        &twice,
+        409,
+        "payment_qr_already_paid",
+        "/api/v1/payments/qr",
+    );
+    assert_eq!(app.payer_cup(), 100_000 - 12_550);
+    assert_eq!(app.merchant_balance(), 12_550);
+
+    // The merchant sees it at once, and both sides have their SMS.
+    let list = app
+        .get(
+            &format!("/api/v1/merchants/{}/payments", app.merchant),
+            &app.owner,
+        )
+        .await?
+        .json()?;
+    assert_eq!(list[0]["operation_id"], operation.as_str(), "{list}");
+    assert_eq!(list[0]["status"], "completed");
+    assert_eq!(list[0]["reference"], "Mesa 4");
+    let payer_sms = pagos_sms_to(&app.db, PAYER).await?;
+    assert!(
+        payer_sms
+            .iter()
+            .any(|sms| sms.contains("pago de 125.50 CUP a Paladar La Bodeguita del Medio")),
+        "{payer_sms:?}"
+    );
+    let owner_sms = pagos_sms_to(&app.db, OWNER).await?;
+    assert!(
+        owner_sms
+            .iter()
+            .any(|sms| sms.contains("cobro 125.50 CUP de Beto Díaz")),
+        "{owner_sms:?}"
+    );
+    assert!(
+        payer_sms
+            .iter()
+            .chain(&owner_sms)
+            .all(|sms| !sms.contains("http")),
+        "never a link"
+    );
+    app.stop().await;
+    Ok(())
+}
+
+async fn a_static_code_takes_the_amount_typed_and_serves_many(
+    database: TestDatabase,
+) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let code = app.code(json!({})).await?;
+    assert_eq!(code["kind"], "static");
+    let payload = code["payload"].as_str().ok_or("a payload")?.to_owned();
+    let decoded = ceiba_emvqr::decode(&payload).map_err(|e| e.to_string())?;
+    assert_eq!(decoded.amount(), None);
+    let without = app.pay(&payload, None, "s-0").await?;
+    assert_problem(
+        &without,
+        422,
+        "payment_invalid_amount",
+        "/api/v1/payments/qr",
+    );
+    for (key, amount) in [("s-1", "10"), ("s-2", "2,50")] {
+        let paid = app.pay(&payload, Some(amount), key).await?;
+        assert_eq!(paid.status, 201, "{}", paid.text());
+    }
+    assert_eq!(app.merchant_balance(), 1_250);
+    assert_eq!(app.payer_cup(), 100_000 - 1_250);
+    // The owner cannot pay their own shop.
+    let own = post_json_as(
+        &app.server,
+        "/api/v1/payments/qr",
+        &app.owner,
+        Some("propio"),
+        &json!({"payload": payload, "amount": "1"}),
+    )
+    .await?;
+    assert_problem(
+        &own,
+        422,
+        "payment_recipient_is_self",
+        "/api/v1/payments/qr",
+    );
+    app.stop().await;
+    Ok(())
+}
+
+async fn bad_codes_move_nothing_and_refusals_give_the_code_back(
+    database: TestDatabase,
+) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let code = app.code(json!({"amount": "2000"})).await?;
+    let payload = code["payload"].as_str().ok_or("a payload")?.to_owned();
+
+    // A changed character breaks the CRC; a code of another system names no Ceiba merchant.
+    let tampered = payload.replacen("2000.00", "2.00000", 1);
+    let broken = app.pay(&tampered, None, "b-1").await?;
+    let problem = assert_problem(&broken, 422, "payment_qr_invalid", "/api/v1/payments/qr");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("CRC")),
+        "{problem}"
+    );
+    let pix = "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR5913Fulano de Tal6008BRASILIA62070503***63041D3D";
+    let foreign = app.pay(pix, Some("1"), "b-2").await?;
+    assert_problem(&foreign, 422, "payment_qr_invalid", "/api/v1/payments/qr");
+    let garbage = app.pay("hola", None, "b-3").await?;
+    assert_problem(&garbage, 422, "payment_qr_invalid", "/api/v1/payments/qr");
+
+    // More than the wallet holds: refused by the ledger, and the code can still be paid.
+    let short = app.pay(&payload, None, "b-4").await?;
+    assert_problem(
+        &short,
+        422,
+        "payment_insufficient_funds",
+        "/api/v1/payments/qr",
+    );
+    assert_eq!(app.payer_cup(), 100_000);
+    cash_in_cup(&app.server, &app.bank, PAYER, "1500", "mas-fondos").await?;
+    let paid = app.pay(&payload, None, "b-5").await?;
+    assert_eq!(paid.status, 201, "{}", paid.text());
+    assert_eq!(app.merchant_balance(), 200_000);
+
+    // An expired code is refused and nothing moves.
+    let brief = app.code(json!({"amount": "1", "expires_in_s": 1})).await?;
+    app.server.clock.advance(std::time::Duration::from_secs(2));
+    let late = app
+        .pay(brief["payload"].as_str().ok_or("a payload")?, None, "b-6")
+        .await?;
+    assert_problem(&late, 410, "payment_qr_expired", "/api/v1/payments/qr");
+    assert_eq!(app.payer_cup(), 250_000 - 200_000);
+    let bad_expiry = post_json_as(
+        &app.server,
+        &format!("/api/v1/merchants/{}/qr-codes", app.merchant),
+        &app.owner,
+        None,
+        &json!({"amount": "1", "expires_in_s": 0}),
+    )
+    .await?;
+    assert_eq!(bad_expiry.status, 422, "{}", bad_expiry.text());
+    app.stop().await;
+    Ok(())
+}
