@@ -46,14 +46,14 @@ impl FeeRule {
 /// ([`FeeSchedule::with_currency`]) as well as for all ([`FeeSchedule::with`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FeeSchedule {
-    rules: [[FeeRule; 3]; 7],
+    rules: [[FeeRule; 3]; OperationKind::ALL.len()],
 }
 
 impl FeeSchedule {
     /// Every operation free, as Transfermóvil's transfers between people are.
     pub fn none() -> FeeSchedule {
         FeeSchedule {
-            rules: [[FeeRule::FREE; 3]; 7],
+            rules: [[FeeRule::FREE; 3]; OperationKind::ALL.len()],
         }
     }
 

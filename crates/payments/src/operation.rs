@@ -21,6 +21,8 @@ pub enum OperationKind {
     TopUp,
     /// To a shop, in person or online.
     MerchantPayment,
+    /// A shop's money back to the wallet that paid it, in full or in part.
+    Refund,
 }
 
 /// Why an operation name was refused.
@@ -35,7 +37,7 @@ pub enum OperationKindError {
 const ECHO_CHARS_MAX: usize = 32;
 
 impl OperationKind {
-    pub const ALL: [OperationKind; 7] = [
+    pub const ALL: [OperationKind; 8] = [
         OperationKind::PersonToPerson,
         OperationKind::CashIn,
         OperationKind::CashOut,
@@ -43,6 +45,7 @@ impl OperationKind {
         OperationKind::TaxPayment,
         OperationKind::TopUp,
         OperationKind::MerchantPayment,
+        OperationKind::Refund,
     ];
 
     /// The stable machine name (`person_to_person`, `cash_in`, …). Never change one.
@@ -55,6 +58,7 @@ impl OperationKind {
             OperationKind::TaxPayment => "tax_payment",
             OperationKind::TopUp => "top_up",
             OperationKind::MerchantPayment => "merchant_payment",
+            OperationKind::Refund => "refund",
         }
     }
 
@@ -77,6 +81,7 @@ impl OperationKind {
             OperationKind::TaxPayment => "Pago de impuestos",
             OperationKind::TopUp => "Recarga",
             OperationKind::MerchantPayment => "Pago a comercio",
+            OperationKind::Refund => "Devolución de un comercio",
         }
     }
 
@@ -92,6 +97,7 @@ impl OperationKind {
             OperationKind::TaxPayment => 5,
             OperationKind::TopUp => 6,
             OperationKind::MerchantPayment => 7,
+            OperationKind::Refund => 10,
         }
     }
 
@@ -117,6 +123,7 @@ impl OperationKind {
             OperationKind::TaxPayment => 4,
             OperationKind::TopUp => 5,
             OperationKind::MerchantPayment => 6,
+            OperationKind::Refund => 7,
         }
     }
 }

@@ -130,6 +130,31 @@ pub fn person_to_person(
     chain.finish()
 }
 
+/// A merchant's refund into the wallet of the person who paid: the merchant's account pays
+/// (never below zero), the wallet receives within its cap (its headroom pays the cap issuer).
+pub fn refund(
+    operation_id: u128,
+    merchant_id: &str,
+    user: &str,
+    amount: Money,
+) -> Vec<NewTransfer> {
+    let currency = amount.currency;
+    let mut chain = Chain::new(operation_id, OperationKind::Refund.transfer_code());
+    chain.leg(
+        accounts::merchant(merchant_id, currency),
+        accounts::wallet(user, currency),
+        amount.minor,
+        currency.ledger(),
+    );
+    chain.leg(
+        accounts::headroom(user, currency),
+        accounts::cap_issuer(currency),
+        amount.minor,
+        currency.headroom_ledger(),
+    );
+    chain.finish()
+}
+
 /// Money from the user's account at `bank` into their wallet.
 pub fn cash_in(operation_id: u128, bank: &Bank, user: &str, amount: Money) -> Vec<NewTransfer> {
     let currency = amount.currency;

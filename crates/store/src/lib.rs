@@ -46,7 +46,8 @@ pub use ledger::{
     system_clock,
 };
 pub use merchant_payments::{
-    MERCHANT_PAYMENTS_PAGE_MAX, MerchantPaymentRow, NewQrCode, QrCodeRow, QrKind, QrRefusal,
+    MERCHANT_PAYMENTS_PAGE_MAX, MerchantPaymentRow, MerchantRefundRow, NewQrCode, QrCodeRow,
+    QrKind, QrRefusal, RefundRefusal,
 };
 pub use merchants::{
     ApplyMerchant, DecideMerchant, MERCHANTS_PAGE_MAX, MERCHANTS_PER_OWNER_MAX, MerchantDecision,

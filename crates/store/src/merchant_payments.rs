@@ -78,6 +78,28 @@ pub struct MerchantPaymentRow {
     pub qr_code_id: Option<String>,
     pub reference: Option<String>,
     pub created_at_ms: i64,
+    /// What refunds of it took, pending and completed.
+    pub refunded_minor: u64,
+}
+
+/// Why a refund cannot begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundRefusal {
+    /// No payment to this merchant has that id.
+    UnknownPayment,
+    /// The payment did not complete (pending or refused): nothing to give back yet.
+    NotCompleted,
+    /// More than what is left of the payment: `left_minor`.
+    OverPaid { left_minor: u64 },
+}
+
+/// A refund's link to the payment it returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantRefundRow {
+    pub operation_id: String,
+    pub payment_operation_id: String,
+    pub merchant_id: String,
+    pub created_at_ms: i64,
 }
 
 const QR_COLUMNS: &str = "id, merchant_id, kind, currency, amount_minor, reference, payload, \
@@ -244,8 +266,8 @@ impl Db {
         operation_id: &str,
     ) -> Result<Option<MerchantPaymentRow>, StoreError> {
         sqlx::query(
-            "SELECT operation_id, merchant_id, qr_code_id, reference, created_at_ms \
-             FROM merchant_payments WHERE operation_id = $1",
+            "SELECT operation_id, merchant_id, qr_code_id, reference, created_at_ms, \
+             refunded_minor FROM merchant_payments WHERE operation_id = $1",
         )
         .bind(operation_id)
         .fetch_optional(self.pool())
@@ -292,7 +314,7 @@ impl Db {
             .collect();
         let query = format!(
             "SELECT {}, m.merchant_id, m.qr_code_id, m.reference, \
-             m.created_at_ms AS m_created_at_ms FROM merchant_payments m \
+             m.created_at_ms AS m_created_at_ms, m.refunded_minor FROM merchant_payments m \
              JOIN payment_operations o ON o.id = m.operation_id \
              WHERE m.merchant_id = $1 ORDER BY m.created_at_ms DESC, m.operation_id DESC LIMIT $2",
             columns.join(", ")
@@ -311,10 +333,144 @@ impl Db {
                     qr_code_id: row.try_get("qr_code_id")?,
                     reference: row.try_get("reference")?,
                     created_at_ms: row.try_get("m_created_at_ms")?,
+                    refunded_minor: to_u64(row.try_get("refunded_minor")?, "devuelto")?,
                 };
                 Ok((operation, paid))
             })
             .collect()
+    }
+
+    /// Records a refund of `payment_operation_id` (a completed payment to `merchant_id`) as a
+    /// pending operation of the person who paid, and reserves its amount on the payment in the
+    /// same transaction: `refunded_minor` only grows while it stays within what was paid, so
+    /// refunds at once can never give back more. A refusal writes nothing.
+    pub async fn begin_merchant_refund(
+        &self,
+        operation: &NewOperation<'_>,
+        merchant_id: &str,
+        payment_operation_id: &str,
+    ) -> Result<BeginPayment<RefundRefusal>, StoreError> {
+        let windows = LimitWindows {
+            day_start_ms: 0,
+            month_start_ms: 0,
+        };
+        let (_turn, mut transaction) = self.begin_write().await?;
+        let row = match begin_payment_in(&mut transaction, operation, windows, |_| {
+            Ok::<(), RefundRefusal>(())
+        })
+        .await?
+        {
+            BeginPayment::Started(row) => row,
+            other => {
+                transaction.commit().await?;
+                return Ok(other);
+            }
+        };
+        let paid = sqlx::query(
+            "SELECT o.status, o.amount_minor, o.currency, o.user_id, m.refunded_minor \
+             FROM merchant_payments m JOIN payment_operations o ON o.id = m.operation_id \
+             WHERE m.operation_id = $1 AND m.merchant_id = $2",
+        )
+        .bind(payment_operation_id)
+        .bind(merchant_id)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let refusal = match &paid {
+            None => Some(RefundRefusal::UnknownPayment),
+            Some(paid) => {
+                let status: String = paid.try_get("status")?;
+                let amount = to_u64(paid.try_get("amount_minor")?, "importe")?;
+                let refunded = to_u64(paid.try_get("refunded_minor")?, "devuelto")?;
+                let currency: String = paid.try_get("currency")?;
+                let payer: String = paid.try_get("user_id")?;
+                if status != OperationStatus::Completed.as_str() {
+                    Some(RefundRefusal::NotCompleted)
+                } else if currency != operation.currency || payer != operation.user_id {
+                    Some(RefundRefusal::UnknownPayment)
+                } else {
+                    let reserved = sqlx::query(
+                        "UPDATE merchant_payments SET refunded_minor = refunded_minor + $1 \
+                         WHERE operation_id = $2 AND refunded_minor + $1 <= $3",
+                    )
+                    .bind(to_i64(operation.amount_minor, "importe")?)
+                    .bind(payment_operation_id)
+                    .bind(to_i64(amount, "importe")?)
+                    .execute(&mut *transaction)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    (!reserved).then(|| RefundRefusal::OverPaid {
+                        left_minor: amount.saturating_sub(refunded),
+                    })
+                }
+            }
+        };
+        if let Some(refusal) = refusal {
+            transaction.rollback().await?;
+            return Ok(BeginPayment::Refused(refusal));
+        }
+        sqlx::query(
+            "INSERT INTO merchant_refunds (operation_id, payment_operation_id, merchant_id, \
+             created_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&row.id)
+        .bind(payment_operation_id)
+        .bind(merchant_id)
+        .bind(operation.created_at_ms)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(BeginPayment::Started(row))
+    }
+
+    /// The payment a refund returns; `None` for operations that are no refund.
+    pub async fn merchant_refund(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<MerchantRefundRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT operation_id, payment_operation_id, merchant_id, created_at_ms \
+             FROM merchant_refunds WHERE operation_id = $1",
+        )
+        .bind(operation_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok(MerchantRefundRow {
+                operation_id: row.try_get("operation_id")?,
+                payment_operation_id: row.try_get("payment_operation_id")?,
+                merchant_id: row.try_get("merchant_id")?,
+                created_at_ms: row.try_get("created_at_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a refund as [`Db::finish_payment`] does (with its SMS); a refused one frees what it
+    /// had reserved on its payment, in the same transaction.
+    pub async fn finish_merchant_refund(
+        &self,
+        id: &str,
+        finish: Finish<'_>,
+        messages: &[(&str, &str)],
+        now_ms: i64,
+    ) -> Result<OperationRow, StoreError> {
+        let (_turn, mut transaction) = self.begin_write().await?;
+        let (row, changed) =
+            finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
+        if changed && row.status == OperationStatus::Refused {
+            sqlx::query(
+                "UPDATE merchant_payments SET refunded_minor = refunded_minor - $1 \
+                 WHERE operation_id = (SELECT payment_operation_id FROM merchant_refunds \
+                 WHERE operation_id = $2)",
+            )
+            .bind(to_i64(row.amount_minor, "importe")?)
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(row)
     }
 }
 
@@ -325,5 +481,6 @@ fn merchant_payment_row(row: &AnyRow) -> Result<MerchantPaymentRow, StoreError> 
         qr_code_id: row.try_get("qr_code_id")?,
         reference: row.try_get("reference")?,
         created_at_ms: row.try_get("created_at_ms")?,
+        refunded_minor: to_u64(row.try_get("refunded_minor")?, "devuelto")?,
     })
 }

@@ -240,6 +240,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_payments::payments))
         .routes(routes!(merchant_payments::scan_code))
         .routes(routes!(merchant_payments::pay))
+        .routes(routes!(merchant_payments::refund))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))

@@ -155,6 +155,7 @@ fn kind_label(p: &PagosTexts, kind: &str) -> &'static str {
         Some(OperationKind::BillPayment) => p.kind_bill,
         Some(OperationKind::TaxPayment) => p.kind_tax,
         Some(OperationKind::TopUp) => p.kind_top_up,
+        Some(OperationKind::Refund) => p.kind_refund,
         Some(OperationKind::MerchantPayment) | None => p.kind_merchant,
     }
 }

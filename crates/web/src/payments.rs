@@ -454,6 +454,10 @@ pub struct OperationView {
 /// Whether `row` is, for `viewer`, money that left: the payer (or the operator who acted) and the
 /// person whose wallet a cash-out emptied.
 pub fn sent_by(row: &OperationRow, viewer: &str) -> bool {
+    // A refund is a shop's money coming back to the person who paid it.
+    if row.kind == OperationKind::Refund.as_str() {
+        return false;
+    }
     // A deposit a person made from their own linked bank account is money that came in.
     if row.kind == OperationKind::CashIn.as_str()
         && row.counterparty_user_id.as_deref() == Some(viewer)
@@ -1256,6 +1260,8 @@ pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize,
             crate::bank_accounts::resume(state, engine, row, &side).await
         } else if let Some(side) = crate::merchant_payments::pays_a_merchant(state, &row).await {
             crate::merchant_payments::resume(state, engine, row, &side).await
+        } else if let Some(side) = crate::merchant_payments::is_a_refund(state, &row).await {
+            crate::merchant_payments::resume_refund(state, engine, row, &side).await
         } else {
             execute(state, engine, row, &[]).await
         };

@@ -66,6 +66,7 @@ pub enum ErrorCode {
     PaymentQrUnknown,
     PaymentQrAlreadyPaid,
     PaymentQrExpired,
+    PaymentRefundTooLarge,
     UssdGatewayRejected,
     Internal,
 }
@@ -475,6 +476,13 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         StatusCode::GONE,
         "Ese código QR caducó; pida otro al comercio.",
         "That QR code expired; ask the merchant for a new one.",
+    ),
+    entry(
+        ErrorCode::PaymentRefundTooLarge,
+        "payment_refund_too_large",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "La devolución pasa de lo que queda del pago; no se movió dinero.",
+        "The refund is more than what is left of the payment; no money moved.",
     ),
     entry(
         ErrorCode::PaymentBankRefused,

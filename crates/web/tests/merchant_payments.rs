@@ -26,6 +26,7 @@ fn main() {
         a_dynamic_code_is_scanned_and_paid_once,
         a_static_code_takes_the_amount_typed_and_serves_many,
         bad_codes_move_nothing_and_refusals_give_the_code_back,
+        refunds_never_give_back_more_than_was_paid,
     );
     suite.run()
 }
@@ -360,6 +361,95 @@ async fn bad_codes_move_nothing_and_refusals_give_the_code_back(
     )
     .await?;
     assert_eq!(bad_expiry.status, 422, "{}", bad_expiry.text());
+    app.stop().await;
+    Ok(())
+}
+
+async fn refunds_never_give_back_more_than_was_paid(database: TestDatabase) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let code = app.code(json!({"amount": "100"})).await?;
+    let paid = app
+        .pay(code["payload"].as_str().ok_or("a payload")?, None, "r-pago")
+        .await?;
+    assert_eq!(paid.status, 201, "{}", paid.text());
+    let payment = paid.json()?["id"].as_str().ok_or("an id")?.to_owned();
+    let refunds = format!(
+        "/api/v1/merchants/{}/payments/{payment}/refunds",
+        app.merchant
+    );
+    let refund = |amount: Option<&str>, key: &str| {
+        let body = amount.map_or_else(|| json!({}), |amount| json!({"amount": amount}));
+        let key = key.to_owned();
+        let refunds = refunds.clone();
+        let server = &app.server;
+        let owner = app.owner.clone();
+        async move { post_json_as(server, &refunds, &owner, Some(&key), &body).await }
+    };
+
+    let part = refund(Some("30"), "d-1").await?;
+    assert_eq!(part.status, 201, "{}", part.text());
+    let first = part.json()?["operation_id"].clone();
+    // The same key again is the same refund.
+    assert_eq!(
+        refund(Some("30"), "d-1").await?.json()?["operation_id"],
+        first
+    );
+    assert_eq!(app.payer_cup(), 100_000 - 10_000 + 3_000);
+    assert_eq!(app.merchant_balance(), 7_000);
+
+    // More than what is left: refused, saying how much is left.
+    let too_much = refund(Some("80"), "d-2").await?;
+    let problem = assert_problem(&too_much, 422, "payment_refund_too_large", &refunds);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("70,00 CUP")),
+        "{problem}"
+    );
+    // Without an amount: all that is left; then nothing more.
+    let rest = refund(None, "d-3").await?;
+    assert_eq!(rest.status, 201, "{}", rest.text());
+    assert_eq!(rest.json()?["amount_minor"], 7_000);
+    let nothing = refund(Some("0,01"), "d-4").await?;
+    assert_problem(&nothing, 422, "payment_refund_too_large", &refunds);
+    assert_eq!(app.payer_cup(), 100_000);
+    assert_eq!(app.merchant_balance(), 0);
+    let list = app
+        .get(
+            &format!("/api/v1/merchants/{}/payments", app.merchant),
+            &app.owner,
+        )
+        .await?
+        .json()?;
+    assert_eq!(list[0]["refunded_minor"], 10_000, "{list}");
+
+    // The payer sees money coming back, with an SMS; nobody else can refund.
+    let sms = pagos_sms_to(&app.db, PAYER).await?;
+    assert!(
+        sms.iter()
+            .any(|text| text.contains("devolucion de 30.00 CUP de Paladar La Bodeguita del Medio")),
+        "{sms:?}"
+    );
+    let operations = app
+        .get("/api/v1/payments/operations", &app.payer)
+        .await?
+        .json()?;
+    let refund_view = operations["operations"]
+        .as_array()
+        .and_then(|all| all.iter().find(|op| op["kind"] == "refund"))
+        .ok_or(format!("no refund in {operations}"))?;
+    assert_eq!(refund_view["direction"], "received", "{refund_view}");
+    let stranger = post_json_as(&app.server, &refunds, &app.payer, Some("x"), &json!({})).await?;
+    assert_eq!(stranger.status, 404, "{}", stranger.text());
+    let unknown = post_json_as(
+        &app.server,
+        &format!("/api/v1/merchants/{}/payments/123/refunds", app.merchant),
+        &app.owner,
+        Some("y"),
+        &json!({}),
+    )
+    .await?;
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
     app.stop().await;
     Ok(())
 }

@@ -159,7 +159,8 @@ fn operation_kinds() {
             "bill_payment",
             "tax_payment",
             "top_up",
-            "merchant_payment"
+            "merchant_payment",
+            "refund"
         ]
     );
     for kind in OperationKind::ALL {

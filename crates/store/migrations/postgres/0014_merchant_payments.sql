@@ -24,6 +24,18 @@ CREATE TABLE merchant_payments (
     merchant_id TEXT NOT NULL REFERENCES merchants (id),
     qr_code_id TEXT REFERENCES merchant_qr_codes (id),
     reference TEXT,
-    created_at_ms BIGINT NOT NULL
+    created_at_ms BIGINT NOT NULL,
+    -- What refunds of it took (pending and completed); never more than the payment's amount.
+    refunded_minor BIGINT NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0)
 );
 CREATE INDEX merchant_payments_by_merchant ON merchant_payments (merchant_id, created_at_ms);
+
+-- Refunds, full or partial: each an operation of its own (money from the merchant back to the
+-- payer's wallet) tied to the payment it returns.
+CREATE TABLE merchant_refunds (
+    operation_id TEXT PRIMARY KEY NOT NULL REFERENCES payment_operations (id),
+    payment_operation_id TEXT NOT NULL REFERENCES merchant_payments (operation_id),
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    created_at_ms BIGINT NOT NULL
+);
+CREATE INDEX merchant_refunds_by_payment ON merchant_refunds (payment_operation_id);
