@@ -13,7 +13,9 @@
 //!   ledger moves the money as one chain, the SMS is queued), with a fixed `Idempotency-Key`, so a
 //!   second run finds the operation and moves nothing;
 //! - open bills of the utilities (and a tax and a fine), with fixed references, written only
-//!   when the reference is new.
+//!   when the reference is new;
+//! - a merchant, «Cafetería El Ceibón», owned by Osvaldo, approved, with a static QR code
+//!   (printed) that any demo person can pay with `POST /api/v1/payments/qr`.
 //!
 //! Demo accounts have ids `demo-…`. A database holding any other account is refused unless
 //! `--force` (which still never touches those accounts, and refuses when one of them has a demo
@@ -34,7 +36,10 @@ use ceiba_store::{
     Db, InsertBills, LeaseHolder, LedgerEngine, NewBill, NewUser, OperationRow, OperationStatus,
     Registration, UserRow, UserStatus,
 };
+use ceiba_store::{MerchantDecision, MerchantStatus};
 use ceiba_web::AppState;
+use ceiba_web::merchant_payments::{self, QrCodeBody};
+use ceiba_web::merchants::{self, MerchantApplicationBody, SettlementBody};
 use ceiba_web::payments::{CashRequest, cash_at_bank, derive_receipt_key};
 
 use crate::config::{Config, SmsSenderKind};
@@ -132,6 +137,11 @@ const BILLING: Operator = Operator {
     duty: "Rol biller: opera une, aguas-habana, gas-manufacturado y etecsa-fija (subir \
            facturas, ver los pagos, conciliación).",
 };
+
+/// The demonstration's merchant: a fixed id, so a second run finds it.
+const MERCHANT_ID: &str = "demo-cafeteria-el-ceibon";
+/// Who owns it (index in `PEOPLE`).
+const MERCHANT_OWNER: usize = 5;
 
 /// The billers the billing operator operates.
 const OPERATED_BILLERS: [&str; 4] = ["une", "aguas-habana", "gas-manufacturado", "etecsa-fija"];
@@ -345,8 +355,56 @@ async fn fill(
         }
     }
     tally.bills_created = bills(db).await?;
+    merchant(state).await?;
 
     Ok((tally, cashier_access, billing_access))
+}
+
+/// The demonstration's merchant, approved, with one static QR code; what exists is kept.
+async fn merchant(state: &AppState) -> anyhow::Result<()> {
+    let db = &state.db;
+    let owner = db
+        .user_by_id(&id_of(PEOPLE[MERCHANT_OWNER].slug))
+        .await?
+        .context("el dueño del comercio de la demostración no está en la base de datos")?;
+    let api = |error: ceiba_web::problem::ApiError| {
+        anyhow::anyhow!(
+            "{}",
+            error
+                .detail
+                .unwrap_or_else(|| error.code.entry().title_es.to_owned())
+        )
+    };
+    let mut row = match db.merchant(MERCHANT_ID).await? {
+        Some(row) => row,
+        None => {
+            let application = MerchantApplicationBody {
+                business_name: "Cafetería El Ceibón".to_owned(),
+                nit: "90000000001".to_owned(),
+                category_code: "5814".to_owned(),
+                city: "La Habana".to_owned(),
+                settlement: SettlementBody {
+                    bank: "BANMET".to_owned(),
+                    currency: "CUP".to_owned(),
+                    account_number: "9205 1299 0001 0006".to_owned(),
+                },
+            };
+            merchants::apply_with_id(state, &owner, MERCHANT_ID, &application)
+                .await
+                .map_err(api)?
+        }
+    };
+    if row.status == MerchantStatus::Pending {
+        row = merchants::decide(state, None, MERCHANT_ID, MerchantDecision::Approve)
+            .await
+            .map_err(api)?;
+    }
+    if db.qr_codes_of(MERCHANT_ID, 1).await?.is_empty() {
+        merchant_payments::make_qr_code(state, &row, &QrCodeBody::default())
+            .await
+            .map_err(api)?;
+    }
+    Ok(())
 }
 
 /// Creates a demo account unless it exists; either way it ends with the demo password.
@@ -609,6 +667,18 @@ async fn summary(
                 PEOPLE[person].name
             ));
         }
+    }
+    if let (Some(merchant), Some(code)) = (
+        db.merchant(MERCHANT_ID).await?,
+        db.qr_codes_of(MERCHANT_ID, 1).await?.first(),
+    ) {
+        lines.push(String::new());
+        lines.push(format!(
+            "Comercio: {} (de {}, {}; rol merchant). Su código QR estático: el pagador pone el \
+             importe (POST /api/v1/payments/qr con {{payload, amount}}):",
+            merchant.business_name, PEOPLE[MERCHANT_OWNER].name, PEOPLE[MERCHANT_OWNER].phone
+        ));
+        lines.push(format!("  {}", code.payload));
     }
     lines.push(String::new());
     lines.push(

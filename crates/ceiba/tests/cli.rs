@@ -1790,6 +1790,37 @@ async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
     )
     .await?;
     assert_eq!(status, 201, "{deposited}");
+    // The printed merchant's static QR code, paid by a person with an amount they type.
+    let qr = first
+        .lines()
+        .skip_while(|line| !line.starts_with("Comercio: Cafetería El Ceibón"))
+        .nth(1)
+        .map(str::trim)
+        .ok_or(format!("no QR code printed: {first}"))?
+        .to_owned();
+    assert_eq!(
+        second
+            .lines()
+            .skip_while(|line| !line.starts_with("Comercio:"))
+            .nth(1)
+            .map(str::trim),
+        Some(qr.as_str()),
+        "seeding again keeps the same code"
+    );
+    let (status, bought) = api(
+        &server,
+        "POST",
+        "/api/v1/payments/qr",
+        Some(&roberto),
+        Some("demo-prueba-4"),
+        &serde_json::json!({"payload": qr, "amount": "25"}),
+    )
+    .await?;
+    assert_eq!(status, 201, "{bought}");
+    assert_eq!(
+        cup_available(&server, &roberto).await?,
+        315_000 - 31_200 - 2_500
+    );
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
 

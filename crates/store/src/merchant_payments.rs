@@ -174,6 +174,24 @@ impl Db {
         Ok(row)
     }
 
+    /// A merchant's codes, oldest first, at most `limit`.
+    pub async fn qr_codes_of(
+        &self,
+        merchant_id: &str,
+        limit: u32,
+    ) -> Result<Vec<QrCodeRow>, StoreError> {
+        let query = format!(
+            "SELECT {QR_COLUMNS} FROM merchant_qr_codes WHERE merchant_id = $1 \
+             ORDER BY created_at_ms, id LIMIT $2"
+        );
+        let rows = sqlx::query(&query)
+            .bind(merchant_id)
+            .bind(i64::from(limit.clamp(1, MERCHANT_PAYMENTS_PAGE_MAX)))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(qr_row).collect()
+    }
+
     pub async fn qr_code(&self, id: &str) -> Result<Option<QrCodeRow>, StoreError> {
         let mut connection = self.pool().acquire().await?;
         qr_in(&mut connection, id).await

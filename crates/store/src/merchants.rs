@@ -232,12 +232,13 @@ impl Db {
     }
 
     /// Approves or rejects a pending application, once. Approval gives the owner the
-    /// `merchant` role in the same transaction.
+    /// `merchant` role in the same transaction. `decided_by_user_id` is the administrator
+    /// (`None` only for the demonstration's own merchant).
     pub async fn decide_merchant(
         &self,
         id: &str,
         decision: MerchantDecision<'_>,
-        decided_by_user_id: &str,
+        decided_by_user_id: Option<&str>,
         now_ms: i64,
     ) -> Result<DecideMerchant, StoreError> {
         let (status, reason) = match decision {

@@ -122,6 +122,18 @@ pub async fn apply_for_merchant(
     owner: &UserRow,
     body: &MerchantApplicationBody,
 ) -> Result<MerchantRow, ApiError> {
+    let id = format!("com-{:032x}", rand::random::<u128>());
+    apply_with_id(state, owner, &id, body).await
+}
+
+/// [`apply_for_merchant`] with the merchant's id given (the demonstration's merchant has a
+/// fixed one, so seeding twice finds it).
+pub async fn apply_with_id(
+    state: &AppState,
+    owner: &UserRow,
+    id: &str,
+    body: &MerchantApplicationBody,
+) -> Result<MerchantRow, ApiError> {
     let name = BusinessName::parse(&body.business_name).map_err(|e| invalid(&e))?;
     let nit = Nit::parse(&body.nit).map_err(|e| invalid(&e))?;
     let category = CategoryCode::parse(&body.category_code).map_err(|e| invalid(&e))?;
@@ -129,12 +141,11 @@ pub async fn apply_for_merchant(
     let bank = known_bank(&body.settlement.bank)?;
     let currency = parse_currency(&body.settlement.currency)?;
     let number = parse_account_number(&body.settlement.account_number)?;
-    let id = format!("com-{:032x}", rand::random::<u128>());
     let category = category.to_string();
     let masked_number = masked(&number);
     let hash = number_hash(&state.payments.receipt_key, &number);
     let new = NewMerchant {
-        id: &id,
+        id,
         owner_user_id: &owner.id,
         business_name: name.as_str(),
         nit: nit.as_str(),
@@ -259,10 +270,11 @@ pub struct RejectBody {
     pub reason: String,
 }
 
-/// Decides a pending application, once; the decision is audited.
-async fn decide(
+/// Decides a pending application, once; the decision is audited. `admin` is who decides;
+/// `None` only for the demonstration's own merchant, which `ceiba demo seed` approves.
+pub async fn decide(
     state: &AppState,
-    admin: &UserRow,
+    admin: Option<&UserRow>,
     id: &str,
     decision: MerchantDecision<'_>,
 ) -> Result<MerchantRow, ApiError> {
@@ -280,14 +292,14 @@ async fn decide(
     let now_ms = state.clock.now_ms();
     match state
         .db
-        .decide_merchant(id, decision, &admin.id, now_ms)
+        .decide_merchant(id, decision, admin.map(|admin| admin.id.as_str()), now_ms)
         .await?
     {
         DecideMerchant::Decided(row) => {
             audit(
                 state,
                 AuditEvent::new(EventKind::MerchantDecided, now_ms)
-                    .actor(&admin.id)
+                    .actor(admin.map_or("ceiba-demo", |admin| admin.id.as_str()))
                     .subject(&row.id)
                     .detail("decision", row.status.as_str())
                     .detail("nit", &row.nit),
@@ -326,7 +338,13 @@ pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<MerchantView>, ApiError> {
-    let row = decide(&state, &admin.who.user, &id, MerchantDecision::Approve).await?;
+    let row = decide(
+        &state,
+        Some(&admin.who.user),
+        &id,
+        MerchantDecision::Approve,
+    )
+    .await?;
     Ok(Json(merchant_view(&row)))
 }
 
@@ -359,7 +377,7 @@ pub async fn reject(
     }
     let row = decide(
         &state,
-        &admin.who.user,
+        Some(&admin.who.user),
         &id,
         MerchantDecision::Reject { reason },
     )
