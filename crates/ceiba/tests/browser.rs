@@ -32,6 +32,11 @@ fn main() {
         PROGRAMS,
         send_money_and_pay_a_bill,
     );
+    suite.with_programs(
+        "a_merchant_shows_a_dynamic_qr_a_buyer_pays_it_and_the_merchant_page_shows_it",
+        PROGRAMS,
+        pay_a_merchant_by_qr,
+    );
     suite.run()
 }
 
@@ -768,6 +773,154 @@ async fn send_money_and_pay_a_bill(programs: Vec<PathBuf>) -> TestResult {
     .await?;
     assert_eq!(bill["status"], "paid", "{bill}");
 
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+    Ok(())
+}
+
+async fn pay_a_merchant_by_qr(programs: Vec<PathBuf>) -> TestResult {
+    let (chromium, chromedriver) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    create_user(&data_dir, "+53 5123 4567", "Ana Pérez", &["citizen"])?;
+    create_user(&data_dir, "+53 5345 6789", "Carla Gómez", &["citizen"])?;
+    create_user(
+        &data_dir,
+        "+53 5299 0000",
+        "Oficina Ceiba",
+        &["administrator", "bank_operator"],
+    )?;
+    let server = ServeProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_ceiba")),
+        &["--data-dir".to_owned(), data_dir.display().to_string()],
+        &[],
+    )
+    .await?;
+    // Through the API: Ana gets money at the bank; Carla's sweet shop is approved.
+    let office = staff_session(&server, "+5352990000").await?;
+    let cash = serde_json::json!({"phone": "+5351234567", "bank": "BPA", "currency": "CUP",
+        "amount": "500"});
+    api(
+        &server,
+        "POST",
+        "/api/v1/payments/cash-in",
+        Some(&office),
+        json_body(&cash),
+        201,
+    )
+    .await?;
+    let carla = api_session(&server, "+5353456789", None).await?;
+    let application = serde_json::json!({"business_name": "Dulcería Carla",
+        "nit": "01234567890", "category_code": "5462", "city": "Camagüey",
+        "settlement": {"bank": "BPA", "currency": "CUP", "account_number": "9205129900012345"}});
+    let merchant = api(
+        &server,
+        "POST",
+        "/api/v1/merchants",
+        Some(&carla),
+        json_body(&application),
+        201,
+    )
+    .await?;
+    let merchant = merchant["id"].as_str().ok_or("no merchant id")?.to_owned();
+    api(
+        &server,
+        "POST",
+        &format!("/api/v1/admin/merchants/{merchant}/approve"),
+        Some(&office),
+        json_body(&serde_json::json!({})),
+        200,
+    )
+    .await?;
+
+    let driver = Driver::start(chromedriver).await?;
+    let shop = driver
+        .browser(chromium, &dir.path().join("perfil-comercio"), "es-ES,es")
+        .await?;
+    let buyer = driver
+        .browser(chromium, &dir.path().join("perfil-cliente"), "es-ES,es")
+        .await?;
+    let outcome = async {
+        // Carla charges 45 pesos: her page shows the code (drawn, with its text) and waits.
+        shop.goto(&server.url("/cuenta/entrar")).await?;
+        fill_and_send(
+            &shop,
+            &[("telefono", "+53 5345 6789"), ("contrasena", PASSWORD)],
+        )
+        .await?;
+        wait_for_path(&shop, "/cuenta").await?;
+        shop.goto(&server.url("/comercio")).await?;
+        fill_and_send(
+            &shop,
+            &[
+                (&format!("importe-{merchant}"), "45"),
+                (&format!("referencia-{merchant}"), "Mesa 2"),
+            ],
+        )
+        .await?;
+        let code = wait_for(&shop, "#codigo-qr").await?.text().await?;
+        assert_eq!(text_of(&shop, "#qr-estado").await?, "Esperando el pago…");
+        let drawn = shop
+            .execute(
+                "return document.getElementById('qr-imagen').naturalWidth",
+                Vec::new(),
+            )
+            .await?;
+        assert!(
+            drawn.as_u64().is_some_and(|width| width > 0),
+            "the image loaded: {drawn}"
+        );
+        screenshot(&shop, "comercio-qr-es.png").await?;
+
+        // Ana pastes what her camera read, sees the shop and the amount, and pays.
+        buyer.goto(&server.url("/cuenta/entrar")).await?;
+        fill_and_send(
+            &buyer,
+            &[("telefono", "+53 5123 4567"), ("contrasena", PASSWORD)],
+        )
+        .await?;
+        wait_for_path(&buyer, "/cuenta").await?;
+        buyer.goto(&server.url("/pagos")).await?;
+        buyer.find(Locator::Id("ir-qr")).await?.click().await?;
+        wait_for_path(&buyer, "/pagos/qr").await?;
+        fill_and_send(&buyer, &[("codigo", &code)]).await?;
+        assert_eq!(
+            wait_for(&buyer, "#comercio").await?.text().await?,
+            "Dulcería Carla"
+        );
+        assert_eq!(text_of(&buyer, "#importe").await?, "45,00 CUP");
+        assert_eq!(text_of(&buyer, "#referencia").await?, "Mesa 2");
+        buyer.find(Locator::Id("pagar")).await?.click().await?;
+        wait_for_receipt(&buyer).await?;
+        assert_eq!(text_of(&buyer, "#importe").await?, "45,00 CUP");
+        assert_eq!(text_of(&buyer, "#saldo").await?, "455,00 CUP");
+
+        // Carla's page refreshes itself and shows the code paid and the payment.
+        let started = Instant::now();
+        while text_of(&shop, "#qr-estado").await.unwrap_or_default() != "Pagado." {
+            if started.elapsed() > Duration::from_secs(20) {
+                return Err(format!(
+                    "the shop's page never showed the payment: {}",
+                    text_of(&shop, "main").await.unwrap_or_default()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let payments = text_of(&shop, "#cobros").await?;
+        assert!(
+            payments.contains("45,00 CUP") && payments.contains("Mesa 2"),
+            "{payments}"
+        );
+        screenshot(&shop, "comercio-pagado-es.png").await?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    shop.close().await?;
+    buyer.close().await?;
+    outcome?;
+    let ana = api_session(&server, "+5351234567", None).await?;
+    assert_eq!(cup_available(&server, &ana).await?, 45_500);
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
     Ok(())

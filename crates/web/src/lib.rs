@@ -324,6 +324,22 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             get(payment_pages::top_up_form).post(payment_pages::top_up),
         )
         .route(
+            payment_pages::merchant::MERCHANT_PATH,
+            get(payment_pages::merchant::merchant),
+        )
+        .route(
+            payment_pages::merchant::CHARGE_PATH,
+            post(payment_pages::merchant::charge),
+        )
+        .route(
+            payment_pages::merchant::QR_PATH,
+            get(payment_pages::merchant::qr_form).post(payment_pages::merchant::qr_check),
+        )
+        .route(
+            payment_pages::merchant::QR_CONFIRM_PATH,
+            post(payment_pages::merchant::qr_pay),
+        )
+        .route(
             payment_pages::bank_accounts::ACCOUNTS_PATH,
             get(payment_pages::bank_accounts::accounts).post(payment_pages::bank_accounts::link),
         )

@@ -33,6 +33,7 @@ fn main() {
         bills_are_looked_up_and_paid_once_through_the_pages,
         top_ups_through_the_pages,
         bank_accounts_are_linked_used_and_unlinked_through_the_pages,
+        a_merchant_charges_with_a_qr_code_and_sees_it_paid,
         the_statement_prints_a_period_and_links_its_csv,
         pagos_pages_are_small_script_free_and_never_stored,
     );
@@ -579,6 +580,8 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
         "/pagos/recargas",
         "/pagos/extracto",
         "/pagos/cuentas",
+        "/pagos/qr",
+        "/comercio",
         "/pagos/recibos/1",
     ] {
         assert_redirect(&app.server.get(path).await?, "/cuenta/entrar");
@@ -625,7 +628,9 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
         ("clave", "web-y-otra"),
     ];
     let unlink = [("cuenta", "1")];
-    let forms: [(&str, &[(&str, &str)]); 7] = [
+    let charge = [("comercio", "1"), ("importe", "10")];
+    let qr = [("codigo", "000201"), ("clave", "web-qr")];
+    let forms: [(&str, &[(&str, &str)]); 10] = [
         ("/pagos/enviar/confirmar", &send),
         ("/pagos/facturas/pagar", &bill),
         ("/pagos/recargas", &top_up),
@@ -633,6 +638,9 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
         ("/pagos/cuentas", &link),
         ("/pagos/cuentas/mover", &deposit),
         ("/pagos/cuentas/desvincular", &unlink),
+        ("/comercio/cobrar", &charge),
+        ("/pagos/qr", &qr),
+        ("/pagos/qr/confirmar", &qr),
     ];
     for (action, fields) in forms {
         for token in [None, Some(""), Some("no-es-el-token"), Some(&csrf[..42])] {
@@ -974,6 +982,128 @@ async fn bank_accounts_are_linked_used_and_unlinked_through_the_pages(
     Ok(())
 }
 
+async fn a_merchant_charges_with_a_qr_code_and_sees_it_paid(database: TestDatabase) -> TestResult {
+    let app = Pagos::start(&database.db).await?;
+    let owner = app.person(CARLA, "").await?;
+    app.person(ANA, "1000").await?;
+    let ana_id = app
+        .db
+        .user_by_phone(&ceiba_identity::PhoneNumber::parse(ANA.0).map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("Ana")?
+        .id;
+    // Carla's shop, approved.
+    let owner_token = signed_in_user_token(&app, CARLA.0).await?;
+    let applied = post_json_as(
+        &app.server,
+        "/api/v1/merchants",
+        &owner_token,
+        None,
+        &json!({"business_name": "Dulcería Carla", "nit": "01234567890", "category_code": "5462",
+            "city": "Camagüey", "settlement": {"bank": "BPA", "currency": "CUP",
+            "account_number": "9205129900012345"}}),
+    )
+    .await?;
+    let merchant = applied.json()?["id"]
+        .as_str()
+        .ok_or("a merchant")?
+        .to_owned();
+    let admin =
+        second_factor_token(&app.server, &app.db, "+5352229999", &[Role::Administrator]).await?;
+    let approved = post_json_as(
+        &app.server,
+        &format!("/api/v1/admin/merchants/{merchant}/approve"),
+        &admin,
+        None,
+        &json!({}),
+    )
+    .await?;
+    assert_eq!(approved.status, 200, "{}", approved.text());
+    assert!(!owner.is_empty());
+
+    // Carla charges 45 pesos: the page shows the code, its text, and waits (refreshing).
+    let mut shop = app.browser(CARLA.0).await?;
+    let made = submit(
+        &mut shop,
+        "/comercio",
+        "/comercio/cobrar",
+        &[("importe", "45"), ("referencia", "Cake 3 leches")],
+    )
+    .await?;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let location = made.header("location").ok_or("a location")?.to_owned();
+    let waiting = shop.get(&location).await?.text();
+    let payload =
+        unescape_html(text_of(&waiting, "codigo-qr").ok_or(format!("no code: {waiting}"))?);
+    assert!(
+        waiting.contains(r#"<meta http-equiv="refresh" content="5">"#),
+        "{waiting}"
+    );
+    assert!(waiting.contains(r#"id="qr-imagen""#), "{waiting}");
+    assert_eq!(text_of(&waiting, "qr-estado"), Some("Esperando el pago…"));
+    let image = waiting
+        .split(r#"id="qr-imagen" src=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("an image")?
+        .to_owned();
+    let svg = shop.get(&image).await?;
+    assert_eq!(svg.status, 200);
+    assert!(svg.text().contains("<svg"));
+
+    // Ana pastes what her camera read, checks the shop and the amount, and pays once.
+    let mut buyer = app.browser(ANA.0).await?;
+    let confirm = submit(
+        &mut buyer,
+        "/pagos/qr",
+        "/pagos/qr",
+        &[("codigo", payload.as_str())],
+    )
+    .await?
+    .text();
+    assert_eq!(
+        text_of(&confirm, "comercio"),
+        Some("Dulcería Carla"),
+        "{confirm}"
+    );
+    assert_eq!(text_of(&confirm, "importe"), Some("45,00 CUP"));
+    let id = receipt_id(&press(&mut buyer, &confirm, "/pagos/qr/confirmar").await?)?;
+    assert_eq!(
+        receipt_id(&press(&mut buyer, &confirm, "/pagos/qr/confirmar").await?)?,
+        id,
+        "the same form again is the same payment"
+    );
+    assert_eq!(app.cup(&ana_id), 100_000 - 4_500);
+    // Paid once: a second scan is refused with the reason.
+    let again = submit(
+        &mut buyer,
+        "/pagos/qr",
+        "/pagos/qr",
+        &[("codigo", payload.as_str())],
+    )
+    .await?
+    .text();
+    let confirm_again = press(&mut buyer, &again, "/pagos/qr/confirmar")
+        .await?
+        .text();
+    assert!(
+        error_of(&confirm_again).is_some_and(|error| error.contains("ya se pagó")),
+        "{confirm_again}"
+    );
+
+    // Carla's page shows it paid, stops refreshing, and lists the payment.
+    let paid = shop.get(&location).await?.text();
+    assert_eq!(text_of(&paid, "qr-estado"), Some("Pagado."), "{paid}");
+    assert!(!paid.contains("http-equiv"), "{paid}");
+    assert!(
+        paid.contains("45,00 CUP") && paid.contains("Cake 3 leches"),
+        "{paid}"
+    );
+    app.stop().await;
+    Ok(())
+}
+
 async fn top_ups_through_the_pages(database: TestDatabase) -> TestResult {
     let app = Pagos::start(&database.db).await?;
     let ana = app.person(ANA, "1000").await?;
@@ -1211,6 +1341,8 @@ async fn pagos_pages_are_small_script_free_and_never_stored(database: TestDataba
         ),
         ("/pagos/extracto", "es", "Extracto"),
         ("/pagos/cuentas", "es", "Cuentas bancarias vinculadas"),
+        ("/pagos/qr", "es", "Pagar con código QR"),
+        ("/comercio", "es", "Mi comercio"),
         (&format!("/pagos/recibos/{receipt_of_one}"), "es", "Recibo"),
         ("/pagos", "en", "Payments"),
         ("/pagos/enviar", "en", "Send money"),
@@ -1218,6 +1350,8 @@ async fn pagos_pages_are_small_script_free_and_never_stored(database: TestDataba
         ("/pagos/recargas", "en", "Top up a phone or a Nauta account"),
         ("/pagos/extracto", "en", "Statement"),
         ("/pagos/cuentas", "en", "Linked bank accounts"),
+        ("/pagos/qr", "en", "Pay with a QR code"),
+        ("/comercio", "en", "My shop"),
         (&format!("/pagos/recibos/{receipt_of_one}"), "en", "Receipt"),
     ] {
         browser.accept_language = if language == "es" { "es" } else { "en-US" };
