@@ -295,9 +295,10 @@ impl Db {
         .transpose()
     }
 
-    /// Ends a payment to a merchant as [`Db::finish_payment`] does (with its SMS); a refused
-    /// one gives back the dynamic code it claimed, in the same transaction.
-    pub async fn finish_merchant_payment(
+    /// Ends a payment to a merchant or a refund as [`Db::finish_payment`] does (with its SMS);
+    /// a refused one gives back, in the same transaction, what it held: the dynamic code a
+    /// payment claimed, or the share of its payment a refund reserved.
+    pub async fn finish_merchant_operation(
         &self,
         id: &str,
         finish: Finish<'_>,
@@ -312,6 +313,15 @@ impl Db {
                 "UPDATE merchant_qr_codes SET paid_by_operation = NULL \
                  WHERE paid_by_operation = $1",
             )
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "UPDATE merchant_payments SET refunded_minor = refunded_minor - $1 \
+                 WHERE operation_id = (SELECT payment_operation_id FROM merchant_refunds \
+                 WHERE operation_id = $2)",
+            )
+            .bind(to_i64(row.amount_minor, "importe")?)
             .bind(id)
             .execute(&mut *transaction)
             .await?;
@@ -462,33 +472,6 @@ impl Db {
             })
         })
         .transpose()
-    }
-
-    /// Ends a refund as [`Db::finish_payment`] does (with its SMS); a refused one frees what it
-    /// had reserved on its payment, in the same transaction.
-    pub async fn finish_merchant_refund(
-        &self,
-        id: &str,
-        finish: Finish<'_>,
-        messages: &[(&str, &str)],
-        now_ms: i64,
-    ) -> Result<OperationRow, StoreError> {
-        let (_turn, mut transaction) = self.begin_write().await?;
-        let (row, changed) =
-            finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
-        if changed && row.status == OperationStatus::Refused {
-            sqlx::query(
-                "UPDATE merchant_payments SET refunded_minor = refunded_minor - $1 \
-                 WHERE operation_id = (SELECT payment_operation_id FROM merchant_refunds \
-                 WHERE operation_id = $2)",
-            )
-            .bind(to_i64(row.amount_minor, "importe")?)
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
-        }
-        transaction.commit().await?;
-        Ok(row)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod i18n;
 mod json;
 pub mod ledger_api;
 pub mod merchant_payments;
+pub mod merchant_refunds;
 pub mod merchants;
 pub mod metrics;
 mod pages;
@@ -240,7 +241,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_payments::payments))
         .routes(routes!(merchant_payments::scan_code))
         .routes(routes!(merchant_payments::pay))
-        .routes(routes!(merchant_payments::refund))
+        .routes(routes!(merchant_refunds::refund))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))

@@ -16,10 +16,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ceiba_emvqr::{AdditionalDataFields, MerchantAccount, MerchantQr, Payload, PointOfInitiation};
+use ceiba_ledger::NewTransfer;
 use ceiba_payments::{Currency, Money, OperationKind, ReceiptCode, accounts, plan};
 use ceiba_store::{
     BeginPayment, Finish, LedgerEngine, MerchantRow, MerchantStatus, NewOperation, NewQrCode,
-    OperationRow, OperationStatus, QrCodeRow, QrKind, QrRefusal, RefundRefusal, UserRow,
+    OperationRow, OperationStatus, QrCodeRow, QrKind, QrRefusal, UserRow,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,7 +74,7 @@ fn qr_invalid(detail: impl Into<String>) -> ApiError {
 }
 
 /// An approved merchant the caller owns, or 404 (whoever else asks).
-async fn owned_merchant(
+pub(crate) async fn owned_merchant(
     state: &AppState,
     owner: &UserRow,
     merchant_id: &str,
@@ -540,34 +541,47 @@ async fn ensure_merchant_account(
     Ok(())
 }
 
-/// Submits a pending payment's chain and records its outcome with its SMS: to the payer, and
-/// to the merchant's owner.
-async fn execute(
-    state: &AppState,
-    engine: &LedgerEngine,
-    row: OperationRow,
-    merchant: &MerchantRow,
-    payer: &UserRow,
-) -> Result<OperationRow, ApiError> {
-    if row.status != OperationStatus::Pending {
-        return Ok(row);
-    }
+/// What a pending merchant operation (a payment or a refund) needs to be carried out.
+pub(crate) struct Parsed {
+    pub id: u128,
+    pub currency: Currency,
+    pub amount: Money,
+    pub fee: Money,
+}
+
+pub(crate) fn parsed(row: &OperationRow) -> Result<Parsed, ApiError> {
     let corrupt = || {
-        tracing::error!(operation = %row.id, "a merchant payment row cannot be planned");
+        tracing::error!(operation = %row.id, "a merchant operation row cannot be planned");
         ApiError::new(ErrorCode::Internal)
     };
     let id: u128 = row.id.parse().map_err(|_| corrupt())?;
     let currency = Currency::parse(&row.currency).map_err(|_| corrupt())?;
-    let amount = Money::from_minor(row.amount_minor, currency);
-    let fee = Money::from_minor(row.fee_minor, currency);
-    let legs = plan::payment(
+    Ok(Parsed {
         id,
-        OperationKind::MerchantPayment,
-        &row.user_id,
-        accounts::merchant(&merchant.id, currency),
+        currency,
+        amount: Money::from_minor(row.amount_minor, currency),
+        fee: Money::from_minor(row.fee_minor, currency),
+    })
+}
+
+/// Submits a pending merchant operation's `legs` and records the outcome: completed, with its
+/// receipt code and the SMS `messages` writes from the receipt and the wallet's balance after
+/// it; or refused, with the ledger's reason (which also gives back what the operation held:
+/// a dynamic code, a refund's share of its payment).
+pub(crate) async fn submit_and_finish(
+    state: &AppState,
+    engine: &LedgerEngine,
+    row: &OperationRow,
+    kind: OperationKind,
+    legs: Vec<NewTransfer>,
+    messages: impl FnOnce(&str, Money) -> Vec<(String, String)>,
+) -> Result<OperationRow, ApiError> {
+    let Parsed {
+        id,
+        currency,
         amount,
-        fee,
-    );
+        ..
+    } = parsed(row)?;
     let results = engine
         .create_transfers(legs.clone())
         .await
@@ -578,7 +592,7 @@ async fn execute(
             let receipt = ReceiptCode::compute(
                 &state.payments.receipt_key,
                 id,
-                OperationKind::MerchantPayment,
+                kind,
                 amount,
                 row.created_at_ms,
             );
@@ -586,54 +600,79 @@ async fn execute(
                 crate::payments::available(engine, accounts::wallet(&row.user_id, currency)),
                 currency,
             );
-            let to_payer = format!(
-                "Ceiba Pagos: pago de {} a {}. Saldo {}. Recibo {}",
-                amount.ascii(),
-                merchant.business_name,
-                balance.ascii(),
-                receipt.as_str()
-            );
-            let to_merchant = format!(
-                "Ceiba Pagos: {} cobro {} de {}. Recibo {}",
-                merchant.business_name,
-                amount.ascii(),
-                payer.display_name,
-                receipt.as_str()
-            );
-            let owner = state.db.user_by_id(&merchant.owner_user_id).await?;
-            let mut messages = vec![(payer.phone.as_str(), to_payer.as_str())];
-            if let Some(owner) = &owner {
-                messages.push((owner.phone.as_str(), to_merchant.as_str()));
-            }
+            let messages = messages(receipt.as_str(), balance);
+            let messages: Vec<(&str, &str)> = messages
+                .iter()
+                .map(|(phone, text)| (phone.as_str(), text.as_str()))
+                .collect();
+            let completed = Finish::Completed {
+                receipt_code: receipt.as_str(),
+            };
             state
                 .db
-                .finish_merchant_payment(
-                    &row.id,
-                    Finish::Completed {
-                        receipt_code: receipt.as_str(),
-                    },
-                    &messages,
-                    now_ms,
-                )
+                .finish_merchant_operation(&row.id, completed, &messages, now_ms)
                 .await?
         }
         Some(refusal) => {
-            let code = refusal_code(&refusal);
+            let refused = Finish::Refused {
+                code: refusal_code(&refusal).name(),
+                detail: &refusal.to_string(),
+            };
             state
                 .db
-                .finish_merchant_payment(
-                    &row.id,
-                    Finish::Refused {
-                        code: code.name(),
-                        detail: &refusal.to_string(),
-                    },
-                    &[],
-                    now_ms,
-                )
+                .finish_merchant_operation(&row.id, refused, &[], now_ms)
                 .await?
         }
     };
     Ok(finished)
+}
+
+/// Carries out a pending payment to `merchant`, with an SMS to the payer and one to the
+/// merchant's owner.
+async fn execute(
+    state: &AppState,
+    engine: &LedgerEngine,
+    row: OperationRow,
+    merchant: &MerchantRow,
+    payer: &UserRow,
+) -> Result<OperationRow, ApiError> {
+    if row.status != OperationStatus::Pending {
+        return Ok(row);
+    }
+    let Parsed {
+        id,
+        currency,
+        amount,
+        fee,
+    } = parsed(&row)?;
+    let kind = OperationKind::MerchantPayment;
+    let creditor = accounts::merchant(&merchant.id, currency);
+    let legs = plan::payment(id, kind, &row.user_id, creditor, amount, fee);
+    let owner = state.db.user_by_id(&merchant.owner_user_id).await?;
+    submit_and_finish(state, engine, &row, kind, legs, |receipt, balance| {
+        let mut messages = vec![(
+            payer.phone.clone(),
+            format!(
+                "Ceiba Pagos: pago de {} a {}. Saldo {}. Recibo {receipt}",
+                amount.ascii(),
+                merchant.business_name,
+                balance.ascii(),
+            ),
+        )];
+        if let Some(owner) = &owner {
+            messages.push((
+                owner.phone.clone(),
+                format!(
+                    "Ceiba Pagos: {} cobro {} de {}. Recibo {receipt}",
+                    merchant.business_name,
+                    amount.ascii(),
+                    payer.display_name,
+                ),
+            ));
+        }
+        messages
+    })
+    .await
 }
 
 /// Whether `row` pays a merchant; its merchant side when it does.
@@ -745,296 +784,5 @@ pub async fn payments(
                 refunded_minor: paid.refunded_minor,
             })
             .collect(),
-    ))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Refunds
-// ---------------------------------------------------------------------------------------------
-
-fn unknown_payment() -> ApiError {
-    ApiError::with_detail(
-        ErrorCode::NotFound,
-        "ese comercio no recibió ningún pago con ese identificador",
-    )
-}
-
-/// Gives back `amount` (all that is left when `None`) of a completed payment to `merchant_id`,
-/// from the merchant's account to the wallet that paid; for every channel. Never more than was
-/// paid, whatever refunds run at once.
-pub async fn refund_payment(
-    state: &AppState,
-    owner: &UserRow,
-    merchant_id: &str,
-    payment_id: &str,
-    amount: Option<&str>,
-    idempotency_key: Option<&str>,
-) -> Result<OperationRow, ApiError> {
-    let engine = engine(state)?;
-    let merchant = owned_merchant(state, owner, merchant_id).await?;
-    let side = state
-        .db
-        .merchant_payment(payment_id)
-        .await?
-        .filter(|side| side.merchant_id == merchant.id)
-        .ok_or_else(unknown_payment)?;
-    let payment = state
-        .db
-        .payment_operation(payment_id)
-        .await?
-        .ok_or_else(unknown_payment)?;
-    let currency =
-        Currency::parse(&payment.currency).map_err(|_| ApiError::new(ErrorCode::Internal))?;
-    let amount = match amount {
-        Some(text) => parse_money(text, currency)?,
-        None => Money::from_minor(
-            payment.amount_minor.saturating_sub(side.refunded_minor),
-            currency,
-        ),
-    };
-    if amount.is_zero() {
-        return Err(over_paid(Money::zero(currency)));
-    }
-    let kind = OperationKind::Refund;
-    let id = rand::random::<u128>().max(1).to_string();
-    let minor = amount.minor.to_string();
-    let hash = request_hash(&[kind.as_str(), payment_id, currency.code(), &minor]);
-    // Keys are kept per person, and this operation is the payer's: the merchant's keys get a
-    // namespace of their own so they can never meet one of the payer's.
-    let key = idempotency_key.map(|key| format!("reembolso:{}:{key}", merchant.id));
-    let note = format!("Devolución del pago {}", short_id(payment_id));
-    let new = NewOperation {
-        id: &id,
-        user_id: &payment.user_id,
-        idempotency_key: key.as_deref(),
-        request_hash: &hash,
-        kind: kind.as_str(),
-        currency: currency.code(),
-        amount_minor: amount.minor,
-        fee_minor: 0,
-        counterparty_user_id: None,
-        counterparty_label: &merchant.business_name,
-        note: &note,
-        counts_toward_limits: false,
-        created_at_ms: state.clock.now_ms(),
-    };
-    let row = match state
-        .db
-        .begin_merchant_refund(&new, &merchant.id, payment_id)
-        .await?
-    {
-        BeginPayment::Started(row) | BeginPayment::Existing(row) => row,
-        BeginPayment::KeyReused(_) => {
-            return Err(ApiError::new(ErrorCode::PaymentIdempotencyKeyReused));
-        }
-        BeginPayment::Refused(RefundRefusal::UnknownPayment) => return Err(unknown_payment()),
-        BeginPayment::Refused(RefundRefusal::NotCompleted) => {
-            return Err(ApiError::with_detail(
-                ErrorCode::Conflict,
-                "ese pago no se completó: no hay nada que devolver",
-            ));
-        }
-        BeginPayment::Refused(RefundRefusal::OverPaid { left_minor }) => {
-            return Err(over_paid(Money::from_minor(left_minor, currency)));
-        }
-    };
-    execute_refund(state, engine, row, &merchant).await
-}
-
-fn over_paid(left: Money) -> ApiError {
-    ApiError::with_detail(
-        ErrorCode::PaymentRefundTooLarge,
-        format!("de ese pago solo quedan {left} por devolver"),
-    )
-}
-
-/// The first characters of an id, enough to recognise it in a note.
-fn short_id(id: &str) -> String {
-    id.chars().take(8).collect()
-}
-
-async fn execute_refund(
-    state: &AppState,
-    engine: &LedgerEngine,
-    row: OperationRow,
-    merchant: &MerchantRow,
-) -> Result<OperationRow, ApiError> {
-    if row.status != OperationStatus::Pending {
-        return Ok(row);
-    }
-    let corrupt = || {
-        tracing::error!(operation = %row.id, "a refund row cannot be planned");
-        ApiError::new(ErrorCode::Internal)
-    };
-    let id: u128 = row.id.parse().map_err(|_| corrupt())?;
-    let currency = Currency::parse(&row.currency).map_err(|_| corrupt())?;
-    let amount = Money::from_minor(row.amount_minor, currency);
-    ensure_wallet(state, engine, &row.user_id, currency).await?;
-    let legs = plan::refund(id, &merchant.id, &row.user_id, amount);
-    let results = engine
-        .create_transfers(legs.clone())
-        .await
-        .map_err(|error| ledger_unavailable(&error))?;
-    let now_ms = state.clock.now_ms();
-    let finished = match plan::refusal(&legs, &results) {
-        None => {
-            let receipt = ReceiptCode::compute(
-                &state.payments.receipt_key,
-                id,
-                OperationKind::Refund,
-                amount,
-                row.created_at_ms,
-            );
-            let balance = Money::from_minor(
-                crate::payments::available(engine, accounts::wallet(&row.user_id, currency)),
-                currency,
-            );
-            let text = format!(
-                "Ceiba Pagos: devolucion de {} de {}. Saldo {}. Recibo {}",
-                amount.ascii(),
-                merchant.business_name,
-                balance.ascii(),
-                receipt.as_str()
-            );
-            let payer = state.db.user_by_id(&row.user_id).await?;
-            let messages: Vec<(&str, &str)> = payer
-                .iter()
-                .map(|payer| (payer.phone.as_str(), text.as_str()))
-                .collect();
-            state
-                .db
-                .finish_merchant_refund(
-                    &row.id,
-                    Finish::Completed {
-                        receipt_code: receipt.as_str(),
-                    },
-                    &messages,
-                    now_ms,
-                )
-                .await?
-        }
-        Some(refusal) => {
-            // The merchant's account holds less than the refund (its money was settled out).
-            let code = match refusal {
-                plan::PlanRefusal::InsufficientFunds => ErrorCode::PaymentInsufficientFunds,
-                other => refusal_code(&other),
-            };
-            state
-                .db
-                .finish_merchant_refund(
-                    &row.id,
-                    Finish::Refused {
-                        code: code.name(),
-                        detail: &refusal.to_string(),
-                    },
-                    &[],
-                    now_ms,
-                )
-                .await?
-        }
-    };
-    Ok(finished)
-}
-
-/// Whether `row` is a refund; the payment it returns when it is.
-pub async fn is_a_refund(
-    state: &AppState,
-    row: &OperationRow,
-) -> Option<ceiba_store::MerchantRefundRow> {
-    if OperationKind::parse(&row.kind) != Some(OperationKind::Refund) {
-        return None;
-    }
-    state.db.merchant_refund(&row.id).await.ok().flatten()
-}
-
-/// Goes on with a refund left pending (the recovery sweep).
-pub async fn resume_refund(
-    state: &AppState,
-    engine: &LedgerEngine,
-    row: OperationRow,
-    side: &ceiba_store::MerchantRefundRow,
-) -> Result<OperationRow, ApiError> {
-    let merchant = state
-        .db
-        .merchant(&side.merchant_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
-    execute_refund(state, engine, row, &merchant).await
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct RefundBody {
-    /// How much to give back ("12.50"); all that is left of the payment when absent.
-    pub amount: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefundView {
-    pub operation_id: String,
-    pub payment_operation_id: String,
-    /// `completed`, `pending` or `refused`.
-    pub status: String,
-    pub amount_minor: u64,
-    pub currency: String,
-    pub receipt_code: Option<String>,
-    pub refusal_code: Option<String>,
-}
-
-/// Gives back all or part of a payment to the payer's wallet; never more than was paid. Send
-/// an `Idempotency-Key`: a retry refunds once.
-#[utoipa::path(post, path = "/api/v1/merchants/{id}/payments/{payment}/refunds", tag = "comercios",
-    security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "El id del comercio"),
-        ("payment" = String, Path, description = "El id del pago"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Clave única de la operación"),
-    ),
-    request_body = RefundBody,
-    responses(
-        (status = 201, description = "Devuelto", body = RefundView),
-        (status = 404, description = "No es su comercio o no hay tal pago", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "El pago no se completó", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Más de lo que queda por devolver, o el comercio no tiene saldo", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn refund(
-    who: Authenticated,
-    State(state): State<AppState>,
-    Path((id, payment)): Path<(String, String)>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<RefundBody>,
-) -> Result<(StatusCode, Json<RefundView>), ApiError> {
-    let key = idempotency_key(&headers)?;
-    let row = refund_payment(
-        &state,
-        &who.user,
-        &id,
-        &payment,
-        body.amount.as_deref(),
-        key.as_deref(),
-    )
-    .await?;
-    if row.status == OperationStatus::Refused {
-        let code = row
-            .refusal_code
-            .as_deref()
-            .and_then(ErrorCode::from_name)
-            .unwrap_or(ErrorCode::PaymentRefused);
-        return Err(ApiError::with_detail(
-            code,
-            row.refusal_detail.clone().unwrap_or_default(),
-        ));
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(RefundView {
-            operation_id: row.id.clone(),
-            payment_operation_id: payment,
-            status: row.status.as_str().to_owned(),
-            amount_minor: row.amount_minor,
-            currency: row.currency.clone(),
-            receipt_code: row.receipt_code.clone(),
-            refusal_code: row.refusal_code.clone(),
-        }),
     ))
 }

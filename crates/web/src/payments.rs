@@ -1260,8 +1260,8 @@ pub async fn settle_stale(state: &AppState, older_than_ms: i64) -> Result<usize,
             crate::bank_accounts::resume(state, engine, row, &side).await
         } else if let Some(side) = crate::merchant_payments::pays_a_merchant(state, &row).await {
             crate::merchant_payments::resume(state, engine, row, &side).await
-        } else if let Some(side) = crate::merchant_payments::is_a_refund(state, &row).await {
-            crate::merchant_payments::resume_refund(state, engine, row, &side).await
+        } else if let Some(side) = crate::merchant_refunds::is_a_refund(state, &row).await {
+            crate::merchant_refunds::resume_refund(state, engine, row, &side).await
         } else {
             execute(state, engine, row, &[]).await
         };
