@@ -46,8 +46,8 @@ pub use ledger::{
     system_clock,
 };
 pub use merchant_payments::{
-    MERCHANT_PAYMENTS_PAGE_MAX, MerchantPaymentRow, MerchantRefundRow, NewQrCode, QrCodeRow,
-    QrKind, QrRefusal, RefundRefusal,
+    MERCHANT_DAY_ROWS_MAX, MERCHANT_PAYMENTS_PAGE_MAX, MerchantMovementRow, MerchantPaymentRow,
+    MerchantRefundRow, NewQrCode, QrCodeRow, QrKind, QrRefusal, RefundRefusal,
 };
 pub use merchants::{
     ApplyMerchant, DecideMerchant, MERCHANTS_PAGE_MAX, MERCHANTS_PER_OWNER_MAX, MerchantDecision,

@@ -93,6 +93,22 @@ pub enum RefundRefusal {
     OverPaid { left_minor: u64 },
 }
 
+/// One line of a merchant's reconciliation: a payment received or a refund given, completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantMovementRow {
+    pub operation_id: String,
+    /// `merchant_payment` or `refund`.
+    pub kind: String,
+    pub amount_minor: u64,
+    pub currency: String,
+    pub reference: Option<String>,
+    pub receipt_code: Option<String>,
+    pub finished_at_ms: i64,
+}
+
+/// Most lines of one day's reconciliation.
+pub const MERCHANT_DAY_ROWS_MAX: u32 = 100_000;
+
 /// A refund's link to the payment it returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MerchantRefundRow {
@@ -328,6 +344,49 @@ impl Db {
         }
         transaction.commit().await?;
         Ok(row)
+    }
+
+    /// What a merchant received and gave back, completed in `[from_ms, to_ms)`, in the order it
+    /// completed; at most `limit` (a day's reconciliation).
+    pub async fn merchant_movements(
+        &self,
+        merchant_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<MerchantMovementRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.kind, o.amount_minor, o.currency, o.receipt_code, o.finished_at_ms, \
+             m.reference FROM merchant_payments m JOIN payment_operations o \
+             ON o.id = m.operation_id WHERE m.merchant_id = $1 AND o.status = 'completed' \
+             AND o.finished_at_ms >= $2 AND o.finished_at_ms < $3 \
+             UNION ALL \
+             SELECT o.id, o.kind, o.amount_minor, o.currency, o.receipt_code, o.finished_at_ms, \
+             p.reference FROM merchant_refunds r JOIN payment_operations o \
+             ON o.id = r.operation_id JOIN merchant_payments p \
+             ON p.operation_id = r.payment_operation_id WHERE r.merchant_id = $1 \
+             AND o.status = 'completed' AND o.finished_at_ms >= $2 AND o.finished_at_ms < $3 \
+             ORDER BY 6, 1 LIMIT $4",
+        )
+        .bind(merchant_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(i64::from(limit.clamp(1, MERCHANT_DAY_ROWS_MAX)))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MerchantMovementRow {
+                    operation_id: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    amount_minor: to_u64(row.try_get(2)?, "importe")?,
+                    currency: row.try_get(3)?,
+                    receipt_code: row.try_get(4)?,
+                    finished_at_ms: row.try_get(5)?,
+                    reference: row.try_get(6)?,
+                })
+            })
+            .collect()
     }
 
     /// A merchant's payments, newest first, with what each paid; at most `limit`.

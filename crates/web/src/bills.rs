@@ -1440,7 +1440,7 @@ pub struct ReconciliationQuery {
 
 /// A field of the reconciliation file, kept from being read as a formula by spreadsheets
 /// (a leading `=`, `@`, or a sign not followed by a plain number gets an apostrophe).
-fn spreadsheet_safe(text: &str) -> String {
+pub(crate) fn spreadsheet_safe(text: &str) -> String {
     let risky = match text.chars().next() {
         Some('=' | '@' | '\t' | '\r') => true,
         Some('+' | '-') => !text[1..].bytes().all(|b| b.is_ascii_digit() || b == b'.'),
@@ -1474,21 +1474,7 @@ pub async fn reconciliation(
     let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
     let biller = operated_biller(&state, &code, &operator.who).await?;
     let zone = state.payments.time_zone.clone();
-    let date: jiff::civil::Date = query
-        .date
-        .trim()
-        .parse()
-        .map_err(|_| bad(format!("«{}» no es una fecha AAAA-MM-DD", query.date)))?;
-    let start_of = |date: jiff::civil::Date| {
-        date.to_zoned(zone.clone())
-            .map(|zoned| zoned.timestamp().as_millisecond())
-            .map_err(|_| bad(format!("«{date}» no es una fecha válida")))
-    };
-    let from_ms = start_of(date)?;
-    let to_ms = start_of(
-        date.tomorrow()
-            .map_err(|_| bad("la fecha no es válida".to_owned()))?,
-    )?;
+    let (date, from_ms, to_ms) = day_bounds(&state, &query.date)?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let write_error = |error: csv::Error| {
         tracing::error!(%error, "could not write a reconciliation file");
@@ -1527,18 +1513,8 @@ pub async fn reconciliation(
             )));
         }
         for paid in &page {
-            let when = jiff::Timestamp::from_millisecond(paid.paid_at_ms)
-                .map(|at| {
-                    at.to_zoned(zone.clone())
-                        .strftime("%Y-%m-%d %H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            let amount = format!(
-                "{}.{:02}",
-                paid.amount_minor / ceiba_payments::MINOR_PER_UNIT,
-                paid.amount_minor % ceiba_payments::MINOR_PER_UNIT
-            );
+            let when = local_timestamp(&zone, paid.paid_at_ms);
+            let amount = plain_amount(paid.amount_minor);
             writer
                 .write_record([
                     when,
@@ -1564,8 +1540,60 @@ pub async fn reconciliation(
     let body = writer
         .into_inner()
         .map_err(|error| write_error(error.into_error().into()))?;
-    let filename = format!("conciliacion-{}-{date}.csv", biller.code);
-    Ok((
+    Ok(csv_file(
+        &format!("conciliacion-{}-{date}.csv", biller.code),
+        body,
+    ))
+}
+
+/// The day `text` names (AAAA-MM-DD, Havana time) and the instants it starts and ends, in
+/// milliseconds; for the reconciliation files.
+pub(crate) fn day_bounds(
+    state: &AppState,
+    text: &str,
+) -> Result<(jiff::civil::Date, i64, i64), ApiError> {
+    let bad = |detail: String| ApiError::with_detail(ErrorCode::BadRequest, detail);
+    let zone = state.payments.time_zone.clone();
+    let date: jiff::civil::Date = text
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("«{text}» no es una fecha AAAA-MM-DD")))?;
+    let start_of = |date: jiff::civil::Date| {
+        date.to_zoned(zone.clone())
+            .map(|zoned| zoned.timestamp().as_millisecond())
+            .map_err(|_| bad(format!("«{date}» no es una fecha válida")))
+    };
+    let from_ms = start_of(date)?;
+    let to_ms = start_of(
+        date.tomorrow()
+            .map_err(|_| bad("la fecha no es válida".to_owned()))?,
+    )?;
+    Ok((date, from_ms, to_ms))
+}
+
+/// `2026-11-30 14:05:09`, in `zone`.
+pub(crate) fn local_timestamp(zone: &jiff::tz::TimeZone, at_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(at_ms)
+        .map(|at| {
+            at.to_zoned(zone.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// `1234.50`: an amount as spreadsheets read it.
+pub(crate) fn plain_amount(minor: u64) -> String {
+    format!(
+        "{}.{:02}",
+        minor / ceiba_payments::MINOR_PER_UNIT,
+        minor % ceiba_payments::MINOR_PER_UNIT
+    )
+}
+
+/// A CSV body as a download called `filename`.
+pub(crate) fn csv_file(filename: &str, body: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -1575,7 +1603,7 @@ pub async fn reconciliation(
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -239,6 +239,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_payments::qr_svg))
         .routes(routes!(merchant_payments::qr_png))
         .routes(routes!(merchant_payments::payments))
+        .routes(routes!(merchant_payments::reconciliation))
         .routes(routes!(merchant_payments::scan_code))
         .routes(routes!(merchant_payments::pay))
         .routes(routes!(merchant_refunds::refund))

@@ -786,3 +786,116 @@ pub async fn payments(
             .collect(),
     ))
 }
+
+/// The reconciliation file of one day (Havana time): every payment received and refund given
+/// that completed that day, in order, then the totals per currency, as CSV with the header
+/// `fecha,operacion,tipo,referencia,importe,moneda,recibo` (`tipo`: `pago`, `devolucion`, or
+/// `total_cobrado`, `total_devuelto` and `neto` on the last lines).
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/reconciliation", tag = "comercios",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "El id del comercio"), crate::bills::ReconciliationQuery),
+    responses(
+        (status = 200, description = "Conciliación del día en CSV", content_type = "text/csv"),
+        (status = 400, description = "Fecha no válida, o un día con demasiadas líneas", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No es su comercio", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reconciliation(
+    who: Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<
+        axum::extract::Query<crate::bills::ReconciliationQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(query) = query
+        .map_err(|rejection| ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text()))?;
+    let merchant = owned_merchant(&state, &who.user, &id).await?;
+    let (date, from_ms, to_ms) = crate::bills::day_bounds(&state, &query.date)?;
+    let rows = state
+        .db
+        .merchant_movements(
+            &merchant.id,
+            from_ms,
+            to_ms,
+            ceiba_store::MERCHANT_DAY_ROWS_MAX,
+        )
+        .await?;
+    if rows.len() >= usize::try_from(ceiba_store::MERCHANT_DAY_ROWS_MAX).unwrap_or(usize::MAX) {
+        return Err(ApiError::with_detail(
+            ErrorCode::BadRequest,
+            "el día tiene demasiadas líneas para un solo archivo",
+        ));
+    }
+    let write_error = |error: csv::Error| {
+        tracing::error!(%error, "could not write a merchant reconciliation file");
+        ApiError::new(ErrorCode::Internal)
+    };
+    let zone = state.payments.time_zone.clone();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "fecha",
+            "operacion",
+            "tipo",
+            "referencia",
+            "importe",
+            "moneda",
+            "recibo",
+        ])
+        .map_err(write_error)?;
+    // Per currency: received, given back.
+    let mut totals: std::collections::BTreeMap<String, (u64, u64)> =
+        std::collections::BTreeMap::new();
+    for row in &rows {
+        let refund = row.kind == OperationKind::Refund.as_str();
+        let total = totals.entry(row.currency.clone()).or_default();
+        if refund {
+            total.1 = total.1.saturating_add(row.amount_minor);
+        } else {
+            total.0 = total.0.saturating_add(row.amount_minor);
+        }
+        writer
+            .write_record([
+                crate::bills::local_timestamp(&zone, row.finished_at_ms),
+                row.operation_id.clone(),
+                if refund { "devolucion" } else { "pago" }.to_owned(),
+                crate::bills::spreadsheet_safe(row.reference.as_deref().unwrap_or_default()),
+                crate::bills::plain_amount(row.amount_minor),
+                row.currency.clone(),
+                row.receipt_code.clone().unwrap_or_default(),
+            ])
+            .map_err(write_error)?;
+    }
+    for (currency, (received, given)) in &totals {
+        let net = if received >= given {
+            crate::bills::plain_amount(received - given)
+        } else {
+            format!("-{}", crate::bills::plain_amount(given - received))
+        };
+        for (label, amount) in [
+            ("total_cobrado", crate::bills::plain_amount(*received)),
+            ("total_devuelto", crate::bills::plain_amount(*given)),
+            ("neto", net),
+        ] {
+            writer
+                .write_record([
+                    date.to_string(),
+                    String::new(),
+                    label.to_owned(),
+                    String::new(),
+                    amount,
+                    currency.clone(),
+                    String::new(),
+                ])
+                .map_err(write_error)?;
+        }
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|error| write_error(error.into_error().into()))?;
+    Ok(crate::bills::csv_file(
+        &format!("conciliacion-{}-{date}.csv", merchant.id),
+        body,
+    ))
+}

@@ -439,6 +439,69 @@ async fn refunds_never_give_back_more_than_was_paid(database: TestDatabase) -> T
         .and_then(|all| all.iter().find(|op| op["kind"] == "refund"))
         .ok_or(format!("no refund in {operations}"))?;
     assert_eq!(refund_view["direction"], "received", "{refund_view}");
+    // The day's reconciliation: the payment, both refunds, and the totals, which net to zero.
+    let today = jiff::Timestamp::from_millisecond(app.server.clock.now_ms())
+        .map_err(|e| e.to_string())?
+        .to_zoned(jiff::tz::TimeZone::get("America/Havana").map_err(|e| e.to_string())?)
+        .date();
+    let file = app
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/reconciliation?date={today}",
+                app.merchant
+            ),
+            &app.owner,
+        )
+        .await?;
+    assert_eq!(file.status, 200, "{}", file.text());
+    assert_eq!(file.header("content-type"), Some("text/csv; charset=utf-8"));
+    let csv = file.text();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|line| line.split(',').collect()).collect();
+    assert_eq!(
+        lines[0],
+        [
+            "fecha",
+            "operacion",
+            "tipo",
+            "referencia",
+            "importe",
+            "moneda",
+            "recibo"
+        ]
+    );
+    let kinds: Vec<(&str, &str)> = lines[1..].iter().map(|line| (line[2], line[4])).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("pago", "100.00"),
+            ("devolucion", "30.00"),
+            ("devolucion", "70.00"),
+            ("total_cobrado", "100.00"),
+            ("total_devuelto", "100.00"),
+            ("neto", "0.00"),
+        ],
+        "{csv}"
+    );
+    let bad_date = app
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/reconciliation?date=ayer",
+                app.merchant
+            ),
+            &app.owner,
+        )
+        .await?;
+    assert_eq!(bad_date.status, 400, "{}", bad_date.text());
+    let theirs = app
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/reconciliation?date={today}",
+                app.merchant
+            ),
+            &app.payer,
+        )
+        .await?;
+    assert_eq!(theirs.status, 404, "{}", theirs.text());
     let stranger = post_json_as(&app.server, &refunds, &app.payer, Some("x"), &json!({})).await?;
     assert_eq!(stranger.status, 404, "{}", stranger.text());
     let unknown = post_json_as(
