@@ -350,6 +350,15 @@ async fn bad_configuration_is_refused() -> TestResult {
                 "86400",
             ],
         ),
+        (
+            &[],
+            &[("CEIBA_PAYMENTS__SETTLEMENT_WINDOW_S", "7000")],
+            &[
+                "payments.settlement_window_s",
+                "CEIBA_PAYMENTS__SETTLEMENT_WINDOW_S",
+                "86400",
+            ],
+        ),
     ];
     for (args, env, expected) in cases {
         let mut all = vec!["serve"];
@@ -1446,6 +1455,7 @@ async fn payments_configuration_layers() -> TestResult {
     let defaults = shown(&[], &[])?;
     let payments = &defaults["payments"];
     assert_eq!(payments["hold_timeout_s"].as_integer(), Some(300));
+    assert_eq!(payments["settlement_window_s"].as_integer(), Some(3_600));
     assert_eq!(payments["limits"]["cup_daily"].as_str(), Some("80000.00"));
     assert_eq!(
         payments["limits"]["cup_monthly"].as_str(),

@@ -29,6 +29,7 @@ mod money;
 mod operation;
 pub mod plan;
 mod receipt;
+pub mod settlement;
 mod topup;
 
 pub use bank::{BANKS, Bank, bank};

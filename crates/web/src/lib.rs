@@ -22,6 +22,7 @@ mod payment_pages;
 pub mod payments;
 pub mod problem;
 pub mod ratelimit;
+pub mod settlement;
 pub mod statements;
 pub mod ussd;
 
@@ -238,6 +239,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_payments::create_qr_code))
         .routes(routes!(merchant_payments::qr_svg))
         .routes(routes!(merchant_payments::qr_png))
+        .routes(routes!(settlement::settlement))
+        .routes(routes!(settlement::settlement_csv))
         .routes(routes!(merchant_payments::payments))
         .routes(routes!(merchant_payments::reconciliation))
         .routes(routes!(merchant_payments::scan_code))

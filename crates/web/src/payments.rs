@@ -58,6 +58,9 @@ pub struct PaymentSettings {
     /// ledger gives the money back (see `bills.rs`). Never 0.
     pub hold_timeout_s: u32,
     pub top_ups: crate::bills::TopUpSettings,
+    /// Seconds of one settlement window between the banks and Ceiba (see `settlement.rs`); a
+    /// day is a whole number of them. An hour unless configured.
+    pub settlement_window_s: u32,
 }
 
 impl PaymentSettings {
@@ -72,6 +75,7 @@ impl PaymentSettings {
                 .expect("the bundled time zone database knows Havana"),
             hold_timeout_s: crate::bills::HOLD_TIMEOUT_S_DEFAULT,
             top_ups: crate::bills::TopUpSettings::standard(),
+            settlement_window_s: 3_600,
         }
     }
 

@@ -67,6 +67,7 @@ pub enum ErrorCode {
     PaymentQrAlreadyPaid,
     PaymentQrExpired,
     PaymentRefundTooLarge,
+    SettlementWindowOpen,
     UssdGatewayRejected,
     Internal,
 }
@@ -483,6 +484,13 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         StatusCode::UNPROCESSABLE_ENTITY,
         "La devolución pasa de lo que queda del pago; no se movió dinero.",
         "The refund is more than what is left of the payment; no money moved.",
+    ),
+    entry(
+        ErrorCode::SettlementWindowOpen,
+        "settlement_window_open",
+        StatusCode::CONFLICT,
+        "Esa ventana de liquidación aún no cerró.",
+        "That settlement window has not closed yet.",
     ),
     entry(
         ErrorCode::PaymentBankRefused,

@@ -9,6 +9,7 @@
 //! ```toml
 //! [payments]
 //! hold_timeout_s = 300
+//! settlement_window_s = 3600   # banks settle with Ceiba once per window (a divisor of a day)
 //!
 //! [payments.limits]            # person to person, per day and per month
 //! cup_daily = "80000"
@@ -116,6 +117,9 @@ pub struct RawPayments {
     /// Seconds a payment to a biller stays held for the biller's answer before the ledger gives
     /// the money back.
     pub hold_timeout_s: u64,
+    /// Seconds of one settlement window between the banks and Ceiba; a day is a whole number
+    /// of them.
+    pub settlement_window_s: u64,
     pub limits: RawLimits,
     pub caps: RawCaps,
     pub fees: RawFees,
@@ -233,6 +237,7 @@ pub struct PaymentsConfig {
     pub caps: WalletCaps,
     pub fees: FeeSchedule,
     pub hold_timeout_s: u32,
+    pub settlement_window_s: u32,
 }
 
 impl Default for PaymentsConfig {
@@ -245,6 +250,7 @@ impl Default for PaymentsConfig {
             caps: standard.caps,
             fees: standard.fees,
             hold_timeout_s: standard.hold_timeout_s,
+            settlement_window_s: standard.settlement_window_s,
         }
     }
 }
@@ -281,6 +287,7 @@ impl PaymentsConfig {
         }
         RawPayments {
             hold_timeout_s: u64::from(self.hold_timeout_s),
+            settlement_window_s: u64::from(self.settlement_window_s),
             limits: RawLimits {
                 cup_daily: DecimalText::minor(limit(Currency::Cup).daily_minor),
                 cup_monthly: DecimalText::minor(limit(Currency::Cup).monthly_minor),
@@ -305,6 +312,7 @@ impl PaymentsConfig {
         settings.caps = self.caps;
         settings.fees = self.fees;
         settings.hold_timeout_s = self.hold_timeout_s;
+        settings.settlement_window_s = self.settlement_window_s;
         settings
     }
 
@@ -313,11 +321,12 @@ impl PaymentsConfig {
         let raw = self.to_raw();
         let quote = |text: &DecimalText| format!("{:?}", text.0);
         let mut toml = format!(
-            "[payments]\nhold_timeout_s = {}\n\n\
+            "[payments]\nhold_timeout_s = {}\nsettlement_window_s = {}\n\n\
              [payments.limits]\ncup_daily = {}\ncup_monthly = {}\nusd_daily = {}\n\
              usd_monthly = {}\nmlc_daily = {}\nmlc_monthly = {}\n\n\
              [payments.caps]\ncup = {}\nusd = {}\nmlc = {}\n",
             raw.hold_timeout_s,
+            raw.settlement_window_s,
             quote(&raw.limits.cup_daily),
             quote(&raw.limits.cup_monthly),
             quote(&raw.limits.usd_daily),
@@ -363,6 +372,20 @@ pub fn parse(
                 format!(
                     "debe estar entre 1 y {HOLD_TIMEOUT_S_CAP} segundos, no {}",
                     raw.hold_timeout_s
+                ),
+            ));
+        }
+    };
+    // Windows must tile a day, so every day's windows start at the same hours.
+    let settlement_window_s = match u32::try_from(raw.settlement_window_s) {
+        Ok(seconds) if seconds >= 60 && 86_400 % seconds == 0 => seconds,
+        _ => {
+            return Err(refuse(
+                "payments.settlement_window_s",
+                format!(
+                    "debe dividir un día (86400) en ventanas de al menos 60 segundos, como 3600; \
+                     no {}",
+                    raw.settlement_window_s
                 ),
             ));
         }
@@ -496,5 +519,6 @@ pub fn parse(
         caps,
         fees,
         hold_timeout_s,
+        settlement_window_s,
     })
 }

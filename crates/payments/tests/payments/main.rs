@@ -10,5 +10,6 @@ mod money;
 mod plans;
 mod properties;
 mod receipt;
+mod settlement;
 mod topups;
 mod world;
