@@ -14,6 +14,7 @@ mod identity;
 mod identity_cache;
 mod lease;
 mod ledger;
+mod merchant_clients;
 mod merchant_payments;
 mod merchants;
 mod payment_batches;
@@ -45,6 +46,7 @@ pub use ledger::{
     LEDGER_WRITER_LEASE, LedgerClock, LedgerEngine, LedgerError, Replica, replay_ledger,
     system_clock,
 };
+pub use merchant_clients::{MERCHANT_CLIENTS_MAX, MerchantClientRow, MerchantTokenRow};
 pub use merchant_payments::{
     MERCHANT_DAY_ROWS_MAX, MERCHANT_PAYMENTS_PAGE_MAX, MerchantMovementRow, MerchantPaymentRow,
     MerchantRefundRow, NewQrCode, QrCodeRow, QrKind, QrRefusal, RefundRefusal,

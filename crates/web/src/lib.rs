@@ -13,6 +13,7 @@ pub mod clock;
 pub mod i18n;
 mod json;
 pub mod ledger_api;
+pub mod merchant_api;
 pub mod merchant_payments;
 pub mod merchant_refunds;
 pub mod merchants;
@@ -236,6 +237,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchants::by_status))
         .routes(routes!(merchants::approve))
         .routes(routes!(merchants::reject))
+        .routes(routes!(merchant_api::create_client, merchant_api::clients))
+        .routes(routes!(merchant_api::revoke_client))
+        .routes(routes!(merchant_api::token))
         .routes(routes!(merchant_payments::create_qr_code))
         .routes(routes!(merchant_payments::qr_svg))
         .routes(routes!(merchant_payments::qr_png))
@@ -615,6 +619,7 @@ async fn render_errors(request: Request, next: Next) -> Response {
             instance: path,
             code: entry.name.to_owned(),
             request_id: request_id.clone(),
+            error: error.code.oauth_error().map(str::to_owned),
         };
         let mut response = (entry.status, Json(problem)).into_response();
         response.headers_mut().insert(

@@ -28,6 +28,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::json::ApiJson;
+use crate::merchant_api::MerchantCaller;
 use crate::payments::{
     OperationView, answer, engine, ensure_operator_accounts, ensure_wallet, idempotency_key,
     ledger_unavailable, parse_money, refusal_code, request_hash,
@@ -243,23 +244,23 @@ pub async fn make_qr_code(
         (status = 422, description = "Importe, moneda, referencia o caducidad no válidos", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_qr_code(
-    who: Authenticated,
+    caller: MerchantCaller,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<QrCodeBody>,
 ) -> Result<(StatusCode, Json<QrCodeView>), ApiError> {
-    let merchant = owned_merchant(&state, &who.user, &id).await?;
+    let merchant = caller.merchant(&state, &id, "payments:write").await?;
     let row = make_qr_code(&state, &merchant, &body).await?;
     Ok((StatusCode::CREATED, Json(qr_view(&row))))
 }
 
 async fn owned_code(
     state: &AppState,
-    owner: &UserRow,
+    caller: &MerchantCaller,
     merchant_id: &str,
     qr_id: &str,
 ) -> Result<QrCodeRow, ApiError> {
-    owned_merchant(state, owner, merchant_id).await?;
+    caller.merchant(state, merchant_id, "payments:read").await?;
     state
         .db
         .qr_code(qr_id)
@@ -295,11 +296,11 @@ fn image(code: &QrCodeRow, svg: bool) -> Result<Response, ApiError> {
         (status = 404, description = "No existe o no es suyo", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_svg(
-    who: Authenticated,
+    caller: MerchantCaller,
     State(state): State<AppState>,
     Path((id, qr)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    image(&owned_code(&state, &who.user, &id, &qr).await?, true)
+    image(&owned_code(&state, &caller, &id, &qr).await?, true)
 }
 
 /// The code's image as PNG.
@@ -311,11 +312,11 @@ pub async fn qr_svg(
         (status = 404, description = "No existe o no es suyo", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_png(
-    who: Authenticated,
+    caller: MerchantCaller,
     State(state): State<AppState>,
     Path((id, qr)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    image(&owned_code(&state, &who.user, &id, &qr).await?, false)
+    image(&owned_code(&state, &caller, &id, &qr).await?, false)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -761,11 +762,11 @@ pub struct MerchantPaymentView {
         (status = 404, description = "No es su comercio", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn payments(
-    who: Authenticated,
+    caller: MerchantCaller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<MerchantPaymentView>>, ApiError> {
-    let merchant = owned_merchant(&state, &who.user, &id).await?;
+    let merchant = caller.merchant(&state, &id, "payments:read").await?;
     let rows = state
         .db
         .payments_to_merchant(&merchant.id, ceiba_store::MERCHANT_PAYMENTS_PAGE_MAX)
@@ -800,7 +801,7 @@ pub async fn payments(
         (status = 404, description = "No es su comercio", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn reconciliation(
-    who: Authenticated,
+    caller: MerchantCaller,
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<
@@ -810,7 +811,7 @@ pub async fn reconciliation(
 ) -> Result<Response, ApiError> {
     let axum::extract::Query(query) = query
         .map_err(|rejection| ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text()))?;
-    let merchant = owned_merchant(&state, &who.user, &id).await?;
+    let merchant = caller.merchant(&state, &id, "payments:read").await?;
     let (date, from_ms, to_ms) = crate::bills::day_bounds(&state, &query.date)?;
     let rows = state
         .db

@@ -13,15 +13,15 @@ use axum::http::{HeaderMap, StatusCode};
 use ceiba_payments::{Currency, Money, OperationKind, plan};
 use ceiba_store::{
     BeginPayment, LedgerEngine, MerchantRow, NewOperation, OperationRow, OperationStatus,
-    RefundRefusal, UserRow,
+    RefundRefusal,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::Authenticated;
 use crate::json::ApiJson;
-use crate::merchant_payments::{Parsed, owned_merchant, parsed, submit_and_finish};
+use crate::merchant_api::MerchantCaller;
+use crate::merchant_payments::{Parsed, parsed, submit_and_finish};
 use crate::payments::{engine, ensure_wallet, idempotency_key, parse_money, request_hash};
 use crate::problem::{ApiError, ErrorCode, Problem};
 
@@ -37,14 +37,14 @@ fn unknown_payment() -> ApiError {
 /// paid, whatever refunds run at once.
 pub async fn refund_payment(
     state: &AppState,
-    owner: &UserRow,
+    caller: &MerchantCaller,
     merchant_id: &str,
     payment_id: &str,
     amount: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> Result<OperationRow, ApiError> {
     let engine = engine(state)?;
-    let merchant = owned_merchant(state, owner, merchant_id).await?;
+    let merchant = caller.merchant(state, merchant_id, "refunds:write").await?;
     let side = state
         .db
         .merchant_payment(payment_id)
@@ -232,7 +232,7 @@ pub struct RefundView {
         (status = 422, description = "Más de lo que queda por devolver, o el comercio no tiene saldo", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refund(
-    who: Authenticated,
+    caller: MerchantCaller,
     State(state): State<AppState>,
     Path((id, payment)): Path<(String, String)>,
     headers: HeaderMap,
@@ -241,7 +241,7 @@ pub async fn refund(
     let key = idempotency_key(&headers)?;
     let row = refund_payment(
         &state,
-        &who.user,
+        &caller,
         &id,
         &payment,
         body.amount.as_deref(),

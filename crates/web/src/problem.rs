@@ -68,6 +68,11 @@ pub enum ErrorCode {
     PaymentQrExpired,
     PaymentRefundTooLarge,
     SettlementWindowOpen,
+    OauthInvalidRequest,
+    OauthInvalidClient,
+    OauthUnsupportedGrantType,
+    OauthInvalidScope,
+    InsufficientScope,
     UssdGatewayRejected,
     Internal,
 }
@@ -493,6 +498,41 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         "That settlement window has not closed yet.",
     ),
     entry(
+        ErrorCode::OauthInvalidRequest,
+        "oauth_invalid_request",
+        StatusCode::BAD_REQUEST,
+        "La petición de token está mal formada.",
+        "The token request is malformed.",
+    ),
+    entry(
+        ErrorCode::OauthInvalidClient,
+        "oauth_invalid_client",
+        StatusCode::UNAUTHORIZED,
+        "Las credenciales del cliente no son válidas.",
+        "The client's credentials are not valid.",
+    ),
+    entry(
+        ErrorCode::OauthUnsupportedGrantType,
+        "oauth_unsupported_grant_type",
+        StatusCode::BAD_REQUEST,
+        "Ese tipo de concesión no se admite; use client_credentials.",
+        "That grant type is not supported; use client_credentials.",
+    ),
+    entry(
+        ErrorCode::OauthInvalidScope,
+        "oauth_invalid_scope",
+        StatusCode::BAD_REQUEST,
+        "Alguno de los alcances pedidos no existe.",
+        "One of the scopes asked for does not exist.",
+    ),
+    entry(
+        ErrorCode::InsufficientScope,
+        "insufficient_scope",
+        StatusCode::FORBIDDEN,
+        "El token no tiene el alcance que esta operación pide.",
+        "The token lacks the scope this operation needs.",
+    ),
+    entry(
         ErrorCode::PaymentBankRefused,
         "payment_bank_refused",
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -529,6 +569,18 @@ impl ErrorCode {
     }
 
     /// The code with this machine name.
+    /// The OAuth 2.0 error code (RFC 6749 §5.2) of the token endpoint's refusals, which their
+    /// problem documents also carry as `error`.
+    pub fn oauth_error(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::OauthInvalidRequest => Some("invalid_request"),
+            ErrorCode::OauthInvalidClient => Some("invalid_client"),
+            ErrorCode::OauthUnsupportedGrantType => Some("unsupported_grant_type"),
+            ErrorCode::OauthInvalidScope => Some("invalid_scope"),
+            _ => None,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<ErrorCode> {
         ERROR_TABLE
             .iter()
@@ -651,6 +703,9 @@ pub struct Problem {
     /// The `x-request-id` of the request, to quote when asking for help.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// On the OAuth token endpoint's refusals: the RFC 6749 §5.2 code (`invalid_client` …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One row of the table as `/api/problems` lists it.

@@ -27,6 +27,7 @@ fn main() {
         a_static_code_takes_the_amount_typed_and_serves_many,
         bad_codes_move_nothing_and_refusals_give_the_code_back,
         refunds_never_give_back_more_than_was_paid,
+        a_shops_server_charges_with_client_credentials,
     );
     suite.run()
 }
@@ -513,6 +514,185 @@ async fn refunds_never_give_back_more_than_was_paid(database: TestDatabase) -> T
     )
     .await?;
     assert_eq!(unknown.status, 404, "{}", unknown.text());
+    app.stop().await;
+    Ok(())
+}
+
+/// The token endpoint, as a shop's server calls it: a form, credentials in HTTP Basic.
+async fn token(app: &Tienda, basic: Option<(&str, &str)>, form: &str) -> Result<Response, String> {
+    use base64::Engine as _;
+    let authorization = basic.map(|(id, secret)| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        )
+    });
+    let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+    if let Some(authorization) = &authorization {
+        headers.push(("authorization", authorization.as_str()));
+    }
+    ceiba_testkit::http::send(
+        "POST",
+        &app.server.url("/api/v1/oauth/token"),
+        &headers,
+        form.as_bytes().to_vec(),
+    )
+    .await
+}
+
+async fn a_shops_server_charges_with_client_credentials(database: TestDatabase) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let clients = format!("/api/v1/merchants/{}/clients", app.merchant);
+    let made = post_json_as(
+        &app.server,
+        &clients,
+        &app.owner,
+        None,
+        &json!({"name": "Tienda web"}),
+    )
+    .await?;
+    assert_eq!(made.status, 201, "{}", made.text());
+    let made = made.json()?;
+    let id = made["client_id"].as_str().ok_or("a client id")?.to_owned();
+    let secret = made["client_secret"].as_str().ok_or("a secret")?.to_owned();
+    let listed = app.get(&clients, &app.owner).await?;
+    assert_eq!(listed.json()?[0]["client_id"], id.as_str());
+    assert!(!listed.text().contains(&secret), "the secret is shown once");
+
+    // A token for reading and charging, not refunding.
+    let granted = token(
+        &app,
+        Some((&id, &secret)),
+        "grant_type=client_credentials&scope=payments%3Aread+payments%3Awrite",
+    )
+    .await?;
+    assert_eq!(granted.status, 200, "{}", granted.text());
+    assert_eq!(granted.header("cache-control"), Some("no-store"));
+    let granted = granted.json()?;
+    assert_eq!(granted["token_type"], "Bearer");
+    assert_eq!(granted["expires_in"], 600);
+    assert_eq!(granted["scope"], "payments:read payments:write");
+    let shop = granted["access_token"]
+        .as_str()
+        .ok_or("a token")?
+        .to_owned();
+
+    // The shop's server makes a checkout code, the buyer pays it, the server sees it paid.
+    let code = post_json_as(
+        &app.server,
+        &format!("/api/v1/merchants/{}/qr-codes", app.merchant),
+        &shop,
+        None,
+        &json!({"amount": "99", "reference": "Pedido 1042"}),
+    )
+    .await?;
+    assert_eq!(code.status, 201, "{}", code.text());
+    let payload = code.json()?["payload"]
+        .as_str()
+        .ok_or("a payload")?
+        .to_owned();
+    assert_eq!(app.pay(&payload, None, "web-1042").await?.status, 201);
+    let seen = app
+        .get(
+            &format!("/api/v1/merchants/{}/payments", app.merchant),
+            &shop,
+        )
+        .await?
+        .json()?;
+    assert_eq!(seen[0]["reference"], "Pedido 1042", "{seen}");
+    let payment = seen[0]["operation_id"].as_str().ok_or("an id")?.to_owned();
+    let refund = post_json_as(
+        &app.server,
+        &format!(
+            "/api/v1/merchants/{}/payments/{payment}/refunds",
+            app.merchant
+        ),
+        &shop,
+        Some("r-web"),
+        &json!({}),
+    )
+    .await?;
+    assert_problem(
+        &refund,
+        403,
+        "insufficient_scope",
+        &format!(
+            "/api/v1/merchants/{}/payments/{payment}/refunds",
+            app.merchant
+        ),
+    );
+    // Another merchant's routes are not this token's.
+    let elsewhere = app
+        .get("/api/v1/merchants/com-otro/payments", &shop)
+        .await?;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.text());
+
+    // Refusals carry the OAuth code.
+    let wrong = token(
+        &app,
+        Some((&id, "mcs_otra")),
+        "grant_type=client_credentials",
+    )
+    .await?;
+    let problem = assert_problem(&wrong, 401, "oauth_invalid_client", "/api/v1/oauth/token");
+    assert_eq!(problem["error"], "invalid_client");
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        Some("Basic realm=\"ceiba\"")
+    );
+    let grant = token(&app, Some((&id, &secret)), "grant_type=password").await?;
+    assert_eq!(
+        assert_problem(
+            &grant,
+            400,
+            "oauth_unsupported_grant_type",
+            "/api/v1/oauth/token"
+        )["error"],
+        "unsupported_grant_type"
+    );
+    let scope = token(
+        &app,
+        Some((&id, &secret)),
+        "grant_type=client_credentials&scope=todo",
+    )
+    .await?;
+    assert_eq!(
+        assert_problem(&scope, 400, "oauth_invalid_scope", "/api/v1/oauth/token")["error"],
+        "invalid_scope"
+    );
+    // Credentials in the form work too; without any, the client is refused.
+    let in_form = token(
+        &app,
+        None,
+        &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
+    )
+    .await?;
+    assert_eq!(in_form.status, 200, "{}", in_form.text());
+    assert_eq!(
+        in_form.json()?["scope"],
+        "payments:read payments:write refunds:write"
+    );
+    let nobody = token(&app, None, "grant_type=client_credentials").await?;
+    assert_eq!(nobody.status, 401);
+
+    // Revoked: its tokens stop working at once.
+    let revoked = app
+        .server
+        .send_json(
+            "DELETE",
+            &format!("{clients}/{id}"),
+            &json!({}),
+            &[("authorization", format!("Bearer {}", app.owner).as_str())],
+        )
+        .await?;
+    assert_eq!(revoked.status, 204, "{}", revoked.text());
+    let after = app
+        .get(
+            &format!("/api/v1/merchants/{}/payments", app.merchant),
+            &shop,
+        )
+        .await?;
+    assert_eq!(after.status, 401, "{}", after.text());
     app.stop().await;
     Ok(())
 }
