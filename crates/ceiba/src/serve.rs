@@ -146,6 +146,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             signer,
             checkpoint_interval: config.audit_checkpoint_interval,
             sms,
+            sealer: ceiba_identity::SecretSealer::from_key(&secrets_key),
         },
         stop.clone(),
     ));
@@ -280,6 +281,8 @@ struct Maintenance {
     signer: CheckpointSigner,
     checkpoint_interval: Duration,
     sms: SmsSender,
+    /// Opens the merchants' webhook signing keys.
+    sealer: ceiba_identity::SecretSealer,
 }
 
 /// Takes and keeps the maintenance lease while the process runs, and does the singleton work
@@ -327,6 +330,7 @@ async fn maintain(work: Maintenance, mut stop: watch::Receiver<bool>) {
         }
         if held {
             dispatch_sms(&work).await;
+            dispatch_webhooks(&work).await;
         }
         let period = LEASE_RENEW_EVERY
             .min(work.checkpoint_interval)
@@ -354,6 +358,20 @@ async fn checkpoint(work: &Maintenance) {
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "could not sign an audit checkpoint")
         }
+    }
+}
+
+async fn dispatch_webhooks(work: &Maintenance) {
+    match ceiba_web::webhooks::dispatch_due(&work.db, &work.sealer, now_ms()).await {
+        Ok(report) if report.delivered > 0 || report.failed > 0 => {
+            tracing::info!(
+                delivered = report.delivered,
+                failed = report.failed,
+                "merchant webhooks dispatched"
+            );
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "could not dispatch the merchant webhooks"),
     }
 }
 

@@ -22,6 +22,7 @@ mod payments;
 pub mod testing;
 mod url;
 mod ussd;
+mod webhooks;
 
 pub use audit::{
     AUDIT_APPEND_BATCH_MAX, AUDIT_PAGE_MAX, AuditHead, AuditRow, CheckpointRow, ConsistencyProof,
@@ -62,3 +63,7 @@ pub use payments::{
 };
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
+pub use webhooks::{
+    DueWebhook, WEBHOOK_BATCH_MAX, WEBHOOK_LOG_PAGE_MAX, WebhookAttempt, WebhookDeliveryRow,
+    WebhookEvent,
+};

@@ -11,6 +11,7 @@ use crate::payments::{
     BeginPayment, COLUMNS as OPERATION_COLUMNS, Finish, LimitWindows, NewOperation, OperationRow,
     OperationStatus, begin_payment_in, finish_payment_in, operation_row, to_i64, to_u64,
 };
+use crate::webhooks::{WebhookEvent, queue_webhook_in};
 
 /// Most rows in one page of a merchant's payments.
 pub const MERCHANT_PAYMENTS_PAGE_MAX: u32 = 500;
@@ -314,16 +315,24 @@ impl Db {
     /// Ends a payment to a merchant or a refund as [`Db::finish_payment`] does (with its SMS);
     /// a refused one gives back, in the same transaction, what it held: the dynamic code a
     /// payment claimed, or the share of its payment a refund reserved.
+    /// A completed one queues `event` for the merchant's webhook in the same transaction.
     pub async fn finish_merchant_operation(
         &self,
         id: &str,
         finish: Finish<'_>,
         messages: &[(&str, &str)],
+        event: Option<&WebhookEvent<'_>>,
         now_ms: i64,
     ) -> Result<OperationRow, StoreError> {
         let (_turn, mut transaction) = self.begin_write().await?;
         let (row, changed) =
             finish_payment_in(&mut transaction, id, finish, messages, now_ms).await?;
+        if changed
+            && row.status == OperationStatus::Completed
+            && let Some(event) = event
+        {
+            queue_webhook_in(&mut transaction, event, now_ms).await?;
+        }
         if changed && row.status == OperationStatus::Refused {
             sqlx::query(
                 "UPDATE merchant_qr_codes SET paid_by_operation = NULL \

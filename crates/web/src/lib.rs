@@ -26,6 +26,7 @@ pub mod ratelimit;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -240,6 +241,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_api::create_client, merchant_api::clients))
         .routes(routes!(merchant_api::revoke_client))
         .routes(routes!(merchant_api::token))
+        .routes(routes!(webhooks::set_webhook))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay))
         .routes(routes!(merchant_payments::create_qr_code))
         .routes(routes!(merchant_payments::qr_svg))
         .routes(routes!(merchant_payments::qr_png))

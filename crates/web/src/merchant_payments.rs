@@ -573,6 +573,7 @@ pub(crate) async fn submit_and_finish(
     state: &AppState,
     engine: &LedgerEngine,
     row: &OperationRow,
+    merchant: &MerchantRow,
     kind: OperationKind,
     legs: Vec<NewTransfer>,
     messages: impl FnOnce(&str, Money) -> Vec<(String, String)>,
@@ -609,9 +610,22 @@ pub(crate) async fn submit_and_finish(
             let completed = Finish::Completed {
                 receipt_code: receipt.as_str(),
             };
+            let (event_id, event_type, payload) =
+                crate::webhooks::payload(row, merchant, kind, receipt.as_str(), now_ms);
             state
                 .db
-                .finish_merchant_operation(&row.id, completed, &messages, now_ms)
+                .finish_merchant_operation(
+                    &row.id,
+                    completed,
+                    &messages,
+                    Some(&crate::webhooks::event_of(
+                        &event_id,
+                        &event_type,
+                        &payload,
+                        merchant,
+                    )),
+                    now_ms,
+                )
                 .await?
         }
         Some(refusal) => {
@@ -621,7 +635,7 @@ pub(crate) async fn submit_and_finish(
             };
             state
                 .db
-                .finish_merchant_operation(&row.id, refused, &[], now_ms)
+                .finish_merchant_operation(&row.id, refused, &[], None, now_ms)
                 .await?
         }
     };
@@ -650,29 +664,37 @@ async fn execute(
     let creditor = accounts::merchant(&merchant.id, currency);
     let legs = plan::payment(id, kind, &row.user_id, creditor, amount, fee);
     let owner = state.db.user_by_id(&merchant.owner_user_id).await?;
-    submit_and_finish(state, engine, &row, kind, legs, |receipt, balance| {
-        let mut messages = vec![(
-            payer.phone.clone(),
-            format!(
-                "Ceiba Pagos: pago de {} a {}. Saldo {}. Recibo {receipt}",
-                amount.ascii(),
-                merchant.business_name,
-                balance.ascii(),
-            ),
-        )];
-        if let Some(owner) = &owner {
-            messages.push((
-                owner.phone.clone(),
+    submit_and_finish(
+        state,
+        engine,
+        &row,
+        merchant,
+        kind,
+        legs,
+        |receipt, balance| {
+            let mut messages = vec![(
+                payer.phone.clone(),
                 format!(
-                    "Ceiba Pagos: {} cobro {} de {}. Recibo {receipt}",
-                    merchant.business_name,
+                    "Ceiba Pagos: pago de {} a {}. Saldo {}. Recibo {receipt}",
                     amount.ascii(),
-                    payer.display_name,
+                    merchant.business_name,
+                    balance.ascii(),
                 ),
-            ));
-        }
-        messages
-    })
+            )];
+            if let Some(owner) = &owner {
+                messages.push((
+                    owner.phone.clone(),
+                    format!(
+                        "Ceiba Pagos: {} cobro {} de {}. Recibo {receipt}",
+                        merchant.business_name,
+                        amount.ascii(),
+                        payer.display_name,
+                    ),
+                ));
+            }
+            messages
+        },
+    )
     .await
 }
 

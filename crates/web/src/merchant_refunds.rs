@@ -148,6 +148,7 @@ async fn execute_refund(
         state,
         engine,
         &row,
+        merchant,
         OperationKind::Refund,
         legs,
         |receipt, balance| {

@@ -28,6 +28,7 @@ fn main() {
         bad_codes_move_nothing_and_refusals_give_the_code_back,
         refunds_never_give_back_more_than_was_paid,
         a_shops_server_charges_with_client_credentials,
+        webhooks_are_signed_retried_logged_and_replayed,
     );
     suite.run()
 }
@@ -44,6 +45,8 @@ struct Tienda {
     payer: String,
     bank: String,
     merchant: String,
+    /// The server's sealer, to dispatch webhooks as the maintenance loop does.
+    sealer: std::sync::Arc<ceiba_identity::SecretSealer>,
 }
 
 impl Tienda {
@@ -51,6 +54,7 @@ impl Tienda {
     async fn start(db: &Db) -> Result<Tienda, String> {
         let state = ledger_state(db).await?;
         let engine = state.ledger.clone().ok_or("the state has no ledger")?;
+        let sealer = state.sealer.clone();
         let server = TestServer::with_state(state, ServerLimits::default())
             .await
             .map_err(|e| e.to_string())?;
@@ -101,6 +105,7 @@ impl Tienda {
             payer,
             bank,
             merchant,
+            sealer,
         })
     }
 
@@ -693,6 +698,156 @@ async fn a_shops_server_charges_with_client_credentials(database: TestDatabase) 
         )
         .await?;
     assert_eq!(after.status, 401, "{}", after.text());
+    app.stop().await;
+    Ok(())
+}
+
+/// What the test's receiver saw: the headers that matter and the body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A real HTTP server standing for the shop's: it refuses the first `failures` deliveries with
+/// 500, then takes them.
+async fn receiver(failures: usize) -> Result<(String, Seen), String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let seen: Seen = std::sync::Arc::default();
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let kept = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let kept = kept.clone();
+            let refused = refused.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                if refused.fetch_add(1, Ordering::SeqCst) < failures {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                if let Ok(mut kept) = kept.lock() {
+                    kept.push((header("ceiba-signature"), header("ceiba-delivery"), body));
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((format!("http://{address}/hook"), seen))
+}
+
+async fn webhooks_are_signed_retried_logged_and_replayed(database: TestDatabase) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let (url, seen) = receiver(1).await?;
+    let hook = app
+        .server
+        .send_json(
+            "PUT",
+            &format!("/api/v1/merchants/{}/webhook", app.merchant),
+            &json!({"url": url}),
+            &[("authorization", format!("Bearer {}", app.owner).as_str())],
+        )
+        .await?;
+    assert_eq!(hook.status, 200, "{}", hook.text());
+    let secret = hook.json()?["signing_secret"]
+        .as_str()
+        .ok_or("a secret")?
+        .to_owned();
+    let bad = app
+        .server
+        .send_json(
+            "PUT",
+            &format!("/api/v1/merchants/{}/webhook", app.merchant),
+            &json!({"url": "ftp://tienda"}),
+            &[("authorization", format!("Bearer {}", app.owner).as_str())],
+        )
+        .await?;
+    assert_eq!(bad.status, 422, "{}", bad.text());
+
+    let code = app.code(json!({"amount": "12"})).await?;
+    let paid = app
+        .pay(code["payload"].as_str().ok_or("a payload")?, None, "w-1")
+        .await?;
+    assert_eq!(paid.status, 201, "{}", paid.text());
+    let operation = paid.json()?["id"].as_str().ok_or("an id")?.to_owned();
+
+    // The shop's server is down at first: the delivery fails and waits to be retried.
+    let now = app.server.clock.now_ms();
+    let first = ceiba_web::webhooks::dispatch_due(&app.db, &app.sealer, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(
+        first,
+        ceiba_web::webhooks::DispatchReport {
+            delivered: 0,
+            failed: 1
+        }
+    );
+    let log_path = format!("/api/v1/merchants/{}/webhook/deliveries", app.merchant);
+    let log = app.get(&log_path, &app.owner).await?.json()?;
+    assert_eq!(log[0]["attempts"], 1, "{log}");
+    assert_eq!(log[0]["last_status"], 500);
+    assert_eq!(log[0]["event_type"], "payment.completed");
+    let retry_at = log[0]["next_attempt_at_ms"].as_i64().ok_or("a retry")?;
+    assert!(retry_at >= now + 30_000, "{log}");
+    // Not before its time; then it arrives, signed.
+    let early = ceiba_web::webhooks::dispatch_due(&app.db, &app.sealer, now + 1_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(early.delivered + early.failed, 0);
+    let later = ceiba_web::webhooks::dispatch_due(&app.db, &app.sealer, retry_at)
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(later.delivered, 1);
+    let (signature, delivery, body) = seen
+        .lock()
+        .map_err(|e| e.to_string())?
+        .first()
+        .cloned()
+        .ok_or("nothing arrived")?;
+    let event: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    assert_eq!(event["type"], "payment.completed");
+    assert_eq!(event["data"]["operation_id"], operation.as_str());
+    assert_eq!(event["data"]["amount_minor"], 1_200);
+    let at = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|t| t.parse::<i64>().ok())
+        .ok_or(format!("no time in {signature}"))?;
+    assert_eq!(
+        signature,
+        ceiba_web::webhooks::signature(secret.as_bytes(), at, &body),
+        "HMAC-SHA256 over «t.body» with the signing secret"
+    );
+    let log = app.get(&log_path, &app.owner).await?.json()?;
+    assert!(log[0]["delivered_at_ms"].is_i64(), "{log}");
+    assert_eq!(log[0]["id"], delivery.as_str());
+
+    // Replayed on demand: the same delivery again.
+    let replayed = post_json_as(
+        &app.server,
+        &format!("{log_path}/{delivery}/replay"),
+        &app.owner,
+        None,
+        &json!({}),
+    )
+    .await?;
+    assert_eq!(replayed.status, 202, "{}", replayed.text());
+    ceiba_web::webhooks::dispatch_due(&app.db, &app.sealer, retry_at + 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let arrived = seen.lock().map_err(|e| e.to_string())?.clone();
+    assert_eq!(arrived.len(), 2);
+    assert_eq!(arrived[1].1, delivery);
     app.stop().await;
     Ok(())
 }
