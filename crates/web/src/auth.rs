@@ -289,6 +289,14 @@ impl<R: RoleMarker> FromRequestParts<AppState> for Authorized<R> {
         state: &AppState,
     ) -> Result<Authorized<R>, ApiError> {
         let who = Authenticated::from_request_parts(parts, state).await?;
+        Authorized::of(who)
+    }
+}
+
+impl<R: RoleMarker> Authorized<R> {
+    /// The proof for someone already authenticated (a page's signed-in person), or the refusal
+    /// the extractor gives.
+    pub fn of(who: Authenticated) -> Result<Authorized<R>, ApiError> {
         if !who.has_role(R::ROLE) {
             return Err(ApiError::with_detail(
                 ErrorCode::Forbidden,

@@ -337,6 +337,10 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             get(payment_pages::top_up_form).post(payment_pages::top_up),
         )
         .route(
+            payment_pages::settlement::SETTLEMENT_PATH,
+            get(payment_pages::settlement::settlement),
+        )
+        .route(
             payment_pages::merchant::MERCHANT_PATH,
             get(payment_pages::merchant::merchant),
         )

@@ -63,7 +63,7 @@ pub struct SettlementView {
 
 /// The window holding `at_ms`: from Havana's midnight in steps of the configured length, the
 /// last one of a day ending at the next midnight (a day of 23 or 25 hours keeps its windows).
-fn window_of(state: &AppState, at_ms: i64) -> (i64, i64) {
+pub(crate) fn window_of(state: &AppState, at_ms: i64) -> (i64, i64) {
     let settings = &state.payments;
     let day_start = settings.windows(at_ms).day_start_ms;
     let next_day = settings

@@ -159,6 +159,25 @@ async fn positions_of_a_closed_window_sum_to_zero(database: TestDatabase) -> Tes
         "{text}"
     );
 
+    // The same window as a page, with its CSV linked; an open one says so.
+    let page = get(&server, &format!("/liquidacion?en={before}"), &bank).await?;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains("<h1>Liquidación entre bancos</h1>"), "{html}");
+    assert!(
+        html.contains(r#"id="posiciones""#) && html.contains(r#"id="csv""#),
+        "{html}"
+    );
+    assert!(html.contains("0,00 CUP"), "the zero total: {html}");
+    let now = server.clock.now_ms();
+    let open_page = get(&server, &format!("/liquidacion?en={now}"), &bank).await?;
+    assert!(
+        open_page.text().contains("Esa ventana aún no cerró."),
+        "{}",
+        open_page.text()
+    );
+    assert_eq!(get(&server, "/liquidacion", &ana).await?.status, 403);
+
     // Only bank operators.
     let citizen = get(&server, "/api/v1/settlement", &ana).await?;
     assert_eq!(citizen.status, 403, "{}", citizen.text());
