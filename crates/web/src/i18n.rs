@@ -454,6 +454,10 @@ pub struct PagosTexts {
     pub merchant_code_waiting: &'static str,
     pub merchant_payments_heading: &'static str,
     pub merchant_no_payments: &'static str,
+    pub merchant_today_heading: &'static str,
+    pub merchant_received_label: &'static str,
+    pub merchant_refunded_label: &'static str,
+    pub merchant_net_label: &'static str,
 }
 
 pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
@@ -579,6 +583,10 @@ pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
     merchant_code_waiting: "Esperando el pago…",
     merchant_payments_heading: "Últimos cobros",
     merchant_no_payments: "Aún no hay cobros.",
+    merchant_today_heading: "Hoy",
+    merchant_received_label: "cobrado",
+    merchant_refunded_label: "devuelto",
+    merchant_net_label: "neto",
 };
 
 pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
@@ -704,6 +712,10 @@ pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
     merchant_code_waiting: "Waiting for the payment…",
     merchant_payments_heading: "Latest payments",
     merchant_no_payments: "No payments yet.",
+    merchant_today_heading: "Today",
+    merchant_received_label: "received",
+    merchant_refunded_label: "refunded",
+    merchant_net_label: "net",
 };
 
 #[cfg(test)]

@@ -1100,6 +1100,26 @@ async fn a_merchant_charges_with_a_qr_code_and_sees_it_paid(database: TestDataba
         paid.contains("45,00 CUP") && paid.contains("Cake 3 leches"),
         "{paid}"
     );
+    assert!(
+        paid.contains("cobrado <strong>45,00 CUP</strong>"),
+        "{paid}"
+    );
+
+    // A refund of part of it shows on the payment and in today's totals.
+    let refund = post_json_as(
+        &app.server,
+        &format!("/api/v1/merchants/{merchant}/payments/{id}/refunds"),
+        &owner_token,
+        Some("devolver-5"),
+        &json!({"amount": "5"}),
+    )
+    .await?;
+    assert_eq!(refund.status, 201, "{}", refund.text());
+    let after = shop.get("/comercio").await?.text();
+    assert!(
+        after.contains("devuelto 5,00 CUP") && after.contains("neto <strong>40,00 CUP</strong>"),
+        "{after}"
+    );
     app.stop().await;
     Ok(())
 }

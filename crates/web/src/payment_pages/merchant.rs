@@ -49,6 +49,17 @@ struct PaymentLine {
     amount: String,
     reference: String,
     status: &'static str,
+    /// What refunds took of it, when any.
+    refunded: Option<String>,
+}
+
+/// Today's money in one currency: received, given back, and what is left.
+#[derive(Debug)]
+struct DayTotal {
+    currency: &'static str,
+    received: String,
+    refunded: String,
+    net: String,
 }
 
 #[derive(Debug)]
@@ -59,6 +70,7 @@ struct MerchantLine {
     reason: String,
     code: Option<CodeLine>,
     payments: Vec<PaymentLine>,
+    today: Vec<DayTotal>,
 }
 
 #[derive(Template)]
@@ -98,6 +110,7 @@ async fn merchant_page(
             reason: row.decision_reason.clone().unwrap_or_default(),
             code: None,
             payments: Vec::new(),
+            today: Vec::new(),
         };
         if row.status == MerchantStatus::Approved {
             if !shown_code.is_empty()
@@ -130,8 +143,11 @@ async fn merchant_page(
                     amount: Money::from_minor(operation.amount_minor, currency).to_string(),
                     reference: paid.reference.unwrap_or_default(),
                     status: super::status_label(p, operation.status),
+                    refunded: (paid.refunded_minor > 0)
+                        .then(|| Money::from_minor(paid.refunded_minor, currency).to_string()),
                 });
             }
+            line.today = day_totals(state, &row.id).await?;
         }
         merchants.push(line);
     }
@@ -148,6 +164,48 @@ async fn merchant_page(
     }
     .render();
     Ok(page(lang, body, None, chosen))
+}
+
+/// Today's (Havana) received, refunded and net per currency, from the reconciliation's rows.
+async fn day_totals(state: &AppState, merchant_id: &str) -> Result<Vec<DayTotal>, ApiError> {
+    let now_ms = state.clock.now_ms();
+    let day_start_ms = state.payments.windows(now_ms).day_start_ms;
+    let rows = state
+        .db
+        .merchant_movements(
+            merchant_id,
+            day_start_ms,
+            now_ms.saturating_add(1),
+            ceiba_store::MERCHANT_DAY_ROWS_MAX,
+        )
+        .await?;
+    let mut totals = Vec::new();
+    for currency in Currency::ALL {
+        let (mut received, mut refunded) = (0_u64, 0_u64);
+        for row in rows.iter().filter(|row| row.currency == currency.code()) {
+            if row.kind == ceiba_payments::OperationKind::Refund.as_str() {
+                refunded = refunded.saturating_add(row.amount_minor);
+            } else {
+                received = received.saturating_add(row.amount_minor);
+            }
+        }
+        if received == 0 && refunded == 0 {
+            continue;
+        }
+        let money = |minor| Money::from_minor(minor, currency).to_string();
+        let net = if received >= refunded {
+            money(received - refunded)
+        } else {
+            format!("−{}", money(refunded - received))
+        };
+        totals.push(DayTotal {
+            currency: currency.code(),
+            received: money(received),
+            refunded: money(refunded),
+            net,
+        });
+    }
+    Ok(totals)
 }
 
 pub async fn merchant(
