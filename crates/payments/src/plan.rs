@@ -131,17 +131,30 @@ pub fn person_to_person(
 }
 
 /// A merchant's refund into the wallet of the person who paid: the merchant's account pays
-/// (never below zero), the wallet receives within its cap (its headroom pays the cap issuer).
+/// (never below zero), the wallet receives within its cap.
 pub fn refund(
     operation_id: u128,
     merchant_id: &str,
     user: &str,
     amount: Money,
 ) -> Vec<NewTransfer> {
+    let from = accounts::merchant(merchant_id, amount.currency);
+    into_wallet(operation_id, OperationKind::Refund, from, user, amount)
+}
+
+/// Money from `from` into `user`'s wallet, within its cap: the wallet's headroom pays the cap
+/// issuer in the same chain, so a full wallet refuses the whole chain.
+fn into_wallet(
+    operation_id: u128,
+    kind: OperationKind,
+    from: AccountId,
+    user: &str,
+    amount: Money,
+) -> Vec<NewTransfer> {
     let currency = amount.currency;
-    let mut chain = Chain::new(operation_id, OperationKind::Refund.transfer_code());
+    let mut chain = Chain::new(operation_id, kind.transfer_code());
     chain.leg(
-        accounts::merchant(merchant_id, currency),
+        from,
         accounts::wallet(user, currency),
         amount.minor,
         currency.ledger(),
@@ -157,21 +170,8 @@ pub fn refund(
 
 /// Money from the user's account at `bank` into their wallet.
 pub fn cash_in(operation_id: u128, bank: &Bank, user: &str, amount: Money) -> Vec<NewTransfer> {
-    let currency = amount.currency;
-    let mut chain = Chain::new(operation_id, OperationKind::CashIn.transfer_code());
-    chain.leg(
-        accounts::bank_settlement(bank, currency),
-        accounts::wallet(user, currency),
-        amount.minor,
-        currency.ledger(),
-    );
-    chain.leg(
-        accounts::headroom(user, currency),
-        accounts::cap_issuer(currency),
-        amount.minor,
-        currency.headroom_ledger(),
-    );
-    chain.finish()
+    let from = accounts::bank_settlement(bank, amount.currency);
+    into_wallet(operation_id, OperationKind::CashIn, from, user, amount)
 }
 
 /// Money from the user's wallet back to their account at `bank`; the headroom grows again.
