@@ -18,6 +18,7 @@ mod merchant_clients;
 mod merchant_payments;
 mod merchants;
 mod payment_batches;
+mod payment_requests;
 mod payments;
 pub mod testing;
 mod url;
@@ -57,6 +58,7 @@ pub use merchants::{
     MerchantRow, MerchantStatus, NewMerchant,
 };
 pub use payment_batches::{LimitCheck, LimitContext, PersonalLimitsRow};
+pub use payment_requests::{PAYMENT_REQUESTS_PAGE_MAX, PaymentRequestRow};
 pub use payments::{
     BeginPayment, Finish, LimitWindows, NewOperation, OPERATIONS_PAGE_MAX, OperationRow,
     OperationStatus, SentUsage,

@@ -20,6 +20,7 @@ pub mod merchants;
 pub mod metrics;
 mod pages;
 mod payment_pages;
+pub mod payment_requests;
 pub mod payments;
 pub mod problem;
 pub mod ratelimit;
@@ -253,6 +254,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_payments::reconciliation))
         .routes(routes!(merchant_payments::scan_code))
         .routes(routes!(merchant_payments::pay))
+        .routes(routes!(payment_requests::create, payment_requests::list))
+        .routes(routes!(payment_requests::accept))
+        .routes(routes!(payment_requests::decline))
         .routes(routes!(merchant_refunds::refund))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))

@@ -447,7 +447,6 @@ pub async fn pay_by_qr(
     typed_amount: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> Result<OperationRow, ApiError> {
-    let engine = engine(state)?;
     let scanned = scan(state, payload).await?;
     let amount = match (scanned.amount, typed_amount) {
         (Some(amount), _) => amount,
@@ -459,27 +458,52 @@ pub async fn pay_by_qr(
             ));
         }
     };
-    if scanned.merchant.owner_user_id == payer.id {
+    pay_merchant(
+        state,
+        payer,
+        &scanned.merchant,
+        amount,
+        Some(&scanned.code),
+        scanned.code.reference.as_deref(),
+        idempotency_key,
+    )
+    .await
+}
+
+/// Pays `amount` to an approved `merchant` from `payer`'s wallet: for a scanned `code` (a
+/// dynamic one is claimed) or without one (a request to pay); for every channel.
+pub(crate) async fn pay_merchant(
+    state: &AppState,
+    payer: &UserRow,
+    merchant: &MerchantRow,
+    amount: Money,
+    code: Option<&QrCodeRow>,
+    reference: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> Result<OperationRow, ApiError> {
+    let engine = engine(state)?;
+    if merchant.owner_user_id == payer.id {
         return Err(ApiError::with_detail(
             ErrorCode::PaymentRecipientIsSelf,
             "no puede pagarse a sí mismo en su propio comercio",
         ));
     }
-    let currency = scanned.currency;
+    let currency = amount.currency;
     ensure_wallet(state, engine, &payer.id, currency).await?;
-    ensure_merchant_account(engine, &scanned.merchant.id, currency).await?;
+    ensure_merchant_account(engine, &merchant.id, currency).await?;
     let kind = OperationKind::MerchantPayment;
     let fee = state.payments.fees.fee(kind, amount);
     let id = rand::random::<u128>().max(1).to_string();
     let minor = amount.minor.to_string();
+    let code_id = code.map(|code| code.id.as_str()).unwrap_or_default();
     let hash = request_hash(&[
         kind.as_str(),
-        &scanned.merchant.id,
-        &scanned.code.id,
+        &merchant.id,
+        code_id,
         currency.code(),
         &minor,
     ]);
-    let note = scanned.code.reference.clone().unwrap_or_default();
+    let note = reference.unwrap_or_default();
     let new = NewOperation {
         id: &id,
         user_id: &payer.id,
@@ -490,8 +514,8 @@ pub async fn pay_by_qr(
         amount_minor: amount.minor,
         fee_minor: fee.minor,
         counterparty_user_id: None,
-        counterparty_label: &scanned.merchant.business_name,
-        note: &note,
+        counterparty_label: &merchant.business_name,
+        note,
         counts_toward_limits: false,
         created_at_ms: state.clock.now_ms(),
     };
@@ -499,9 +523,9 @@ pub async fn pay_by_qr(
         .db
         .begin_merchant_payment(
             &new,
-            &scanned.merchant.id,
-            Some(&scanned.code.id),
-            scanned.code.reference.as_deref(),
+            &merchant.id,
+            code.map(|code| code.id.as_str()),
+            reference,
             state.clock.now_ms(),
         )
         .await?
@@ -518,7 +542,7 @@ pub async fn pay_by_qr(
             });
         }
     };
-    execute(state, engine, row, &scanned.merchant, payer).await
+    execute(state, engine, row, merchant, payer).await
 }
 
 async fn ensure_merchant_account(

@@ -378,7 +378,7 @@ pub(crate) fn parse_money(text: &str, currency: Currency) -> Result<Money, ApiEr
         .map_err(|error| ApiError::with_detail(ErrorCode::PaymentInvalidAmount, error.to_string()))
 }
 
-fn parse_note(note: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn parse_note(note: Option<&str>) -> Result<String, ApiError> {
     let note = note.unwrap_or("").trim();
     if note.chars().count() > NOTE_CHARS_MAX || note.chars().any(char::is_control) {
         return Err(ApiError::with_detail(
