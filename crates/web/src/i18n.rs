@@ -458,6 +458,11 @@ pub struct PagosTexts {
     pub merchant_received_label: &'static str,
     pub merchant_refunded_label: &'static str,
     pub merchant_net_label: &'static str,
+    pub requests_link: &'static str,
+    pub requests_title: &'static str,
+    pub requests_none: &'static str,
+    pub requests_asks: &'static str,
+    pub requests_decline: &'static str,
 }
 
 pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
@@ -587,6 +592,11 @@ pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
     merchant_received_label: "cobrado",
     merchant_refunded_label: "devuelto",
     merchant_net_label: "neto",
+    requests_link: "Solicitudes de pago",
+    requests_title: "Le piden que pague",
+    requests_none: "Nadie le ha pedido dinero.",
+    requests_asks: "le pide",
+    requests_decline: "Rechazar",
 };
 
 pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
@@ -716,6 +726,11 @@ pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
     merchant_received_label: "received",
     merchant_refunded_label: "refunded",
     merchant_net_label: "net",
+    requests_link: "Payment requests",
+    requests_title: "Asked to pay",
+    requests_none: "Nobody has asked you for money.",
+    requests_asks: "asks you for",
+    requests_decline: "Decline",
 };
 
 #[cfg(test)]

@@ -341,6 +341,18 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             get(payment_pages::top_up_form).post(payment_pages::top_up),
         )
         .route(
+            payment_pages::requests::REQUESTS_PATH,
+            get(payment_pages::requests::requests),
+        )
+        .route(
+            payment_pages::requests::PAY_PATH,
+            post(payment_pages::requests::pay),
+        )
+        .route(
+            payment_pages::requests::DECLINE_PATH,
+            post(payment_pages::requests::decline),
+        )
+        .route(
             payment_pages::settlement::SETTLEMENT_PATH,
             get(payment_pages::settlement::settlement),
         )

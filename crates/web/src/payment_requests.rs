@@ -61,7 +61,10 @@ pub struct RequestsView {
     pub outgoing: Vec<RequestView>,
 }
 
-async fn view(state: &AppState, row: &PaymentRequestRow) -> Result<RequestView, ApiError> {
+pub(crate) async fn view(
+    state: &AppState,
+    row: &PaymentRequestRow,
+) -> Result<RequestView, ApiError> {
     let from = match &row.merchant_id {
         Some(id) => state
             .db
@@ -218,18 +221,30 @@ pub async fn accept(
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<OperationView>), ApiError> {
     let key = idempotency_key(&headers)?;
+    let row = accept_request(&state, &who.user, &id, key.as_deref()).await?;
+    answer(&row, &who.user.id)
+}
+
+/// Pays request `id` from `payer`'s wallet; for every channel. A retry of an accepted request
+/// gives the operation that paid it.
+pub async fn accept_request(
+    state: &AppState,
+    payer: &UserRow,
+    id: &str,
+    key: Option<&str>,
+) -> Result<ceiba_store::OperationRow, ApiError> {
     // Accepted already (a retry after a lost answer): the operation that paid it.
     if let Some(paid) = state
         .db
-        .payment_request(&id)
+        .payment_request(id)
         .await?
-        .filter(|row| row.payer_user_id == who.user.id && row.status == "accepted")
+        .filter(|row| row.payer_user_id == payer.id && row.status == "accepted")
         .and_then(|row| row.operation_id)
         && let Some(row) = state.db.payment_operation(&paid).await?
     {
-        return answer(&row, &who.user.id);
+        return Ok(row);
     }
-    let request = answerable(&state, &who.user, &id).await?;
+    let request = answerable(state, payer, id).await?;
     let currency = parse_currency(&request.currency)?;
     let amount = Money::from_minor(request.amount_minor, currency);
     let row = match &request.merchant_id {
@@ -241,13 +256,13 @@ pub async fn accept(
                 .filter(|merchant| merchant.status == MerchantStatus::Approved)
                 .ok_or_else(|| ApiError::new(ErrorCode::MerchantUnknown))?;
             pay_merchant(
-                &state,
-                &who.user,
+                state,
+                payer,
                 &merchant,
                 amount,
                 None,
                 Some(&request.note),
-                key.as_deref(),
+                key,
             )
             .await?
         }
@@ -259,14 +274,14 @@ pub async fn accept(
                 .ok_or_else(|| ApiError::new(ErrorCode::PaymentRecipientUnknown))?;
             let typed = format!("{}.{:02}", amount.minor / 100, amount.minor % 100);
             transfer_to_person(
-                &state,
-                &who.user,
+                state,
+                payer,
                 &TransferRequest {
                     to_phone: &requester.phone,
                     currency: currency.code(),
                     amount: &typed,
                     note: Some(&request.note),
-                    idempotency_key: key.as_deref(),
+                    idempotency_key: key,
                 },
             )
             .await?
@@ -278,7 +293,21 @@ pub async fn accept(
             .decide_payment_request(&request.id, Some(&row.id), state.clock.now_ms())
             .await?;
     }
-    answer(&row, &who.user.id)
+    Ok(row)
+}
+
+/// Declines request `id` for `payer`; for every channel.
+pub async fn decline_request(
+    state: &AppState,
+    payer: &UserRow,
+    id: &str,
+) -> Result<PaymentRequestRow, ApiError> {
+    let request = answerable(state, payer, id).await?;
+    state
+        .db
+        .decide_payment_request(&request.id, None, state.clock.now_ms())
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound))
 }
 
 /// Declines a request; nothing moves.
@@ -295,11 +324,6 @@ pub async fn decline(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let request = answerable(&state, &who.user, &id).await?;
-    let row = state
-        .db
-        .decide_payment_request(&request.id, None, state.clock.now_ms())
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
+    let row = decline_request(&state, &who.user, &id).await?;
     Ok(Json(view(&state, &row).await?))
 }

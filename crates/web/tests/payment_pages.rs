@@ -34,6 +34,7 @@ fn main() {
         top_ups_through_the_pages,
         bank_accounts_are_linked_used_and_unlinked_through_the_pages,
         a_merchant_charges_with_a_qr_code_and_sees_it_paid,
+        requests_to_pay_are_paid_or_declined_through_the_pages,
         the_statement_prints_a_period_and_links_its_csv,
         pagos_pages_are_small_script_free_and_never_stored,
     );
@@ -582,6 +583,7 @@ async fn forms_without_the_session_token_move_nothing(database: TestDatabase) ->
         "/pagos/cuentas",
         "/pagos/qr",
         "/comercio",
+        "/pagos/solicitudes",
         "/pagos/recibos/1",
     ] {
         assert_redirect(&app.server.get(path).await?, "/cuenta/entrar");
@@ -978,6 +980,61 @@ async fn bank_accounts_are_linked_used_and_unlinked_through_the_pages(
     assert!(error_of(&stale.text()).is_some(), "{}", stale.text());
     assert_eq!(app.cup(&ana), 115_000);
     assert_ledger_sound(&app.engine);
+    app.stop().await;
+    Ok(())
+}
+
+async fn requests_to_pay_are_paid_or_declined_through_the_pages(
+    database: TestDatabase,
+) -> TestResult {
+    let app = Pagos::start(&database.db).await?;
+    let ana = app.person(ANA, "1000").await?;
+    let beto = app.person(BETO, "").await?;
+    let beto_token = signed_in_user_token(&app, BETO.0).await?;
+    let ask = |amount: &'static str| {
+        let server = &app.server;
+        let token = beto_token.clone();
+        async move {
+            let asked = post_json_as(
+                server,
+                "/api/v1/payment-requests",
+                &token,
+                None,
+                &json!({"to_phone": ANA.0, "currency": "CUP", "amount": amount, "note": "Pan"}),
+            )
+            .await?;
+            if asked.status == 201 {
+                Ok::<(), String>(())
+            } else {
+                Err(asked.text())
+            }
+        }
+    };
+    ask("30").await?;
+    let mut browser = app.browser(ANA.0).await?;
+    let home = browser.get("/pagos").await?.text();
+    assert!(home.contains(r#"href="/pagos/solicitudes""#), "{home}");
+    let list = browser.get("/pagos/solicitudes").await?.text();
+    assert!(
+        list.contains("<strong>Roberto Díaz</strong> le pide <strong>30,00 CUP</strong>"),
+        "{list}"
+    );
+    let id = receipt_id(&press(&mut browser, &list, "/pagos/solicitudes/pagar").await?)?;
+    assert_eq!(
+        receipt_id(&press(&mut browser, &list, "/pagos/solicitudes/pagar").await?)?,
+        id,
+        "the same form again is the same payment"
+    );
+    assert_eq!(app.cup(&ana), 97_000);
+    assert_eq!(app.cup(&beto), 3_000);
+    // Another, declined: nothing moves and the list is empty.
+    ask("40").await?;
+    let list = browser.get("/pagos/solicitudes").await?.text();
+    let declined = press(&mut browser, &list, "/pagos/solicitudes/rechazar").await?;
+    assert_redirect(&declined, "/pagos/solicitudes");
+    let after = browser.get("/pagos/solicitudes").await?.text();
+    assert!(after.contains(r#"id="sin-solicitudes""#), "{after}");
+    assert_eq!(app.cup(&ana), 97_000);
     app.stop().await;
     Ok(())
 }
