@@ -14,7 +14,8 @@ fn query_error(rejection: &QueryRejection) -> ApiError {
     ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex: digests, keys, signatures.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

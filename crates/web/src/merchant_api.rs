@@ -46,10 +46,7 @@ fn random_hex() -> String {
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::audit_api::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Who acts on a merchant: its owner, signed in, or a shop's server with an access token.

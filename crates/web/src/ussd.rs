@@ -389,10 +389,7 @@ async fn run_menu(
 /// gateway's session id is hashed: it may hold anything, and a key must be short visible ASCII.
 fn idempotency_key(session_id: &str, at_input: usize) -> String {
     let digest = Sha256::digest(session_id.as_bytes());
-    let hex: String = digest[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let hex = crate::audit_api::hex(&digest[..16]);
     format!("ussd-{hex}-{at_input}")
 }
 

@@ -98,12 +98,7 @@ pub fn event_of<'a>(
 pub fn signature(key: &[u8], at_s: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(format!("{at_s}.{body}").as_bytes());
-    let digest: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = crate::audit_api::hex(&mac.finalize().into_bytes());
     format!("t={at_s},v1={digest}")
 }
 
@@ -230,7 +225,7 @@ pub async fn set_webhook(
         ));
     }
     let key: [u8; 32] = rand::random();
-    let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+    let hex = crate::audit_api::hex(&key);
     let sealed = state
         .sealer
         .seal(hex.as_bytes(), &merchant.id, &mut rand::rng());

@@ -1077,7 +1077,13 @@ async fn a_merchant_charges_with_a_qr_code_and_sees_it_paid(database: TestDataba
     )
     .await?;
     assert_eq!(approved.status, 200, "{}", approved.text());
-    assert!(!owner.is_empty());
+    let shop = app
+        .db
+        .merchant(&merchant)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the shop")?;
+    assert_eq!(shop.owner_user_id, owner, "the shop is Carla's");
 
     // Carla charges 45 pesos: the page shows the code, its text, and waits (refreshing).
     let mut shop = app.browser(CARLA.0).await?;
