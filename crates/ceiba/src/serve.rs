@@ -362,6 +362,12 @@ async fn checkpoint(work: &Maintenance) {
 }
 
 async fn dispatch_webhooks(work: &Maintenance) {
+    // Expiries first, so their events leave in this same turn.
+    match ceiba_web::checkouts::announce_expired(&work.db, now_ms()).await {
+        Ok(0) => {}
+        Ok(announced) => tracing::info!(announced, "expired checkouts announced"),
+        Err(error) => tracing::error!(%error, "could not announce the expired checkouts"),
+    }
     match ceiba_web::webhooks::dispatch_due(&work.db, &work.sealer, now_ms()).await {
         Ok(report) if report.delivered > 0 || report.failed > 0 => {
             tracing::info!(

@@ -8,6 +8,7 @@
 mod audit;
 mod bank_accounts;
 mod bills;
+mod checkouts;
 mod db;
 mod error;
 mod identity;
@@ -36,6 +37,10 @@ pub use bank_accounts::{
 pub use bills::{
     BILLER_PAYMENTS_PAGE_MAX, BILLS_UPLOAD_MAX, BillRefusal, BillRow, BillStatus, BillerPaymentRow,
     BillerRow, BillerTarget, InsertBills, NewBill, PaidToBiller,
+};
+pub use checkouts::{
+    CHECKOUT_EXPIRY_BATCH_MAX, CHECKOUTS_PAGE_MAX, CancelRefusal, CheckoutFilter, CheckoutRow,
+    CheckoutStatus, NewCheckout, PAYMENT_LINKS_MAX, PaymentLinkRow,
 };
 pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings};
 pub use error::{ErrorKind, StoreError};

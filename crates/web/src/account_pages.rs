@@ -90,6 +90,17 @@ where
 pub struct PageQuery {
     lang: Option<String>,
     aviso: Option<String>,
+    /// Where the sign-in form sends the person once in (a path of this site).
+    siguiente: Option<String>,
+}
+
+/// `path` if it is a path of this site (`/…`, not `//host`), to go to after signing in.
+pub(crate) fn local_path(path: &str) -> Option<&str> {
+    (path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 300
+        && path.chars().all(|c| c.is_ascii_graphic() && c != '\\'))
+    .then_some(path)
 }
 
 impl PageQuery {
@@ -411,6 +422,8 @@ struct SignInPage<'a> {
     notice: Option<&'static str>,
     error: Option<String>,
     phone: &'a str,
+    /// Where to go once in (empty: the account page).
+    next: &'a str,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -419,6 +432,7 @@ pub struct SignInForm {
     telefono: String,
     contrasena: String,
     segundo_factor: String,
+    siguiente: String,
     #[serde(rename = "_csrf")]
     csrf: String,
 }
@@ -436,6 +450,11 @@ pub async fn sign_in_form(
         notice: query.notice(lang.texts()),
         error: None,
         phone: "",
+        next: query
+            .siguiente
+            .as_deref()
+            .and_then(local_path)
+            .unwrap_or_default(),
     }
     .render();
     page(lang, body, cookie, chosen)
@@ -476,7 +495,8 @@ pub async fn sign_in(
                             state.tls,
                         ));
                     }
-                    return Ok(see_other(ACCOUNT_PATH, cookies));
+                    let next = local_path(&form.siguiente).unwrap_or(ACCOUNT_PATH);
+                    return Ok(see_other(next, cookies));
                 }
                 SignInOutcome::Locked { retry_after_s } => FormProblem::Locked { retry_after_s },
                 SignInOutcome::InvalidCredentials => FormProblem::Credentials,
@@ -493,6 +513,7 @@ pub async fn sign_in(
         notice: None,
         error: Some(problem.sentence(lang)),
         phone: &form.telefono,
+        next: local_path(&form.siguiente).unwrap_or_default(),
     }
     .render();
     Ok(page(lang, body, None, None))

@@ -9,6 +9,7 @@ mod audit_api;
 pub mod auth;
 pub mod bank_accounts;
 pub mod bills;
+pub mod checkouts;
 pub mod clock;
 pub mod i18n;
 mod json;
@@ -258,6 +259,11 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payment_requests::accept))
         .routes(routes!(payment_requests::decline))
         .routes(routes!(merchant_refunds::refund))
+        .routes(routes!(checkouts::create, checkouts::list))
+        .routes(routes!(checkouts::get))
+        .routes(routes!(checkouts::cancel))
+        .routes(routes!(checkouts::create_link, checkouts::links))
+        .routes(routes!(checkouts::deactivate_link))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))
@@ -371,6 +377,26 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         .route(
             payment_pages::merchant::QR_CONFIRM_PATH,
             post(payment_pages::merchant::qr_pay),
+        )
+        .route(
+            payment_pages::checkout::CHECKOUT_PATH,
+            get(payment_pages::checkout::checkout),
+        )
+        .route(
+            payment_pages::checkout::CHECKOUT_PAY_PATH,
+            post(payment_pages::checkout::pay),
+        )
+        .route(
+            payment_pages::checkout::CHECKOUT_CANCEL_PATH,
+            post(payment_pages::checkout::cancel),
+        )
+        .route(
+            payment_pages::checkout::CHECKOUT_QR_PATH,
+            get(payment_pages::checkout::qr_image),
+        )
+        .route(
+            payment_pages::checkout::LINK_PATH,
+            get(payment_pages::checkout::link).post(payment_pages::checkout::use_link),
         )
         .route(
             payment_pages::bank_accounts::ACCOUNTS_PATH,

@@ -634,8 +634,20 @@ pub(crate) async fn submit_and_finish(
             let completed = Finish::Completed {
                 receipt_code: receipt.as_str(),
             };
-            let (event_id, event_type, payload) =
-                crate::webhooks::payload(row, merchant, kind, receipt.as_str(), now_ms);
+            // A payment of an online-shop checkout is told as the checkout's completion.
+            let checkout = match kind {
+                OperationKind::MerchantPayment => state.db.checkout_paid_by(&row.id).await?,
+                _ => None,
+            };
+            let (event_id, event_type, payload) = match &checkout {
+                Some(checkout) => crate::checkouts::event(
+                    checkout,
+                    ceiba_store::CheckoutStatus::Completed,
+                    Some((&row.id, receipt.as_str())),
+                    now_ms,
+                ),
+                None => crate::webhooks::payload(row, merchant, kind, receipt.as_str(), now_ms),
+            };
             state
                 .db
                 .finish_merchant_operation(

@@ -297,6 +297,7 @@ macro_rules! signed_in_or_return {
 }
 
 pub mod bank_accounts;
+pub mod checkout;
 pub mod merchant;
 pub mod requests;
 pub mod settlement;

@@ -183,6 +183,22 @@ async fn post(
     }
 }
 
+/// `text` as an absolute `http://` or `https://` address with a server, of at most
+/// [`URL_CHARS_MAX`] characters; `what` names it in the refusal.
+pub(crate) fn web_address<'a>(text: &'a str, what: &str) -> Result<&'a str, ApiError> {
+    let url = text.trim();
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|parsed| matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some());
+    if parsed.is_none() || url.chars().count() > URL_CHARS_MAX {
+        return Err(ApiError::with_detail(
+            ErrorCode::ValidationFailed,
+            format!("{what} debe ser http:// o https:// con un servidor"),
+        ));
+    }
+    Ok(url)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
@@ -214,16 +230,7 @@ pub async fn set_webhook(
     ApiJson(body): ApiJson<WebhookBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let merchant = owned_merchant(&state, &who.user, &id).await?;
-    let url = body.url.trim();
-    let parsed = url::Url::parse(url)
-        .ok()
-        .filter(|parsed| matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some());
-    if parsed.is_none() || url.chars().count() > URL_CHARS_MAX {
-        return Err(ApiError::with_detail(
-            ErrorCode::ValidationFailed,
-            "la dirección debe ser http:// o https:// con un servidor",
-        ));
-    }
+    let url = web_address(&body.url, "la dirección")?;
     let key: [u8; 32] = rand::random();
     let hex = crate::audit_api::hex(&key);
     let sealed = state

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 mod support;
 use support::{
-    TestServer, assert_ledger_sound, assert_problem, available_minor, cash_in_cup, ledger_state,
-    pagos_sms_to, post_json_as, second_factor_token, signed_in_user,
+    Browser, PASSWORD, TestServer, assert_ledger_sound, assert_problem, available_minor,
+    cash_in_cup, csrf_of, error_of, field_of, ledger_state, pagos_sms_to, post_json_as,
+    second_factor_token, signed_in_user,
 };
 
 fn main() {
@@ -29,6 +30,8 @@ fn main() {
         refunds_never_give_back_more_than_was_paid,
         a_shops_server_charges_with_client_credentials,
         webhooks_are_signed_retried_logged_and_replayed,
+        an_online_shop_checkout_runs_end_to_end_with_signed_webhooks,
+        a_payment_link_opens_a_checkout_for_each_use,
     );
     suite.run()
 }
@@ -848,6 +851,503 @@ async fn webhooks_are_signed_retried_logged_and_replayed(database: TestDatabase)
     let arrived = seen.lock().map_err(|e| e.to_string())?.clone();
     assert_eq!(arrived.len(), 2);
     assert_eq!(arrived[1].1, delivery);
+    app.stop().await;
+    Ok(())
+}
+
+/// The shop's server: a client of the merchant with a token of every scope.
+async fn shop_token(app: &Tienda, scope: &str) -> Result<String, String> {
+    let made = post_json_as(
+        &app.server,
+        &format!("/api/v1/merchants/{}/clients", app.merchant),
+        &app.owner,
+        None,
+        &json!({"name": "Tienda en línea"}),
+    )
+    .await?
+    .json()?;
+    let id = made["client_id"].as_str().ok_or("a client id")?;
+    let secret = made["client_secret"].as_str().ok_or("a secret")?;
+    let granted = token(
+        app,
+        Some((id, secret)),
+        &format!(
+            "grant_type=client_credentials&scope={}",
+            support::encode(scope)
+        ),
+    )
+    .await?;
+    assert_eq!(granted.status, 200, "{}", granted.text());
+    Ok(granted.json()?["access_token"]
+        .as_str()
+        .ok_or("a token")?
+        .to_owned())
+}
+
+/// Checks an event's signature as a shop must: HMAC-SHA256 over «t.body».
+fn verify(secret: &str, signature: &str, body: &str) -> Result<Value, String> {
+    let at = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|t| t.parse::<i64>().ok())
+        .ok_or(format!("no time in {signature}"))?;
+    assert_eq!(
+        signature,
+        ceiba_web::webhooks::signature(secret.as_bytes(), at, body),
+        "signed with the merchant's key"
+    );
+    serde_json::from_str(body).map_err(|e| e.to_string())
+}
+
+async fn an_online_shop_checkout_runs_end_to_end_with_signed_webhooks(
+    database: TestDatabase,
+) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    // The shop's own server takes the webhooks; it fails the first delivery.
+    let (url, seen) = receiver(1).await?;
+    let hook = app
+        .server
+        .send_json(
+            "PUT",
+            &format!("/api/v1/merchants/{}/webhook", app.merchant),
+            &json!({"url": url}),
+            &[("authorization", format!("Bearer {}", app.owner).as_str())],
+        )
+        .await?;
+    let secret = hook.json()?["signing_secret"]
+        .as_str()
+        .ok_or("a secret")?
+        .to_owned();
+    let shop = shop_token(&app, "payments:read payments:write refunds:write").await?;
+    let reader = shop_token(&app, "payments:read").await?;
+    let checkouts = format!("/api/v1/merchants/{}/checkouts", app.merchant);
+    let order = json!({
+        "amount": "250.00", "currency": "CUP", "description": "Pedido 1024 de la tienda",
+        "items": [{"name": "Café Serrano 250 g", "quantity": 2, "unit_amount": "100"},
+                  {"name": "Galletas", "quantity": 1, "unit_amount": "50.00"}],
+        "merchant_reference": "pedido-1024",
+        "return_url": "https://tienda.example/gracias",
+        "cancel_url": "https://tienda.example/carrito",
+    });
+
+    // Bad orders are refused with the reason and open nothing.
+    let mut wrong_sum = order.clone();
+    wrong_sum["amount"] = json!("240");
+    let refused = post_json_as(&app.server, &checkouts, &shop, None, &wrong_sum).await?;
+    let problem = assert_problem(&refused, 422, "validation_failed", &checkouts);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("suman"),
+        "{problem}"
+    );
+    let mut bad_url = order.clone();
+    bad_url["return_url"] = json!("javascript:alert(1)");
+    let refused = post_json_as(&app.server, &checkouts, &shop, None, &bad_url).await?;
+    assert_problem(&refused, 422, "validation_failed", &checkouts);
+    let refused = post_json_as(&app.server, &checkouts, &reader, None, &order).await?;
+    assert_problem(&refused, 403, "insufficient_scope", &checkouts);
+    let none = app.get(&checkouts, &shop).await?.json()?;
+    assert_eq!(none, json!([]), "nothing was opened");
+
+    // The shop opens the checkout and sends the buyer to its address.
+    let created = post_json_as(&app.server, &checkouts, &shop, None, &order).await?;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let created = created.json()?;
+    assert_eq!(created["status"], "open");
+    assert_eq!(created["amount_minor"], 25_000);
+    assert_eq!(created["items"][0]["amount_minor"], 20_000);
+    let id = created["id"].as_str().ok_or("an id")?.to_owned();
+    let page_path = format!("/pagar/pedido/{id}");
+    let checkout_url = created["checkout_url"].as_str().ok_or("a url")?;
+    assert!(
+        checkout_url.starts_with("http://127.0.0.1:"),
+        "{checkout_url}"
+    );
+    assert!(checkout_url.ends_with(&page_path), "{checkout_url}");
+    let decoded = ceiba_emvqr::decode(created["qr_payload"].as_str().ok_or("a payload")?)
+        .map_err(|e| e.to_string())?;
+    assert_eq!(decoded.amount(), Some("250.00"));
+    assert_eq!(decoded.bill_number(), Some("pedido-1024"));
+
+    // The buyer, not signed in, sees the order and is asked to sign in, then comes back.
+    let mut buyer = Browser::new(&app.server);
+    let shown = buyer.get(&page_path).await?;
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    let text = shown.text();
+    assert!(text.contains("Paladar La Bodeguita del Medio"), "{text}");
+    assert!(text.contains("Café Serrano 250 g"), "{text}");
+    assert!(text.contains(r#"data-estado="open""#), "{text}");
+    assert!(
+        !text.contains(r#"id="pagar""#),
+        "no pay button without a session"
+    );
+    let sign_in = format!("/cuenta/entrar?siguiente={page_path}");
+    assert!(text.contains(&sign_in), "{text}");
+    let image = buyer.get(&format!("{page_path}/qr.svg")).await?;
+    assert_eq!(image.header("content-type"), Some("image/svg+xml"));
+    let signed_in = buyer
+        .fill(
+            &sign_in,
+            "/cuenta/entrar",
+            &[
+                ("telefono", PAYER),
+                ("contrasena", PASSWORD),
+                ("siguiente", &page_path),
+            ],
+        )
+        .await?;
+    support::assert_redirect(&signed_in, &page_path);
+    // A path of another site is never where signing in leads.
+    let elsewhere = Browser::new(&app.server)
+        .get("/cuenta/entrar?siguiente=//malo.example/x")
+        .await?;
+    assert!(
+        !elsewhere.text().contains("malo.example"),
+        "{}",
+        elsewhere.text()
+    );
+
+    // The buyer confirms; a second press of the same form pays nothing more.
+    let before = app.payer_cup();
+    let shown = buyer.get(&page_path).await?.text();
+    let csrf = csrf_of(&shown).ok_or("a _csrf")?;
+    let key = field_of(&shown, "clave").ok_or("a key")?;
+    let pay_path = format!("{page_path}/pagar");
+    let paid = buyer
+        .post(&pay_path, &[("_csrf", &csrf), ("clave", &key)])
+        .await?;
+    support::assert_redirect(&paid, &page_path);
+    let again = buyer
+        .post(&pay_path, &[("_csrf", &csrf), ("clave", &key)])
+        .await?;
+    support::assert_redirect(&again, &page_path);
+    let other_key = buyer
+        .post(
+            &pay_path,
+            &[
+                ("_csrf", &csrf),
+                ("clave", "web-00000000000000000000000000000001"),
+            ],
+        )
+        .await?;
+    assert_eq!(other_key.status, 200);
+    assert!(
+        error_of(&other_key.text()).is_some(),
+        "{}",
+        other_key.text()
+    );
+    assert_eq!(before - app.payer_cup(), 25_000, "paid once");
+    let done = buyer.get(&page_path).await?.text();
+    assert!(done.contains(r#"data-estado="completed""#), "{done}");
+    let back = "https://tienda.example/gracias?checkout_id=";
+    assert!(
+        done.contains(&format!("{back}{id}&#38;status=completed")),
+        "{done}"
+    );
+    assert!(done.contains(r#"http-equiv="refresh""#), "{done}");
+
+    // The shop's server sees it completed, finds it by its reference and state.
+    let one = app.get(&format!("{checkouts}/{id}"), &shop).await?.json()?;
+    assert_eq!(one["status"], "completed", "{one}");
+    let operation = one["operation_id"]
+        .as_str()
+        .ok_or("an operation")?
+        .to_owned();
+    assert!(one["receipt_code"].is_string(), "{one}");
+    let found = app
+        .get(
+            &format!("{checkouts}?status=completed&merchant_reference=pedido-1024"),
+            &reader,
+        )
+        .await?
+        .json()?;
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    let open = app
+        .get(&format!("{checkouts}?status=open"), &reader)
+        .await?
+        .json()?;
+    assert_eq!(open, json!([]));
+    let bad_filter = app
+        .get(&format!("{checkouts}?status=perdido"), &reader)
+        .await?;
+    assert_eq!(bad_filter.status, 400, "{}", bad_filter.text());
+    let closed = post_json_as(
+        &app.server,
+        &format!("{checkouts}/{id}/cancel"),
+        &shop,
+        None,
+        &json!({}),
+    )
+    .await?;
+    assert_problem(
+        &closed,
+        409,
+        "checkout_closed",
+        &format!("{checkouts}/{id}/cancel"),
+    );
+
+    // A partial refund, never more than what was paid.
+    let refunds = format!(
+        "/api/v1/merchants/{}/payments/{operation}/refunds",
+        app.merchant
+    );
+    let too_much = post_json_as(
+        &app.server,
+        &refunds,
+        &shop,
+        Some("r-1"),
+        &json!({"amount": "250.01"}),
+    )
+    .await?;
+    assert_eq!(too_much.status, 422, "{}", too_much.text());
+    let refunded = post_json_as(
+        &app.server,
+        &refunds,
+        &shop,
+        Some("r-2"),
+        &json!({"amount": "50"}),
+    )
+    .await?;
+    assert_eq!(refunded.status, 201, "{}", refunded.text());
+    let one = app.get(&format!("{checkouts}/{id}"), &shop).await?.json()?;
+    assert_eq!(one["refunded_minor"], 5_000, "{one}");
+
+    // A second order the shop cancels: the buyer can no longer pay it.
+    let second = post_json_as(
+        &app.server,
+        &checkouts,
+        &shop,
+        None,
+        &json!({
+        "amount": "10", "description": "Pedido 1025", "merchant_reference": "pedido-1025",
+        "cancel_url": "https://tienda.example/carrito"}),
+    )
+    .await?
+    .json()?;
+    let second_id = second["id"].as_str().ok_or("an id")?.to_owned();
+    let cancel_path = format!("{checkouts}/{second_id}/cancel");
+    let cancelled = post_json_as(&app.server, &cancel_path, &shop, None, &json!({})).await?;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text());
+    assert_eq!(cancelled.json()?["status"], "cancelled");
+    let twice = post_json_as(&app.server, &cancel_path, &shop, None, &json!({})).await?;
+    assert_eq!(
+        twice.json()?["status"],
+        "cancelled",
+        "cancelling twice is one cancellation"
+    );
+    let page = buyer
+        .get(&format!("/pagar/pedido/{second_id}"))
+        .await?
+        .text();
+    assert!(page.contains(r#"data-estado="cancelled""#), "{page}");
+    assert!(
+        page.contains("https://tienda.example/carrito?checkout_id="),
+        "{page}"
+    );
+    let late = buyer
+        .post(
+            &format!("/pagar/pedido/{second_id}/pagar"),
+            &[
+                ("_csrf", &csrf),
+                ("clave", "web-00000000000000000000000000000002"),
+            ],
+        )
+        .await?;
+    assert!(error_of(&late.text()).is_some(), "{}", late.text());
+    // A third the buyer cancels from the page.
+    let third = post_json_as(
+        &app.server,
+        &checkouts,
+        &shop,
+        None,
+        &json!({
+        "amount": "12", "description": "Pedido 1026"}),
+    )
+    .await?
+    .json()?;
+    let third_id = third["id"].as_str().ok_or("an id")?.to_owned();
+    let gave_up = buyer
+        .post(
+            &format!("/pagar/pedido/{third_id}/cancelar"),
+            &[("_csrf", &csrf)],
+        )
+        .await?;
+    support::assert_redirect(&gave_up, &format!("/pagar/pedido/{third_id}"));
+    // A fourth nobody pays: it expires, and the maintenance sweep announces it once.
+    let fourth = post_json_as(
+        &app.server,
+        &checkouts,
+        &shop,
+        None,
+        &json!({
+        "amount": "15", "description": "Pedido 1027", "expires_in_s": 60}),
+    )
+    .await?
+    .json()?;
+    let fourth_id = fourth["id"].as_str().ok_or("an id")?.to_owned();
+    app.server.clock.advance(std::time::Duration::from_secs(61));
+    let now = app.server.clock.now_ms();
+    assert_eq!(
+        ceiba_web::checkouts::announce_expired(&app.db, now)
+            .await
+            .map_err(|e| e.to_string())?,
+        1
+    );
+    assert_eq!(
+        ceiba_web::checkouts::announce_expired(&app.db, now)
+            .await
+            .map_err(|e| e.to_string())?,
+        0
+    );
+    let expired = app
+        .get(&format!("{checkouts}?status=expired"), &reader)
+        .await?
+        .json()?;
+    assert_eq!(expired[0]["id"], fourth_id.as_str(), "{expired}");
+    assert_eq!(app.payer_cup(), before - 25_000 + 5_000);
+
+    // Every change reaches the shop's server signed, the first after a retry.
+    let first = ceiba_web::webhooks::dispatch_due(&app.db, &app.sealer, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(first.failed, 1, "{first:?}");
+    let retried = ceiba_web::webhooks::dispatch_due(&app.db, &app.sealer, now + 31_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(retried.failed, 0, "{retried:?}");
+    let arrived = seen.lock().map_err(|e| e.to_string())?.clone();
+    let mut events = Vec::new();
+    for (signature, _, body) in &arrived {
+        events.push(verify(&secret, signature, body)?);
+    }
+    let of = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let completed = of("checkout.completed");
+    assert_eq!(completed.len(), 1, "{events:?}");
+    assert_eq!(completed[0]["data"]["checkout_id"], id.as_str());
+    assert_eq!(completed[0]["data"]["merchant_reference"], "pedido-1024");
+    assert_eq!(completed[0]["data"]["operation_id"], operation.as_str());
+    assert_eq!(completed[0]["data"]["amount_minor"], 25_000);
+    assert_eq!(of("refund.completed").len(), 1, "{events:?}");
+    let cancelled: Vec<_> = of("checkout.cancelled")
+        .iter()
+        .map(|e| e["data"]["checkout_id"].clone())
+        .collect();
+    assert_eq!(
+        cancelled,
+        vec![json!(second_id), json!(third_id)],
+        "{events:?}"
+    );
+    let expired = of("checkout.expired");
+    assert_eq!(expired.len(), 1, "{events:?}");
+    assert_eq!(expired[0]["data"]["checkout_id"], fourth_id.as_str());
+    assert_eq!(events.len(), 5, "{events:?}");
+    app.stop().await;
+    Ok(())
+}
+
+async fn a_payment_link_opens_a_checkout_for_each_use(database: TestDatabase) -> TestResult {
+    let app = Tienda::start(&database.db).await?;
+    let links = format!("/api/v1/merchants/{}/payment-links", app.merchant);
+    let fixed = post_json_as(
+        &app.server,
+        &links,
+        &app.owner,
+        None,
+        &json!({"description": "Entrada al concierto", "amount": "30"}),
+    )
+    .await?;
+    assert_eq!(fixed.status, 201, "{}", fixed.text());
+    let fixed = fixed.json()?;
+    let open = post_json_as(
+        &app.server,
+        &links,
+        &app.owner,
+        None,
+        &json!({"description": "Donación al club de ajedrez"}),
+    )
+    .await?
+    .json()?;
+    let mlc = post_json_as(
+        &app.server,
+        &links,
+        &app.owner,
+        None,
+        &json!({"description": "x", "currency": "MLC"}),
+    )
+    .await?;
+    assert_eq!(mlc.status, 422, "{}", mlc.text());
+    let fixed_path = format!("/pagar/enlace/{}", fixed["id"].as_str().ok_or("an id")?);
+    let open_path = format!("/pagar/enlace/{}", open["id"].as_str().ok_or("an id")?);
+    assert!(
+        fixed["url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&fixed_path),
+        "{fixed}"
+    );
+
+    let mut buyer = Browser::new(&app.server);
+    support::sign_in_by_form(&mut buyer, PAYER).await?;
+    // Two uses of the fixed link: two checkouts, each paid once.
+    let before = app.payer_cup();
+    for _ in 0..2 {
+        let opened = buyer.fill(&fixed_path, &fixed_path, &[]).await?;
+        assert_eq!(opened.status, 303, "{}", opened.text());
+        let checkout = opened.header("location").ok_or("a location")?.to_owned();
+        let shown = buyer.get(&checkout).await?.text();
+        assert!(shown.contains("Entrada al concierto"), "{shown}");
+        let paid = buyer
+            .post(
+                &format!("{checkout}/pagar"),
+                &[
+                    ("_csrf", &csrf_of(&shown).ok_or("a _csrf")?),
+                    ("clave", &field_of(&shown, "clave").ok_or("a key")?),
+                ],
+            )
+            .await?;
+        support::assert_redirect(&paid, &checkout);
+    }
+    assert_eq!(before - app.payer_cup(), 6_000);
+    // The open one asks for an amount; a bad one is said on the form.
+    let bad = buyer
+        .fill(&open_path, &open_path, &[("importe", "mucho")])
+        .await?;
+    assert_eq!(bad.status, 200);
+    assert!(error_of(&bad.text()).is_some(), "{}", bad.text());
+    let opened = buyer
+        .fill(&open_path, &open_path, &[("importe", "7,50")])
+        .await?;
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let listed = app
+        .get(
+            &format!("/api/v1/merchants/{}/checkouts", app.merchant),
+            &app.owner,
+        )
+        .await?
+        .json()?;
+    assert_eq!(listed[0]["amount_minor"], 750, "{listed}");
+    assert_eq!(listed[0]["payment_link_id"], open["id"]);
+    assert_eq!(listed[0]["status"], "open");
+    // Deactivated, the link opens nothing more.
+    let gone = app
+        .server
+        .send_json(
+            "DELETE",
+            &format!("{links}/{}", fixed["id"].as_str().unwrap_or_default()),
+            &json!({}),
+            &[("authorization", format!("Bearer {}", app.owner).as_str())],
+        )
+        .await?;
+    assert_eq!(gone.status, 204, "{}", gone.text());
+    assert_eq!(buyer.get(&fixed_path).await?.status, 404);
     app.stop().await;
     Ok(())
 }
