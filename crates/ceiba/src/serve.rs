@@ -181,6 +181,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     state.ussd = Arc::new(ussd);
     let settle_task = tokio::spawn(settle_payments(state.clone(), stop.clone()));
+    let payouts_task = tokio::spawn(pay_payouts(state.clone(), stop.clone()));
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
     state.tls = tls.is_some() || config.behind_https_proxy;
     let app = ceiba_web::router(state, config.limits);
@@ -198,6 +199,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Err(error) = settle_task.await {
         tracing::error!(%error, "the payments settlement task failed");
     }
+    if let Err(error) = payouts_task.await {
+        tracing::error!(%error, "the bulk payouts task failed");
+    }
     ledger.stop().await;
     if let Err(error) = maintenance_task.await {
         tracing::error!(%error, "the maintenance task failed");
@@ -210,6 +214,39 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// must be before it is settled (a live request finishes its own in well under this).
 const SETTLE_EVERY: Duration = Duration::from_secs(30);
 const SETTLE_AFTER_MS: i64 = 60_000;
+
+/// How often the ledger's writer looks for bulk payouts to pay, and how many rows of each it
+/// pays in one turn (so a shutdown waits for at most one turn).
+const PAYOUTS_EVERY: Duration = Duration::from_secs(1);
+const PAYOUT_ROWS_PER_TURN: usize = 2_000;
+
+/// Pays the rows of bulk payouts ordered paid (see `ceiba_web::payouts`), in the process that
+/// writes to the ledger; a restart goes on where the last one stopped.
+async fn pay_payouts(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(PAYOUTS_EVERY) => {}
+        }
+        if !state
+            .ledger
+            .as_ref()
+            .is_some_and(ceiba_store::LedgerEngine::is_writer)
+        {
+            continue;
+        }
+        match ceiba_web::payouts::run_due(&state, PAYOUT_ROWS_PER_TURN).await {
+            Ok(report) if report.paid + report.refused + report.finished > 0 => tracing::info!(
+                paid = report.paid,
+                refused = report.refused,
+                finished = report.finished,
+                "bulk payout rows paid"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(code = ?error.code, "could not pay bulk payout rows"),
+        }
+    }
+}
 
 /// Finishes payment operations that a crash or an unavailable ledger left pending. Runs in the
 /// process that writes to the ledger, so the chains it resubmits are applied right there. Also

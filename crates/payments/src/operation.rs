@@ -23,6 +23,8 @@ pub enum OperationKind {
     MerchantPayment,
     /// A shop's money back to the wallet that paid it, in full or in part.
     Refund,
+    /// One row of a bulk payout (payroll, social assistance) from a bank or a business.
+    Payout,
 }
 
 /// Why an operation name was refused.
@@ -37,7 +39,7 @@ pub enum OperationKindError {
 const ECHO_CHARS_MAX: usize = 32;
 
 impl OperationKind {
-    pub const ALL: [OperationKind; 8] = [
+    pub const ALL: [OperationKind; 9] = [
         OperationKind::PersonToPerson,
         OperationKind::CashIn,
         OperationKind::CashOut,
@@ -46,6 +48,7 @@ impl OperationKind {
         OperationKind::TopUp,
         OperationKind::MerchantPayment,
         OperationKind::Refund,
+        OperationKind::Payout,
     ];
 
     /// The stable machine name (`person_to_person`, `cash_in`, …). Never change one.
@@ -59,6 +62,7 @@ impl OperationKind {
             OperationKind::TopUp => "top_up",
             OperationKind::MerchantPayment => "merchant_payment",
             OperationKind::Refund => "refund",
+            OperationKind::Payout => "payout",
         }
     }
 
@@ -82,6 +86,7 @@ impl OperationKind {
             OperationKind::TopUp => "Recarga",
             OperationKind::MerchantPayment => "Pago a comercio",
             OperationKind::Refund => "Devolución de un comercio",
+            OperationKind::Payout => "Pago masivo (nómina o asistencia)",
         }
     }
 
@@ -98,6 +103,7 @@ impl OperationKind {
             OperationKind::TopUp => 6,
             OperationKind::MerchantPayment => 7,
             OperationKind::Refund => 10,
+            OperationKind::Payout => 11,
         }
     }
 
@@ -124,6 +130,7 @@ impl OperationKind {
             OperationKind::TopUp => 5,
             OperationKind::MerchantPayment => 6,
             OperationKind::Refund => 7,
+            OperationKind::Payout => 8,
         }
     }
 }

@@ -142,6 +142,12 @@ pub fn refund(
     into_wallet(operation_id, OperationKind::Refund, from, user, amount)
 }
 
+/// One row of a bulk payout: money from `from` (a bank's settlement account, or a merchant's
+/// account) into `user`'s wallet, within its cap.
+pub fn payout(operation_id: u128, from: AccountId, user: &str, amount: Money) -> Vec<NewTransfer> {
+    into_wallet(operation_id, OperationKind::Payout, from, user, amount)
+}
+
 /// Money from `from` into `user`'s wallet, within its cap: the wallet's headroom pays the cap
 /// issuer in the same chain, so a full wallet refuses the whole chain.
 fn into_wallet(

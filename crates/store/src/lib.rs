@@ -21,6 +21,7 @@ mod merchants;
 mod payment_batches;
 mod payment_requests;
 mod payments;
+mod payouts;
 pub mod testing;
 mod url;
 mod ussd;
@@ -67,6 +68,10 @@ pub use payment_requests::{PAYMENT_REQUESTS_PAGE_MAX, PaymentRequestRow};
 pub use payments::{
     BeginPayment, Finish, LimitWindows, NewOperation, OPERATIONS_PAGE_MAX, OperationRow,
     OperationStatus, SentUsage,
+};
+pub use payouts::{
+    NewPayoutRow, PAYOUT_BATCHES_PAGE_MAX, PAYOUT_ROWS_MAX, PayoutBatchRow, PayoutProgress,
+    PayoutRowRow,
 };
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};

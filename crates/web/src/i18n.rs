@@ -351,6 +351,7 @@ pub struct PagosTexts {
     pub kind_top_up: &'static str,
     pub kind_merchant: &'static str,
     pub kind_refund: &'static str,
+    pub kind_payout: &'static str,
     // Sending money.
     pub send_title: &'static str,
     pub send_intro: &'static str,
@@ -509,6 +510,7 @@ pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
     kind_top_up: "Recarga",
     kind_merchant: "Pago a comercio",
     kind_refund: "Devolución de un comercio",
+    kind_payout: "Pago masivo (nómina o asistencia)",
     send_title: "Enviar dinero",
     send_intro: "Al número de móvil de otra persona con cuenta en Ceiba. Antes de enviar verá su nombre para comprobarlo.",
     recipient_label: "Número de móvil de quien recibe",
@@ -659,6 +661,7 @@ pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
     kind_top_up: "Top-up",
     kind_merchant: "Payment to a shop",
     kind_refund: "Refund from a shop",
+    kind_payout: "Bulk payout (payroll or assistance)",
     send_title: "Send money",
     send_intro: "To the mobile number of another person with a Ceiba account. Before sending you will see their name, to check it.",
     recipient_label: "Mobile number of the recipient",

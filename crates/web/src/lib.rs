@@ -23,6 +23,7 @@ mod pages;
 mod payment_pages;
 pub mod payment_requests;
 pub mod payments;
+pub mod payouts;
 pub mod problem;
 pub mod ratelimit;
 pub mod settlement;
@@ -44,7 +45,6 @@ use axum::{Json, Router};
 use ceiba_store::Db;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -264,6 +264,15 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(checkouts::cancel))
         .routes(routes!(checkouts::create_link, checkouts::links))
         .routes(routes!(checkouts::deactivate_link))
+        .merge(
+            // A payout file may have 100,000 rows.
+            OpenApiRouter::new()
+                .routes(routes!(payouts::upload, payouts::mine))
+                .layer(DefaultBodyLimit::max(payouts::FILE_BYTES_MAX)),
+        )
+        .routes(routes!(payouts::one))
+        .routes(routes!(payouts::start))
+        .routes(routes!(payouts::result))
         .routes(routes!(bank_accounts::deposit))
         .routes(routes!(bank_accounts::withdraw))
         .routes(routes!(bills::upload_bills))
@@ -451,6 +460,7 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let metrics = state.metrics.clone();
     let header_bytes_max = limits.header_bytes_max;
+    let body_bytes_max = limits.body_bytes_max;
 
     // Listed innermost first; each `layer` wraps all before it. So a request gets its id, is
     // traced, and every answer, errors included, carries the id and the security headers, is
@@ -459,7 +469,9 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         .layer(Extension(OpenApiJson(document_json)))
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))
-        .layer(RequestBodyLimitLayer::new(limits.body_bytes_max))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            limit_body(body_bytes_max, request, next)
+        }))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -597,6 +609,28 @@ async fn serve_with(
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// Beyond the request timeout, time for a response that was ready to be written out.
 const SHUTDOWN_GRACE_EXTRA: Duration = Duration::from_secs(2);
+
+/// Caps a request's body at `bytes_max` (payout files at [`payouts::FILE_BYTES_MAX`]): a
+/// declared length over the cap is refused at once, any other body is cut where it passes it
+/// (its reader then answers 413).
+async fn limit_body(bytes_max: usize, request: Request, next: Next) -> Response {
+    let bytes_max = if request.uri().path() == payouts::UPLOAD_PATH {
+        payouts::FILE_BYTES_MAX
+    } else {
+        bytes_max
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > bytes_max) {
+        return ApiError::new(ErrorCode::PayloadTooLarge).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, bytes_max));
+    next.run(Request::from_parts(parts, body)).await
+}
 
 /// Refuses a request whose headers, all together, pass the limit.
 async fn limit_header_bytes(bytes_max: usize, request: Request, next: Next) -> Response {

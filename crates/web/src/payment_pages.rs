@@ -156,6 +156,7 @@ fn kind_label(p: &PagosTexts, kind: &str) -> &'static str {
         Some(OperationKind::TaxPayment) => p.kind_tax,
         Some(OperationKind::TopUp) => p.kind_top_up,
         Some(OperationKind::Refund) => p.kind_refund,
+        Some(OperationKind::Payout) => p.kind_payout,
         Some(OperationKind::MerchantPayment) | None => p.kind_merchant,
     }
 }

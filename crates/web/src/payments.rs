@@ -140,15 +140,22 @@ pub(crate) async fn ensure_operator_accounts(engine: &LedgerEngine) -> Result<()
 }
 
 /// Opens a person's wallet in `currency` on first use: the wallet and its cap headroom on the
-/// ledger, headroom funded up to the cap. Idempotent (ids derive from person and currency).
+/// ledger, its record, then the headroom funded up to the cap. Idempotent (ids derive from
+/// person and currency), and whole once the funding landed: that is what is checked, so a
+/// crash between the steps is finished by the next call instead of leaving a wallet that can
+/// receive nothing.
 pub(crate) async fn ensure_wallet(
     state: &AppState,
     engine: &LedgerEngine,
     user_id: &str,
     currency: Currency,
 ) -> Result<(), ApiError> {
-    let wallet = accounts::wallet(user_id, currency);
-    if engine.read().state.account(wallet).is_some() {
+    let funded = engine
+        .read()
+        .state
+        .account(accounts::headroom(user_id, currency))
+        .is_some_and(|headroom| headroom.balances.credits_posted > 0);
+    if funded {
         return Ok(());
     }
     ensure_operator_accounts(engine).await?;
@@ -156,6 +163,16 @@ pub(crate) async fn ensure_wallet(
         .create_accounts(accounts::wallet_accounts(user_id, currency).to_vec())
         .await
         .map_err(|error| ledger_unavailable(&error))?;
+    let wallet = accounts::wallet(user_id, currency);
+    state
+        .db
+        .record_wallet(
+            user_id,
+            currency.code(),
+            &wallet.to_string(),
+            state.clock.now_ms(),
+        )
+        .await?;
     let funding = plan::headroom_funding(
         user_id,
         currency,
@@ -166,15 +183,6 @@ pub(crate) async fn ensure_wallet(
         .create_transfers(vec![funding])
         .await
         .map_err(|error| ledger_unavailable(&error))?;
-    state
-        .db
-        .record_wallet(
-            user_id,
-            currency.code(),
-            &wallet.to_string(),
-            state.clock.now_ms(),
-        )
-        .await?;
     Ok(())
 }
 
@@ -488,6 +496,10 @@ impl Counterparties {
         row: &OperationRow,
         viewer: &str,
     ) -> Result<String, ApiError> {
+        if row.kind == OperationKind::Payout.as_str() && row.user_id != viewer {
+            // The recipient of a payout knows its payer by the bank's code or the shop's name.
+            return Ok(crate::payouts::payer_name(state, &row.counterparty_label).await);
+        }
         if row.user_id == viewer || row.kind != OperationKind::PersonToPerson.as_str() {
             return Ok(row.counterparty_label.clone());
         }
@@ -563,6 +575,11 @@ fn legs_for(row: &OperationRow) -> Result<Vec<NewTransfer>, ApiError> {
             } else {
                 plan::cash_out(id, bank, counterparty, amount)
             }
+        }
+        OperationKind::Payout => {
+            let from = crate::payouts::source_account(&row.counterparty_label, currency)
+                .ok_or_else(corrupt)?;
+            plan::payout(id, from, counterparty, amount)
         }
         _ => return Err(corrupt()),
     })
@@ -701,6 +718,22 @@ pub(crate) async fn messages_for(
                 person_balance.ascii()
             ),
         )),
+        Some(OperationKind::Payout) => {
+            let payer = crate::payouts::payer_name(state, &row.counterparty_label).await;
+            messages.push((
+                person.phone.clone(),
+                format!(
+                    "Ceiba Pagos: recibio {} de {payer}{}. Saldo {}. Recibo {receipt}",
+                    amount.ascii(),
+                    if row.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", row.note)
+                    },
+                    person_balance.ascii()
+                ),
+            ));
+        }
         Some(OperationKind::CashOut) => messages.push((
             person.phone.clone(),
             format!(
@@ -751,7 +784,7 @@ async fn user_by_id(
 }
 
 /// Begins (or finds, by idempotency key) an operation and carries it through.
-async fn run_operation(
+pub(crate) async fn run_operation(
     state: &AppState,
     engine: &LedgerEngine,
     new: &NewOperation<'_>,

@@ -160,7 +160,8 @@ fn operation_kinds() {
             "tax_payment",
             "top_up",
             "merchant_payment",
-            "refund"
+            "refund",
+            "payout"
         ]
     );
     for kind in OperationKind::ALL {
