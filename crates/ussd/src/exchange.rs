@@ -102,6 +102,12 @@ pub enum Action {
     CheckPin { pin: PinEntry },
     /// Replace the PIN (the edge checks `old` again): [`Outcome::PinChanged`].
     ChangePin { old: PinEntry, new: Pin },
+    /// What others ask the caller to pay, pending, newest first: [`Outcome::Requests`].
+    ListRequests,
+    /// Pay a request: [`Outcome::Completed`].
+    AcceptRequest { id: String, pin: PinEntry },
+    /// Decline a request: [`Outcome::Declined`].
+    DeclineRequest { id: String, pin: PinEntry },
 }
 
 impl Action {
@@ -110,7 +116,10 @@ impl Action {
     pub fn moves_money(&self) -> bool {
         matches!(
             self,
-            Action::Transfer { .. } | Action::PayBill { .. } | Action::TopUp { .. }
+            Action::Transfer { .. }
+                | Action::PayBill { .. }
+                | Action::TopUp { .. }
+                | Action::AcceptRequest { .. }
         )
     }
 
@@ -122,9 +131,14 @@ impl Action {
             | Action::Transfer { pin, .. }
             | Action::PayBill { pin, .. }
             | Action::TopUp { pin, .. }
-            | Action::CheckPin { pin } => Some(pin),
+            | Action::CheckPin { pin }
+            | Action::AcceptRequest { pin, .. }
+            | Action::DeclineRequest { pin, .. } => Some(pin),
             Action::ChangePin { old, .. } => Some(old),
-            Action::LookupRecipient { .. } | Action::ListBillers | Action::FindBill { .. } => None,
+            Action::LookupRecipient { .. }
+            | Action::ListBillers
+            | Action::FindBill { .. }
+            | Action::ListRequests => None,
         }
     }
 }
@@ -136,6 +150,24 @@ pub struct Biller {
     pub id: String,
     /// What the person reads: "Electricidad (UNE)".
     pub name: String,
+}
+
+/// A request to pay the caller, in the numbered list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestLine {
+    /// What the edge needs to pay or decline it.
+    pub id: String,
+    /// Who asks: a person's or a merchant's name.
+    pub from: String,
+    pub currency: Currency,
+    pub amount_minor: u64,
+    pub note: String,
+}
+
+impl RequestLine {
+    pub(crate) fn amount(&self) -> Money {
+        Money::from_minor(self.amount_minor, self.currency)
+    }
 }
 
 /// One currency of the wallet.
@@ -206,6 +238,11 @@ pub enum Outcome {
         receipt: Receipt,
     },
     PinChanged,
+    Requests {
+        requests: Vec<RequestLine>,
+    },
+    /// The request was declined; nothing moved.
+    Declined,
     /// The PIN was wrong; the person may try again this many times before the lock.
     WrongPin {
         attempts_left: u32,

@@ -29,7 +29,8 @@
 //! # Menus
 //! `1 Saldo`, `2 Transferir` (number, currency, amount, the recipient's name to confirm, PIN),
 //! `3 Pagar factura` (biller from a numbered list, reference, amount and name to confirm, PIN),
-//! `4 Recargar` (móvil or Nauta, account, amount, PIN), `5 Últimas operaciones`, `6 Cambiar PIN`.
+//! `4 Recargar` (móvil or Nauta, account, amount, PIN), `5 Últimas operaciones`, `6 Cambiar PIN`,
+//! `7 Solicitudes de pago` (what others ask the caller to pay: pay or decline, with the PIN).
 //! `0` goes back one screen wherever there is one to go back to; an invalid choice shows the
 //! same screen again under a line that says why. Balance and operations ask for the PIN too: a
 //! basic phone is often shared, and what a wallet holds is nobody else's business.
@@ -43,10 +44,11 @@ mod menu;
 mod screen;
 
 pub use exchange::{
-    Action, Answer, Balance, Biller, OperationLine, Outcome, PinEntry, Receipt, TopUpAccount,
+    Action, Answer, Balance, Biller, OperationLine, Outcome, PinEntry, Receipt, RequestLine,
+    TopUpAccount,
 };
 pub use menu::{
-    BILLERS_SHOWN_MAX, Ending, Features, INPUT_CHARS_MAX, INPUTS_MAX, OPERATIONS_SHOWN_MAX, Step,
-    split_text, step,
+    BILLERS_SHOWN_MAX, Ending, Features, INPUT_CHARS_MAX, INPUTS_MAX, OPERATIONS_SHOWN_MAX,
+    REQUESTS_SHOWN_MAX, Step, split_text, step,
 };
 pub use screen::{SCREEN_CHARS_MAX, Screen, ScreenKind, fits, to_ascii};

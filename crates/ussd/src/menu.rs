@@ -7,7 +7,8 @@ use ceiba_identity::{PhoneNumber, Pin, PinError};
 use ceiba_payments::{AmountError, Currency, Money, NautaAccount, TopUpService};
 
 use crate::exchange::{
-    Action, Answer, Balance, Biller, OperationLine, Outcome, PinEntry, Receipt, TopUpAccount,
+    Action, Answer, Balance, Biller, OperationLine, Outcome, PinEntry, Receipt, RequestLine,
+    TopUpAccount,
 };
 use crate::screen::{Screen, clip, fit, fits};
 
@@ -20,6 +21,10 @@ pub const INPUT_CHARS_MAX: usize = 80;
 pub const BILLERS_SHOWN_MAX: usize = 6;
 /// Most operations the last-operations screen shows.
 pub const OPERATIONS_SHOWN_MAX: usize = 5;
+/// Most requests to pay in the numbered list.
+pub const REQUESTS_SHOWN_MAX: usize = 4;
+/// Longest name of who asks, in the numbered list of requests.
+const REQUEST_LIST_NAME_CHARS_MAX: usize = 16;
 /// Longest name of a person or biller on a screen.
 const NAME_CHARS_MAX: usize = 40;
 /// Longest biller name in the numbered list.
@@ -183,6 +188,14 @@ enum Purpose {
         account: TopUpAccount,
         amount: Money,
     },
+    AcceptRequest {
+        requests: Vec<RequestLine>,
+        request: RequestLine,
+    },
+    DeclineRequest {
+        requests: Vec<RequestLine>,
+        request: RequestLine,
+    },
 }
 
 /// A line above a prompt saying why it is asked again.
@@ -250,6 +263,15 @@ enum State {
     TopUpConfirm {
         account: TopUpAccount,
         amount: Money,
+        notice: Option<Notice>,
+    },
+    Requests {
+        requests: Vec<RequestLine>,
+        notice: Option<Notice>,
+    },
+    RequestChoice {
+        requests: Vec<RequestLine>,
+        request: RequestLine,
         notice: Option<Notice>,
     },
     NewPin {
@@ -322,7 +344,59 @@ fn advance(
             "4" => State::TopUpService(None),
             "5" => pin_prompt(Purpose::Operations),
             "6" => pin_prompt(Purpose::ChangePin),
+            "7" => {
+                return act(
+                    answers,
+                    index,
+                    Action::ListRequests,
+                    |outcome| match outcome {
+                        Outcome::Requests { requests } if requests.is_empty() => {
+                            State::Ended(Screen::end("No tiene solicitudes de pago pendientes."))
+                        }
+                        Outcome::Requests { requests } => State::Requests {
+                            requests: requests.iter().take(REQUESTS_SHOWN_MAX).cloned().collect(),
+                            notice: None,
+                        },
+                        other => ended_by(other, QUERY),
+                    },
+                );
+            }
             _ => State::Main(again),
+        },
+        State::Requests { .. } if back => State::Main(None),
+        State::Requests { requests, .. } => {
+            let chosen = input
+                .parse::<usize>()
+                .ok()
+                .and_then(|number| number.checked_sub(1))
+                .and_then(|position| requests.get(position))
+                .cloned();
+            match chosen {
+                Some(request) => State::RequestChoice {
+                    requests,
+                    request,
+                    notice: None,
+                },
+                None => State::Requests {
+                    requests,
+                    notice: again,
+                },
+            }
+        }
+        State::RequestChoice { requests, .. } if back => State::Requests {
+            requests,
+            notice: None,
+        },
+        State::RequestChoice {
+            requests, request, ..
+        } => match input {
+            "1" => pin_prompt(Purpose::AcceptRequest { requests, request }),
+            "2" => pin_prompt(Purpose::DeclineRequest { requests, request }),
+            _ => State::RequestChoice {
+                requests,
+                request,
+                notice: again,
+            },
         },
         State::Pin { purpose, .. } if back => match purpose {
             Purpose::Balance | Purpose::Operations | Purpose::ChangePin => State::Main(None),
@@ -344,6 +418,12 @@ fn advance(
             Purpose::TopUp { account, amount } => State::TopUpConfirm {
                 account,
                 amount,
+                notice: None,
+            },
+            Purpose::AcceptRequest { requests, request }
+            | Purpose::DeclineRequest { requests, request } => State::RequestChoice {
+                requests,
+                request,
                 notice: None,
             },
         },
@@ -371,6 +451,14 @@ fn advance(
                 Purpose::TopUp { account, amount } => Action::TopUp {
                     account: account.clone(),
                     amount: *amount,
+                    pin: pin.clone(),
+                },
+                Purpose::AcceptRequest { request, .. } => Action::AcceptRequest {
+                    id: request.id.clone(),
+                    pin: pin.clone(),
+                },
+                Purpose::DeclineRequest { request, .. } => Action::DeclineRequest {
+                    id: request.id.clone(),
                     pin: pin.clone(),
                 },
             };
@@ -671,6 +759,18 @@ fn after_pin(purpose: Purpose, pin: PinEntry, outcome: &Outcome) -> State {
         (Purpose::TopUp { .. }, Outcome::Completed { receipt }) => {
             State::Ended(done_screen("Recargado", receipt))
         }
+        (Purpose::AcceptRequest { .. }, Outcome::Completed { receipt }) => {
+            State::Ended(done_screen("Pagado", receipt))
+        }
+        (Purpose::DeclineRequest { request, .. }, Outcome::Declined) => {
+            State::Ended(Screen::end(fit(
+                &format!(
+                    "Rechazó la solicitud de {}",
+                    clip(&request.from, NAME_CHARS_MAX)
+                ),
+                ". No se movió dinero.",
+            )))
+        }
         (purpose, other) => ended_by(other, purpose.verb()),
     }
 }
@@ -684,6 +784,8 @@ impl Purpose {
             Purpose::Transfer { .. } => "enviar",
             Purpose::Bill { .. } => "pagar",
             Purpose::TopUp { .. } => "recargar",
+            Purpose::AcceptRequest { .. } => "pagar",
+            Purpose::DeclineRequest { .. } => "rechazar",
         }
     }
 }
@@ -833,7 +935,7 @@ fn prompt(notice: Option<&Notice>, head: &str, tail: &str) -> Screen {
 }
 
 const MAIN_MENU: &str = "1 Saldo\n2 Transferir\n3 Pagar factura\n4 Recargar\n5 Últimas \
-                         operaciones\n6 Cambiar PIN";
+                         operaciones\n6 Cambiar PIN\n7 Solicitudes de pago";
 const BACK: &str = "\n0 Atrás";
 
 fn render(state: &State) -> Screen {
@@ -855,6 +957,21 @@ fn render(state: &State) -> Screen {
                 ),
                 Purpose::TopUp { account, amount } => (
                     format!("Recargar {amount} a {}", account.as_str()),
+                    "\nEscriba su PIN para confirmar:",
+                ),
+                Purpose::AcceptRequest { request, .. } => (
+                    format!(
+                        "Pagar {} a {}",
+                        request.amount(),
+                        clip(&request.from, NAME_CHARS_MAX)
+                    ),
+                    "\nEscriba su PIN para confirmar:",
+                ),
+                Purpose::DeclineRequest { request, .. } => (
+                    format!(
+                        "Rechazar lo que pide {}",
+                        clip(&request.from, NAME_CHARS_MAX)
+                    ),
                     "\nEscriba su PIN para confirmar:",
                 ),
             };
@@ -941,6 +1058,40 @@ fn render(state: &State) -> Screen {
             &format!("¿Recargar {amount} a {}?", account.as_str()),
             &format!("\n1 Confirmar{BACK}"),
         ),
+        State::Requests { requests, notice } => {
+            let mut list = String::new();
+            for (position, request) in requests.iter().enumerate() {
+                list.push_str(&format!(
+                    "\n{} {} {}",
+                    position + 1,
+                    clip(&request.from, REQUEST_LIST_NAME_CHARS_MAX),
+                    request.amount()
+                ));
+            }
+            prompt(
+                notice.as_ref(),
+                "Le piden que pague",
+                &format!("{list}{BACK}"),
+            )
+        }
+        State::RequestChoice {
+            request, notice, ..
+        } => {
+            let note = if request.note.trim().is_empty() {
+                String::new()
+            } else {
+                format!("\n{}", request.note.trim())
+            };
+            prompt(
+                notice.as_ref(),
+                &format!(
+                    "{} le pide {}{note}",
+                    clip(&request.from, NAME_CHARS_MAX),
+                    request.amount()
+                ),
+                &format!("\n1 Pagar\n2 Rechazar{BACK}"),
+            )
+        }
         State::NewPin { notice, .. } => prompt(
             notice.as_ref(),
             "Cambiar PIN",

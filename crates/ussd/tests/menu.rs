@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use ceiba_payments::Currency;
 use ceiba_ussd::{
     Action, Answer, Balance, Biller, Ending, Features, OperationLine, Outcome, Receipt,
-    SCREEN_CHARS_MAX, Screen, Step, split_text, step,
+    RequestLine, SCREEN_CHARS_MAX, Screen, Step, split_text, step,
 };
 
 /// One input and, when it triggers an action, what the edge answers.
@@ -52,6 +52,11 @@ fn action_text(action: &Action) -> String {
         ),
         Action::CheckPin { pin } => format!("CheckPin pin={}", pin.expose()),
         Action::ChangePin { old, .. } => format!("ChangePin old={}", old.expose()),
+        Action::ListRequests => "ListRequests".to_owned(),
+        Action::AcceptRequest { id, pin } => format!("AcceptRequest id={id} pin={}", pin.expose()),
+        Action::DeclineRequest { id, pin } => {
+            format!("DeclineRequest id={id} pin={}", pin.expose())
+        }
         other => format!("{other:?}"),
     }
 }
@@ -88,6 +93,8 @@ fn assert_action(action: &Action, at_input: usize, inputs: &[&str], context: &st
             | Action::Balance { .. }
             | Action::LastOperations { .. }
             | Action::CheckPin { .. }
+            | Action::AcceptRequest { .. }
+            | Action::DeclineRequest { .. }
     );
     if needs_pin || action.moves_money() {
         let pin = action.pin().unwrap_or_else(|| panic!("{context}: no PIN"));
@@ -182,6 +189,27 @@ fn billers() -> Vec<Biller> {
         name: name.to_owned(),
     })
     .collect()
+}
+
+fn requests() -> Outcome {
+    Outcome::Requests {
+        requests: vec![
+            RequestLine {
+                id: "req-1".to_owned(),
+                from: "Ana Pérez".to_owned(),
+                currency: Currency::Cup,
+                amount_minor: 8_000,
+                note: "Almuerzo del viernes".to_owned(),
+            },
+            RequestLine {
+                id: "req-2".to_owned(),
+                from: "Paladar La Bodeguita del Medio".to_owned(),
+                currency: Currency::Cup,
+                amount_minor: 125_050,
+                note: String::new(),
+            },
+        ],
+    }
 }
 
 fn operations(names: &[&str]) -> Option<Outcome> {
@@ -468,6 +496,35 @@ fn scenarios() -> Vec<(&'static str, Features, Vec<Turn>)> {
             vec![("1", None), ("2468", Some(Outcome::PinChanged))],
         ),
         (
+            "requests to pay: one paid, with the PIN",
+            all,
+            vec![
+                ("7", Some(requests())),
+                ("3", None),
+                ("2", None),
+                ("x", None),
+                ("0", None),
+                ("1", None),
+                ("1", None),
+                ("2468", Some(receipt("Ana Pérez", 8_000, Some(42_000)))),
+            ],
+        ),
+        (
+            "requests to pay: one declined",
+            all,
+            vec![
+                ("7", Some(requests())),
+                ("2", None),
+                ("2", None),
+                ("2468", Some(Outcome::Declined)),
+            ],
+        ),
+        (
+            "requests to pay: none waiting",
+            all,
+            vec![("7", Some(Outcome::Requests { requests: vec![] }))],
+        ),
+        (
             "a shortcut dial (*234*1#) starts with an input",
             all,
             vec![("1", None)],
@@ -547,6 +604,7 @@ const VOCABULARY: &[&str] = &[
     "5",
     "6",
     "7",
+    "7",
     "x",
     "2468",
     "1357",
@@ -565,7 +623,7 @@ const VOCABULARY: &[&str] = &[
 /// The inputs of the exhaustive walk: one of each kind, so that 13⁴ sessions reach every
 /// screen four inputs deep.
 const SHORT_VOCABULARY: &[&str] = &[
-    "", "0", "1", "2", "3", "4", "5", "6", "x", "2468", "1234", "51234567", "pepe",
+    "", "0", "1", "2", "3", "4", "5", "6", "7", "x", "2468", "1234", "51234567", "pepe",
 ];
 
 /// Every outcome an action may get, with the longest and oddest texts the edge could send.
@@ -626,6 +684,21 @@ fn outcomes_for(action: &Action) -> Vec<Outcome> {
             ],
         }],
         Action::CheckPin { .. } => vec![Outcome::PinAccepted],
+        Action::ListRequests => vec![
+            Outcome::Requests {
+                requests: (0..9)
+                    .map(|index| RequestLine {
+                        id: format!("r{index}"),
+                        from: format!("{index} {long}"),
+                        currency: Currency::Usd,
+                        amount_minor: 100_000_000_000,
+                        note: long.clone(),
+                    })
+                    .collect(),
+            },
+            Outcome::Requests { requests: vec![] },
+        ],
+        Action::DeclineRequest { .. } => vec![Outcome::Declined],
         _ => vec![Outcome::Completed {
             receipt: Receipt {
                 code: "X".repeat(64),

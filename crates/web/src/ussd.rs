@@ -31,7 +31,7 @@ use ceiba_payments::{Currency, Money};
 use ceiba_store::{OperationRow, OperationStatus, UserRow, UserStatus, UssdSessionRow};
 use ceiba_ussd::{
     Action, Answer, Balance, Biller, Ending, Features, OperationLine, Outcome, PinEntry, Receipt,
-    Screen, Step,
+    RequestLine, Screen, Step,
 };
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -521,10 +521,47 @@ async fn perform(
                 Err(error) => refusal(&error),
             }
         }
+        Action::ListRequests => pending_requests(state, caller).await?,
+        Action::AcceptRequest { id, .. } => {
+            match crate::payment_requests::accept_request(state, caller, &id, Some(key)).await {
+                Ok(row) => settled(state, caller, &row).await,
+                Err(error) => refusal(&error),
+            }
+        }
+        Action::DeclineRequest { id, .. } => {
+            match crate::payment_requests::decline_request(state, caller, &id).await {
+                Ok(_) => Outcome::Declined,
+                Err(error) => refusal(&error),
+            }
+        }
         // An action this edge does not know yet: the menu says the service is away.
         _ => Outcome::Unavailable,
     };
     Ok(outcome)
+}
+
+/// What others ask the caller to pay and is still open, newest first.
+async fn pending_requests(state: &AppState, caller: &UserRow) -> Result<Outcome, ApiError> {
+    let mut requests = Vec::new();
+    for row in state.db.payment_requests_of(&caller.id).await? {
+        if row.payer_user_id != caller.id {
+            continue;
+        }
+        let shown = crate::payment_requests::view(state, &row).await?;
+        let Ok(currency) = Currency::parse(&row.currency) else {
+            continue;
+        };
+        if shown.status == "pending" {
+            requests.push(RequestLine {
+                id: row.id,
+                from: shown.from,
+                currency,
+                amount_minor: row.amount_minor,
+                note: row.note,
+            });
+        }
+    }
+    Ok(Outcome::Requests { requests })
 }
 
 /// `150.00`: an amount as the services read it.

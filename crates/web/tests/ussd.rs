@@ -43,6 +43,7 @@ fn main() {
         long_names_never_make_a_screen_too_long,
         the_gateway_is_not_limited_per_address_but_others_are,
         a_service_that_is_away_is_a_screen_not_an_error,
+        requests_to_pay_are_paid_or_declined_from_a_basic_phone,
     );
     suite.run()
 }
@@ -948,5 +949,75 @@ async fn a_service_that_is_away_is_a_screen_not_an_error(database: TestDatabase)
          recibirá un SMS."
     );
     server.shut_down();
+    Ok(())
+}
+
+async fn requests_to_pay_are_paid_or_declined_from_a_basic_phone(
+    database: TestDatabase,
+) -> TestResult {
+    let ussd = Ussd::start(&database.db).await?;
+    let ana = ussd.person(ANA, None).await?;
+    let beto = ussd.person(BETO, Some("500")).await?;
+    for (amount, note) in [("80", "Almuerzo"), ("30", "Taxi")] {
+        let asked = post_json_as(
+            &ussd.server,
+            "/api/v1/payment-requests",
+            &ana.token,
+            None,
+            &serde_json::json!({"to_phone": BETO.0, "currency": "CUP", "amount": amount,
+                "note": note}),
+        )
+        .await?;
+        assert_eq!(asked.status, 201, "{}", asked.text());
+    }
+
+    // Roberto pays the lunch from his basic phone, with his PIN.
+    let mut dial = ussd.dial(beto.phone);
+    dial.open().await?;
+    let list = dial.send("7").await?;
+    assert_has(&list, "Le piden que pague");
+    let lunch = if list.contains("1 Ana Pérez 80,00 CUP") {
+        "1"
+    } else {
+        "2"
+    };
+    assert_has(&list, "Ana Pérez 30,00 CUP");
+    let chosen = dial.send(lunch).await?;
+    assert_has(
+        &chosen,
+        "Ana Pérez le pide 80,00 CUP\nAlmuerzo\n1 Pagar\n2 Rechazar",
+    );
+    assert_has(&dial.send("1").await?, "Escriba su PIN para confirmar");
+    let paid = dial.send(PIN).await?;
+    assert!(
+        paid.starts_with("END Pagado 80,00 CUP a Ana Pérez."),
+        "{paid}"
+    );
+    assert_has(&paid, "Saldo: 420,00 CUP");
+    assert_has(&dial.resend().await?, "Pagado 80,00 CUP");
+    assert_eq!(ussd.cup(&ana), 8_000, "paid once, the retry included");
+
+    // He declines the taxi; nothing moves and the list is empty after.
+    let mut dial = ussd.dial(beto.phone);
+    dial.open().await?;
+    let list = dial.send("7").await?;
+    assert_has(&list, "1 Ana Pérez 30,00 CUP");
+    dial.send("1").await?;
+    assert_has(&dial.send("2").await?, "Rechazar lo que pide Ana Pérez");
+    assert_has(&dial.send("1111").await?, "PIN incorrecto");
+    let declined = dial.send(PIN).await?;
+    assert_eq!(
+        declined,
+        "END Rechazó la solicitud de Ana Pérez. No se movió dinero."
+    );
+    let mut dial = ussd.dial(beto.phone);
+    dial.open().await?;
+    assert_eq!(
+        dial.send("7").await?,
+        "END No tiene solicitudes de pago pendientes."
+    );
+    assert_eq!(ussd.cup(&beto), 42_000);
+    assert_ledger_sound(&ussd.engine);
+    ussd.stop().await;
     Ok(())
 }
