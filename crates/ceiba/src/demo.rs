@@ -15,7 +15,10 @@
 //! - open bills of the utilities (and a tax and a fine), with fixed references, written only
 //!   when the reference is new;
 //! - a merchant, «Cafetería El Ceibón», owned by Osvaldo, approved, with a static QR code
-//!   (printed) that any demo person can pay with `POST /api/v1/payments/qr`.
+//!   (printed) that any demo person can pay with `POST /api/v1/payments/qr`;
+//! - an online shop, «Tienda La Ceiba», owned by Dayana, approved, with a payment link and an
+//!   open order with items (a new one when the last was paid or expired), both printed as the
+//!   addresses where a demo person signs in and pays.
 //!
 //! Demo accounts have ids `demo-…`. A database holding any other account is refused unless
 //! `--force` (which still never touches those accounts, and refuses when one of them has a demo
@@ -38,6 +41,7 @@ use ceiba_store::{
 };
 use ceiba_store::{MerchantDecision, MerchantStatus};
 use ceiba_web::AppState;
+use ceiba_web::checkouts;
 use ceiba_web::merchant_payments::{self, QrCodeBody};
 use ceiba_web::merchants::{self, MerchantApplicationBody, SettlementBody};
 use ceiba_web::payments::{CashRequest, cash_at_bank, derive_receipt_key};
@@ -142,6 +146,11 @@ const BILLING: Operator = Operator {
 const MERCHANT_ID: &str = "demo-cafeteria-el-ceibon";
 /// Who owns it (index in `PEOPLE`).
 const MERCHANT_OWNER: usize = 5;
+/// The demonstration's online shop, and who owns it.
+const SHOP_ID: &str = "demo-tienda-la-ceiba";
+const SHOP_OWNER: usize = 4;
+/// Where the printed addresses point: `ceiba serve`'s default.
+const DEMO_BASE_URL: &str = "http://127.0.0.1:8080";
 
 /// The billers the billing operator operates.
 const OPERATED_BILLERS: [&str; 4] = ["une", "aguas-habana", "gas-manufacturado", "etecsa-fija"];
@@ -356,55 +365,137 @@ async fn fill(
     }
     tally.bills_created = bills(db).await?;
     merchant(state).await?;
+    shop(state).await?;
 
     Ok((tally, cashier_access, billing_access))
 }
 
-/// The demonstration's merchant, approved, with one static QR code; what exists is kept.
-async fn merchant(state: &AppState) -> anyhow::Result<()> {
+fn api_error(error: ceiba_web::problem::ApiError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}",
+        error
+            .detail
+            .unwrap_or_else(|| error.code.entry().title_es.to_owned())
+    )
+}
+
+/// A demo merchant with a fixed id, applied for by `owner` (index in `PEOPLE`) and approved;
+/// what exists is kept.
+async fn approved_merchant(
+    state: &AppState,
+    id: &str,
+    owner: usize,
+    application: &MerchantApplicationBody,
+) -> anyhow::Result<ceiba_store::MerchantRow> {
     let db = &state.db;
     let owner = db
-        .user_by_id(&id_of(PEOPLE[MERCHANT_OWNER].slug))
+        .user_by_id(&id_of(PEOPLE[owner].slug))
         .await?
-        .context("el dueño del comercio de la demostración no está en la base de datos")?;
-    let api = |error: ceiba_web::problem::ApiError| {
-        anyhow::anyhow!(
-            "{}",
-            error
-                .detail
-                .unwrap_or_else(|| error.code.entry().title_es.to_owned())
-        )
-    };
-    let mut row = match db.merchant(MERCHANT_ID).await? {
+        .context("el dueño de un comercio de la demostración no está en la base de datos")?;
+    let mut row = match db.merchant(id).await? {
         Some(row) => row,
-        None => {
-            let application = MerchantApplicationBody {
-                business_name: "Cafetería El Ceibón".to_owned(),
-                nit: "90000000001".to_owned(),
-                category_code: "5814".to_owned(),
-                city: "La Habana".to_owned(),
-                settlement: SettlementBody {
-                    bank: "BANMET".to_owned(),
-                    currency: "CUP".to_owned(),
-                    account_number: "9205 1299 0001 0006".to_owned(),
-                },
-            };
-            merchants::apply_with_id(state, &owner, MERCHANT_ID, &application)
-                .await
-                .map_err(api)?
-        }
+        None => merchants::apply_with_id(state, &owner, id, application)
+            .await
+            .map_err(api_error)?,
     };
     if row.status == MerchantStatus::Pending {
-        row = merchants::decide(state, None, MERCHANT_ID, MerchantDecision::Approve)
+        row = merchants::decide(state, None, id, MerchantDecision::Approve)
             .await
-            .map_err(api)?;
+            .map_err(api_error)?;
     }
-    if db.qr_codes_of(MERCHANT_ID, 1).await?.is_empty() {
+    Ok(row)
+}
+
+/// The demonstration's merchant, approved, with one static QR code; what exists is kept.
+async fn merchant(state: &AppState) -> anyhow::Result<()> {
+    let application = MerchantApplicationBody {
+        business_name: "Cafetería El Ceibón".to_owned(),
+        nit: "90000000001".to_owned(),
+        category_code: "5814".to_owned(),
+        city: "La Habana".to_owned(),
+        settlement: SettlementBody {
+            bank: "BANMET".to_owned(),
+            currency: "CUP".to_owned(),
+            account_number: "9205 1299 0001 0006".to_owned(),
+        },
+    };
+    let row = approved_merchant(state, MERCHANT_ID, MERCHANT_OWNER, &application).await?;
+    if state.db.qr_codes_of(MERCHANT_ID, 1).await?.is_empty() {
         merchant_payments::make_qr_code(state, &row, &QrCodeBody::default())
             .await
-            .map_err(api)?;
+            .map_err(api_error)?;
     }
     Ok(())
+}
+
+/// The demonstration's online shop, approved, with a payment link and an order waiting to be
+/// paid (a new one whenever the last was paid, cancelled or expired).
+async fn shop(state: &AppState) -> anyhow::Result<()> {
+    let application = MerchantApplicationBody {
+        business_name: "Tienda La Ceiba".to_owned(),
+        nit: "90000000002".to_owned(),
+        category_code: "5499".to_owned(),
+        city: "Santa Clara".to_owned(),
+        settlement: SettlementBody {
+            bank: "BPA".to_owned(),
+            currency: "CUP".to_owned(),
+            account_number: "9205 1299 0001 0005".to_owned(),
+        },
+    };
+    let row = approved_merchant(state, SHOP_ID, SHOP_OWNER, &application).await?;
+    let db = &state.db;
+    if db.payment_links_of(SHOP_ID).await?.is_empty() {
+        let link = checkouts::PaymentLinkBody {
+            description: "Caja de café Serrano, 250 g".to_owned(),
+            currency: None,
+            amount: Some("150.00".to_owned()),
+        };
+        checkouts::make_payment_link(state, &row, &link)
+            .await
+            .map_err(api_error)?;
+    }
+    if open_order(state).await?.is_none() {
+        let order = checkouts::CheckoutBody {
+            amount: "435.00".to_owned(),
+            description: "Pedido DEMO-1001 de Tienda La Ceiba".to_owned(),
+            items: vec![
+                checkouts::ItemBody {
+                    name: "Café Serrano 250 g".to_owned(),
+                    quantity: 2,
+                    unit_amount: "150.00".to_owned(),
+                },
+                checkouts::ItemBody {
+                    name: "Miel de abejas 500 ml".to_owned(),
+                    quantity: 1,
+                    unit_amount: "135.00".to_owned(),
+                },
+            ],
+            merchant_reference: Some("DEMO-1001".to_owned()),
+            return_url: Some(format!("{DEMO_BASE_URL}/pagos")),
+            cancel_url: Some(format!("{DEMO_BASE_URL}/")),
+            expires_in_s: Some(86_400),
+            ..checkouts::CheckoutBody::default()
+        };
+        checkouts::open_checkout(state, &row, &order, None)
+            .await
+            .map_err(api_error)?;
+    }
+    Ok(())
+}
+
+/// The shop's order still open, if any.
+async fn open_order(state: &AppState) -> anyhow::Result<Option<ceiba_store::CheckoutRow>> {
+    let filter = ceiba_store::CheckoutFilter {
+        status: Some(ceiba_store::CheckoutStatus::Open),
+        limit: 1,
+        ..ceiba_store::CheckoutFilter::default()
+    };
+    Ok(state
+        .db
+        .checkouts_of(SHOP_ID, &filter, now_ms())
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Creates a demo account unless it exists; either way it ends with the demo password.
@@ -679,6 +770,24 @@ async fn summary(
             merchant.business_name, PEOPLE[MERCHANT_OWNER].name, PEOPLE[MERCHANT_OWNER].phone
         ));
         lines.push(format!("  {}", code.payload));
+    }
+    if let (Some(shop), Some(order)) = (db.merchant(SHOP_ID).await?, open_order(state).await?) {
+        lines.push(String::new());
+        lines.push(format!(
+            "Tienda en línea: {} (de {}, {}). Una compra en línea: abra el pedido, entre y \
+             pague; o use el enlace de pago:",
+            shop.business_name, PEOPLE[SHOP_OWNER].name, PEOPLE[SHOP_OWNER].phone
+        ));
+        lines.push(format!(
+            "  Pedido: {DEMO_BASE_URL}/pagar/pedido/{}",
+            order.id
+        ));
+        for link in db.payment_links_of(SHOP_ID).await? {
+            lines.push(format!(
+                "  Enlace de pago: {DEMO_BASE_URL}/pagar/enlace/{}",
+                link.id
+            ));
+        }
     }
     lines.push(String::new());
     lines.push(

@@ -1831,6 +1831,52 @@ async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
         cup_available(&server, &roberto).await?,
         315_000 - 31_200 - 2_500
     );
+    // The printed online order, paid by Roberto on its page after signing in there.
+    let order = printed_after(&first, "Pedido:")?
+        .strip_prefix("http://127.0.0.1:8080")
+        .ok_or("the order's address is on the default server")?
+        .to_owned();
+    assert!(printed_after(&first, "Enlace de pago:")?.contains("/pagar/enlace/lnk_"));
+    let session = format!(
+        "ceiba_sesion={}",
+        page_sign_in(&server, "+53 5000 0002", &password).await?
+    );
+    let shown = http::send(
+        "GET",
+        &server.url(&order),
+        &[("cookie", &session)],
+        Vec::new(),
+    )
+    .await?;
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    let page = shown.text();
+    assert!(
+        page.contains("Tienda La Ceiba") && page.contains("Miel de abejas"),
+        "{page}"
+    );
+    let field = |name: &str| {
+        page.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned)
+            .ok_or(format!("no {name} on the order's page"))
+    };
+    let body = format!("_csrf={}&clave={}", field("_csrf")?, field("clave")?);
+    let paid = http::send(
+        "POST",
+        &server.url(&format!("{order}/pagar")),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", &session),
+        ],
+        body.into_bytes(),
+    )
+    .await?;
+    assert_eq!(paid.status, 303, "{}", paid.text());
+    assert_eq!(
+        cup_available(&server, &roberto).await?,
+        315_000 - 31_200 - 2_500 - 43_500
+    );
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
 
@@ -1847,6 +1893,11 @@ async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
     assert!(
         said.contains("DEMO-UNE-0002") && said.contains("pagada"),
         "{said}"
+    );
+    let next_order = printed_after(&said, "Pedido:")?;
+    assert!(
+        !next_order.ends_with(order.trim_start_matches("/pagar/pedido/")),
+        "a paid order is followed by a new one: {said}"
     );
     let check = run_on(&database, &["ledger", "check"]);
     assert!(check.status.success(), "{}", stdout(&check));
