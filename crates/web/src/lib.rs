@@ -388,6 +388,16 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             post(payment_pages::merchant::qr_pay),
         )
         .route(
+            payment_pages::payouts::PAYOUTS_PATH,
+            get(payment_pages::payouts::payouts)
+                .post(payment_pages::payouts::upload)
+                .layer(DefaultBodyLimit::max(payouts::FILE_BYTES_MAX)),
+        )
+        .route(
+            payment_pages::payouts::PAYOUT_START_PATH,
+            post(payment_pages::payouts::start),
+        )
+        .route(
             payment_pages::checkout::CHECKOUT_PATH,
             get(payment_pages::checkout::checkout),
         )
@@ -610,11 +620,14 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// Beyond the request timeout, time for a response that was ready to be written out.
 const SHUTDOWN_GRACE_EXTRA: Duration = Duration::from_secs(2);
 
-/// Caps a request's body at `bytes_max` (payout files at [`payouts::FILE_BYTES_MAX`]): a
+/// Caps a request's body at `bytes_max` (payout files, on the API and the page, at
+/// [`payouts::FILE_BYTES_MAX`]): a
 /// declared length over the cap is refused at once, any other body is cut where it passes it
 /// (its reader then answers 413).
 async fn limit_body(bytes_max: usize, request: Request, next: Next) -> Response {
-    let bytes_max = if request.uri().path() == payouts::UPLOAD_PATH {
+    let path = request.uri().path();
+    let bytes_max = if path == payouts::UPLOAD_PATH || path == payment_pages::payouts::PAYOUTS_PATH
+    {
         payouts::FILE_BYTES_MAX
     } else {
         bytes_max

@@ -419,20 +419,6 @@ pub async fn upload(
 ) -> Result<(StatusCode, Json<PayoutView>), ApiError> {
     let Query(query) = query
         .map_err(|rejection| ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text()))?;
-    let source = source_for(&state, &who, &query.source).await?;
-    let currency = parse_currency(query.currency.as_deref().unwrap_or("CUP"))?;
-    let file_name = query
-        .file_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .unwrap_or("pagos.csv");
-    if file_name.chars().count() > FILE_NAME_CHARS_MAX || file_name.chars().any(char::is_control) {
-        return Err(ApiError::with_detail(
-            ErrorCode::ValidationFailed,
-            format!("el nombre del archivo tiene más de {FILE_NAME_CHARS_MAX} caracteres"),
-        ));
-    }
     let csv_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -454,8 +440,49 @@ pub async fn upload(
                 ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text())
             }
         })?;
-    let rows = read_file(&state, &body, currency)?;
-    let rows = resolve(&state, rows, currency).await?;
+    let file = PayoutFile {
+        source: &query.source,
+        currency: query.currency.as_deref(),
+        file_name: query.file_name.as_deref(),
+        body: &body,
+    };
+    let (batch, errors) = upload_file(&state, &who, &file).await?;
+    let progress = state.db.payout_progress(&batch.id).await?;
+    Ok((StatusCode::CREATED, Json(view(&batch, progress, errors))))
+}
+
+/// A payout file as the API or the page received it.
+#[derive(Debug, Clone, Copy)]
+pub struct PayoutFile<'a> {
+    /// A bank's code or a merchant's id.
+    pub source: &'a str,
+    pub currency: Option<&'a str>,
+    pub file_name: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Checks and stores a payout file of `who`; the batch and its first row errors. For every
+/// channel.
+pub async fn upload_file(
+    state: &AppState,
+    who: &Authenticated,
+    file: &PayoutFile<'_>,
+) -> Result<(PayoutBatchRow, Vec<RowError>), ApiError> {
+    let source = source_for(state, who, file.source).await?;
+    let currency = parse_currency(file.currency.unwrap_or("CUP"))?;
+    let file_name = file
+        .file_name
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .unwrap_or("pagos.csv");
+    if file_name.chars().count() > FILE_NAME_CHARS_MAX || file_name.chars().any(char::is_control) {
+        return Err(ApiError::with_detail(
+            ErrorCode::ValidationFailed,
+            format!("el nombre del archivo tiene más de {FILE_NAME_CHARS_MAX} caracteres"),
+        ));
+    }
+    let rows = read_file(state, file.body, currency)?;
+    let rows = resolve(state, rows, currency).await?;
     let invalid = rows.iter().filter(|row| row.error.is_some()).count();
     let total_minor = rows
         .iter()
@@ -487,12 +514,11 @@ pub async fn upload(
         })
         .take(ERRORS_SHOWN_MAX)
         .collect();
-    let progress = state.db.payout_progress(&batch.id).await?;
-    Ok((StatusCode::CREATED, Json(view(&batch, progress, errors))))
+    Ok((batch, errors))
 }
 
 /// The caller's own batch, or 404.
-async fn own_batch(
+pub(crate) async fn own_batch(
     state: &AppState,
     who: &Authenticated,
     id: &str,
@@ -521,7 +547,21 @@ pub async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<PayoutView>), ApiError> {
-    let batch = own_batch(&state, &who, &id).await?;
+    let batch = start_batch(&state, &who, &id).await?;
+    let progress = state.db.payout_progress(&batch.id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(view(&batch, progress, Vec::new())),
+    ))
+}
+
+/// Orders `who`'s checked batch `id` paid; for every channel.
+pub async fn start_batch(
+    state: &AppState,
+    who: &Authenticated,
+    id: &str,
+) -> Result<PayoutBatchRow, ApiError> {
+    let batch = own_batch(state, who, id).await?;
     match batch.status.as_str() {
         "ready" => {}
         "invalid" => return Err(ApiError::new(ErrorCode::PayoutInvalid)),
@@ -534,19 +574,15 @@ pub async fn start(
     }
     let source =
         Source::parse_stored(&batch.source).ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
-    // The bank's operator (still); the merchant's money is all there.
-    source_for(
-        &state,
-        &who,
-        &match &source {
-            Source::Bank(bank) => bank.code.to_owned(),
-            Source::Merchant(id) => id.clone(),
-        },
-    )
-    .await?;
+    // Still the bank's operator, or the merchant's owner.
+    let source_text = match &source {
+        Source::Bank(bank) => bank.code.to_owned(),
+        Source::Merchant(id) => id.clone(),
+    };
+    source_for(state, who, &source_text).await?;
     if let Source::Merchant(merchant) = &source {
         let currency = parse_currency(&batch.currency)?;
-        let engine = engine(&state)?;
+        let engine = engine(state)?;
         let available = crate::payments::available(engine, accounts::merchant(merchant, currency));
         if batch.total_minor > available {
             return Err(ApiError::with_detail(
@@ -569,12 +605,7 @@ pub async fn start(
             "ese lote ya se ordenó pagar",
         ));
     }
-    let batch = own_batch(&state, &who, &id).await?;
-    let progress = state.db.payout_progress(&batch.id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(view(&batch, progress, Vec::new())),
-    ))
+    own_batch(state, who, id).await
 }
 
 /// A batch and its progress.

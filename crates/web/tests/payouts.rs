@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 
 mod support;
 use support::{
-    TestServer, active_user_named, assert_ledger_sound, assert_problem, available_minor,
-    cash_in_cup, ledger_state, pagos_sms_to, post_json_as, second_factor_token, signed_in_user,
+    Browser, TestServer, active_user_named, assert_ledger_sound, assert_problem, available_minor,
+    cash_in_cup, csrf_of, field_of, ledger_state, pagos_sms_to, post_json_as, second_factor_token,
+    signed_in_user,
 };
 
 fn main() {
@@ -23,6 +24,7 @@ fn main() {
         a_file_with_bad_rows_is_kept_with_its_errors_and_never_paid,
         every_row_is_paid_once_however_often_the_runner_dies,
         a_merchant_pays_from_its_own_account_never_more_than_it_holds,
+        the_page_uploads_checks_pays_and_shows_progress,
     );
     suite.run()
 }
@@ -487,6 +489,184 @@ async fn a_merchant_pays_from_its_own_account_never_more_than_it_holds(
     );
     let listed: Value = get(&server, "/api/v1/payouts", &owner).await?.json()?;
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    assert_ledger_sound(&engine);
+    engine.stop().await;
+    Ok(())
+}
+
+/// A `multipart/form-data` body of text fields and one file, in this order.
+fn multipart(fields: &[(&str, &str)], file: &str) -> (String, Vec<u8>) {
+    let boundary = "----ceiba-prueba-7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; \
+         filename=\"nomina.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+async fn post_multipart(
+    browser: &mut Browser<'_>,
+    fields: &[(&str, &str)],
+    file: &str,
+) -> Result<Response, String> {
+    let (content_type, body) = multipart(fields, file);
+    let cookie = browser.cookie_header();
+    let response = ceiba_testkit::http::send(
+        "POST",
+        &browser.server.url("/pagos/masivos"),
+        &[
+            ("cookie", cookie.as_str()),
+            ("content-type", content_type.as_str()),
+        ],
+        body,
+    )
+    .await?;
+    browser.remember(&response);
+    Ok(response)
+}
+
+async fn the_page_uploads_checks_pays_and_shows_progress(database: TestDatabase) -> TestResult {
+    let db = &database.db;
+    let state = ledger_state(db).await?;
+    let engine = state.ledger.clone().ok_or("a ledger")?;
+    let server = TestServer::with_state(state.clone(), ServerLimits::default()).await?;
+    let operator = second_factor_token(&server, db, OPERATOR, &[Role::BankOperator]).await?;
+    let admin = second_factor_token(&server, db, "+5352229999", &[Role::Administrator]).await?;
+    let (_, owner) =
+        signed_in_user(&server, db, "+5352001001", "Ana Pérez", &[Role::Citizen]).await?;
+    let worker = active_user_named(db, "+5352001003", "Carla Ruiz", &[Role::Citizen]).await?;
+    let merchant = post_json_as(
+        &server,
+        "/api/v1/merchants",
+        &owner,
+        None,
+        &json!({"business_name": "Taller El Tornillo", "nit": "01234567891",
+            "category_code": "7538", "city": "Holguín",
+            "settlement": {"bank": "BPA", "currency": "CUP", "account_number": "9205129900012346"}}),
+    )
+    .await?
+    .json()?;
+    let merchant = merchant["id"].as_str().ok_or("a merchant")?.to_owned();
+    post_json_as(
+        &server,
+        &format!("/api/v1/admin/merchants/{merchant}/approve"),
+        &admin,
+        None,
+        &json!({}),
+    )
+    .await?;
+    // The workshop's account gets money from a customer's payment.
+    let (_, customer) =
+        signed_in_user(&server, db, "+5352001004", "Dora Gil", &[Role::Citizen]).await?;
+    cash_in_cup(&server, &operator, "+5352001004", "300", "fondos-dora").await?;
+    let code = post_json_as(
+        &server,
+        &format!("/api/v1/merchants/{merchant}/qr-codes"),
+        &owner,
+        None,
+        &json!({"amount": "200"}),
+    )
+    .await?
+    .json()?;
+    let paid = post_json_as(
+        &server,
+        "/api/v1/payments/qr",
+        &customer,
+        Some("taller-1"),
+        &json!({"payload": code["payload"]}),
+    )
+    .await?;
+    assert_eq!(paid.status, 201, "{}", paid.text());
+
+    let mut browser = Browser::new(&server);
+    support::sign_in_by_form(&mut browser, "+5352001001").await?;
+    let shown = browser.get("/pagos/masivos").await?;
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    let page = shown.text();
+    assert!(
+        page.contains("Taller El Tornillo"),
+        "the merchant is a source: {page}"
+    );
+    assert!(
+        !page.contains(r#"value="BPA""#),
+        "a merchant owner pays from no bank"
+    );
+    let csrf = csrf_of(&page).ok_or("a _csrf")?;
+
+    // Without the session's _csrf first, nothing is read.
+    let forged = post_multipart(
+        &mut browser,
+        &[("origen", &merchant)],
+        "destino,importe,referencia\n+5352001003,1,x\n",
+    )
+    .await?;
+    assert_eq!(forged.status, 403, "{}", forged.text());
+    // A file with a bad row: its errors are listed, and it has no pay button.
+    let bad = post_multipart(
+        &mut browser,
+        &[("_csrf", &csrf), ("origen", &merchant), ("moneda", "CUP")],
+        "destino,importe,referencia\n+5352001003,50,nomina\n+5352007777,10,nadie\n",
+    )
+    .await?;
+    assert_eq!(bad.status, 303, "{}", bad.text());
+    let location = bad.header("location").ok_or("a location")?.to_owned();
+    let page = browser.get(&location).await?.text();
+    assert!(page.contains(r#"id="errores""#), "{page}");
+    assert!(page.contains("+5352007777"), "{page}");
+    assert!(page.contains(r#"data-estado="invalid""#), "{page}");
+    assert!(
+        !page.contains("pagar-pm_"),
+        "an invalid batch cannot be paid: {page}"
+    );
+    // A good one: checked, paid by the button, its progress shown.
+    let good = post_multipart(
+        &mut browser,
+        &[("_csrf", &csrf), ("origen", &merchant), ("moneda", "CUP")],
+        "destino,importe,referencia\n+5352001003,120,nomina-noviembre\n",
+    )
+    .await?;
+    assert_eq!(good.status, 303, "{}", good.text());
+    let page = browser.get("/pagos/masivos").await?.text();
+    let batch = page
+        .split(r#"name="lote" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or(format!("no pay button: {page}"))?
+        .to_owned();
+    let started = browser
+        .post(
+            "/pagos/masivos/pagar",
+            &[("_csrf", &csrf), ("lote", &batch)],
+        )
+        .await?;
+    support::assert_redirect(&started, "/pagos/masivos");
+    let running = browser.get("/pagos/masivos").await?.text();
+    assert!(running.contains(r#"http-equiv="refresh""#), "{running}");
+    ceiba_web::payouts::run_due(&state, 100)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let done = browser.get("/pagos/masivos").await?.text();
+    assert!(
+        done.contains(&format!(r#"id="lote-{batch}" data-estado="finished""#)),
+        "{done}"
+    );
+    assert!(done.contains(r#"<progress max="1" value="1">"#), "{done}");
+    assert!(!done.contains(r#"http-equiv="refresh""#), "{done}");
+    assert_eq!(available_minor(&engine, &worker, Currency::Cup), 12_000);
+    let result = browser
+        .get(&format!("/api/v1/payouts/{batch}/result.csv"))
+        .await?;
+    assert!(result.text().contains(",pagada,"), "{}", result.text());
+    assert!(field_of(&done, "_csrf").is_some());
     assert_ledger_sound(&engine);
     engine.stop().await;
     Ok(())
