@@ -31,7 +31,7 @@ pub struct PaymentsBench {
     pub database_url: Option<String>,
 }
 
-type Client = hyper_util::client::legacy::Client<
+pub(crate) type Client = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
     Full<Bytes>,
 >;
@@ -61,12 +61,12 @@ pub async fn run(bench: PaymentsBench) -> anyhow::Result<()> {
 }
 
 /// A phone number for person `n`: +53 5 followed by seven digits.
-fn phone(n: u32) -> anyhow::Result<PhoneNumber> {
+pub(crate) fn phone(n: u32) -> anyhow::Result<PhoneNumber> {
     Ok(PhoneNumber::parse(&format!("+535{:07}", 1_000_000 + n))?)
 }
 
 /// Creates an active person with an open session; returns the bearer token.
-async fn person(
+pub(crate) async fn person(
     db: &Db,
     n: u32,
     roles: &[Role],
@@ -104,7 +104,7 @@ async fn person(
     Ok(token.expose().to_owned())
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &Client,
     url: &str,
     token: &str,

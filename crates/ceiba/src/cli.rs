@@ -277,6 +277,19 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
+    /// Pagos masivos: sube un archivo de N filas (comprobarlo todo y guardarlo) y lo paga con
+    /// el mismo proceso que `ceiba serve`; imprime una línea JSON.
+    Payouts {
+        /// Filas del archivo (hasta 100.000).
+        #[arg(long, default_value_t = 100_000)]
+        rows: u32,
+        /// Personas distintas a las que paga.
+        #[arg(long, default_value_t = 1_000)]
+        people: u32,
+        /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
     /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
     Audit {
         /// Cuántas entradas escribir en cada modo.

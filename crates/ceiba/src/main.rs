@@ -6,6 +6,7 @@ mod audit;
 mod bench;
 mod bench_ledger;
 mod bench_payments;
+mod bench_payouts;
 mod cli;
 mod config;
 mod demo;
@@ -145,6 +146,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             users,
             transfers,
             concurrency,
+            database_url,
+        })),
+        Command::Bench {
+            command:
+                BenchCommand::Payouts {
+                    rows,
+                    people,
+                    database_url,
+                },
+        } => runtime()?.block_on(bench_payouts::run(bench_payouts::PayoutsBench {
+            rows,
+            people,
             database_url,
         })),
         Command::Bench {

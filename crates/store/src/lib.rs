@@ -70,8 +70,8 @@ pub use payments::{
     OperationStatus, SentUsage,
 };
 pub use payouts::{
-    NewPayoutRow, PAYOUT_BATCHES_PAGE_MAX, PAYOUT_ROWS_MAX, PayoutBatchRow, PayoutProgress,
-    PayoutRowRow,
+    NewPayoutRow, PAYOUT_BATCHES_PAGE_MAX, PAYOUT_ROWS_MAX, PayoutBatchRow, PayoutOutcome,
+    PayoutProgress, PayoutRowRow,
 };
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};

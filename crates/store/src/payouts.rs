@@ -66,6 +66,15 @@ pub struct PayoutRowRow {
     pub finished_at_ms: Option<i64>,
 }
 
+/// How a row ended: paid by `operation_id`, or refused with `error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutOutcome {
+    pub line: u64,
+    pub paid: bool,
+    pub operation_id: Option<String>,
+    pub error: Option<String>,
+}
+
 /// How many rows stand where, and what the paid ones moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PayoutProgress {
@@ -262,45 +271,51 @@ impl Db {
             == 1)
     }
 
-    /// The next rows of a batch still to pay, in file order.
+    /// The next rows of a batch still to pay after `after_line`, in file order.
     pub async fn waiting_payout_rows(
         &self,
         batch_id: &str,
+        after_line: u64,
         limit: u32,
     ) -> Result<Vec<PayoutRowRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ROW_COLUMNS} FROM payout_rows WHERE batch_id = $1 AND status = 'waiting' \
-             ORDER BY line LIMIT $2"
+             AND line > $2 ORDER BY line LIMIT $3"
         ))
         .bind(batch_id)
+        .bind(to_i64(after_line, "línea")?)
         .bind(i64::from(limit.max(1)))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(payout_row).collect()
     }
 
-    /// Records how a waiting row ended: `paid` by `operation_id`, or `refused` with `error`.
-    pub async fn finish_payout_row(
+    /// Records how waiting rows ended, in one transaction.
+    pub async fn finish_payout_rows(
         &self,
         batch_id: &str,
-        line: u64,
-        paid: bool,
-        operation_id: Option<&str>,
-        error: Option<&str>,
+        outcomes: &[PayoutOutcome],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE payout_rows SET status = $1, operation_id = $2, error = $3, \
-             finished_at_ms = $4 WHERE batch_id = $5 AND line = $6 AND status = 'waiting'",
-        )
-        .bind(if paid { "paid" } else { "refused" })
-        .bind(operation_id)
-        .bind(error)
-        .bind(now_ms)
-        .bind(batch_id)
-        .bind(to_i64(line, "línea")?)
-        .execute(self.pool())
-        .await?;
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let (_turn, mut transaction) = self.begin_write().await?;
+        for outcome in outcomes {
+            sqlx::query(
+                "UPDATE payout_rows SET status = $1, operation_id = $2, error = $3, \
+                 finished_at_ms = $4 WHERE batch_id = $5 AND line = $6 AND status = 'waiting'",
+            )
+            .bind(if outcome.paid { "paid" } else { "refused" })
+            .bind(outcome.operation_id.as_deref())
+            .bind(outcome.error.as_deref())
+            .bind(now_ms)
+            .bind(batch_id)
+            .bind(to_i64(outcome.line, "línea")?)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 

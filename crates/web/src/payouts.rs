@@ -23,7 +23,7 @@ use ceiba_identity::PhoneNumber;
 use ceiba_payments::{Currency, Money, OperationKind, accounts};
 use ceiba_store::{
     MerchantStatus, NewOperation, NewPayoutRow, OperationStatus, PAYOUT_ROWS_MAX, PayoutBatchRow,
-    PayoutProgress, PayoutRowRow,
+    PayoutOutcome, PayoutProgress, PayoutRowRow,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,8 +46,12 @@ const REFERENCE_CHARS_MAX: usize = 60;
 const FILE_NAME_CHARS_MAX: usize = 100;
 /// Row errors an answer lists; the result file has them all.
 const ERRORS_SHOWN_MAX: usize = 1_000;
-/// Rows paid at once.
-const CONCURRENCY: usize = 8;
+/// Rows being paid at once: enough to fill the ledger's and the database's group commits.
+const CONCURRENCY: usize = 128;
+/// Row outcomes recorded per transaction.
+const OUTCOMES_PER_WRITE: usize = 64;
+/// Waiting rows read at a time.
+const ROWS_PER_FETCH: usize = 512;
 /// Rows of the result file read at a time.
 const RESULT_PAGE_ROWS: u32 = 5_000;
 const HEADER: [&str; 3] = ["destino", "importe", "referencia"];
@@ -725,14 +729,16 @@ pub struct RunReport {
     pub finished: usize,
 }
 
-/// Pays one row: its operation (begun or found by its key), then the row's outcome. A row left
-/// waiting (the ledger unavailable) is paid by a later turn with the same key.
+/// Pays one row: its operation, begun or found by its key, and how it ended (recorded by the
+/// caller, a few rows at a time). A row left waiting (the ledger away, or its outcome not yet
+/// recorded when the process stopped) is paid by a later turn with the same key, which finds
+/// the operation instead of making another.
 async fn pay_row(
     state: &AppState,
     batch: &PayoutBatchRow,
     source: &Source,
     row: &PayoutRowRow,
-) -> Result<Option<bool>, ApiError> {
+) -> Result<Option<PayoutOutcome>, ApiError> {
     let engine = engine(state)?;
     let corrupt = || {
         tracing::error!(batch = %batch.id, line = row.line, "a payout row cannot be paid");
@@ -769,51 +775,46 @@ async fn pay_row(
         counts_toward_limits: false,
         created_at_ms: state.clock.now_ms(),
     };
-    let now_ms = state.clock.now_ms();
-    let (paid, operation, error) = match run_operation(state, engine, &new, &[], |_| Ok(())).await {
-        Ok(operation) => match operation.status {
-            OperationStatus::Pending => return Ok(None),
-            OperationStatus::Completed => (true, Some(operation.id), None),
-            OperationStatus::Refused => (
+    let (paid, operation_id, error) =
+        match run_operation(state, engine, &new, &[], |_| Ok(())).await {
+            Ok(operation) => match operation.status {
+                OperationStatus::Pending => return Ok(None),
+                OperationStatus::Completed => (true, Some(operation.id), None),
+                OperationStatus::Refused => (
+                    false,
+                    Some(operation.id),
+                    Some(
+                        operation
+                            .refusal_detail
+                            .or(operation.refusal_code)
+                            .unwrap_or_default(),
+                    ),
+                ),
+            },
+            Err(error) if error.code.entry().status == StatusCode::SERVICE_UNAVAILABLE => {
+                return Err(error);
+            }
+            Err(error) => (
                 false,
-                Some(operation.id),
+                None,
                 Some(
-                    operation
-                        .refusal_detail
-                        .or(operation.refusal_code)
-                        .unwrap_or_default(),
+                    error
+                        .detail
+                        .clone()
+                        .unwrap_or_else(|| error.code.entry().title_es.to_owned()),
                 ),
             ),
-        },
-        Err(error) if error.code.entry().status == StatusCode::SERVICE_UNAVAILABLE => {
-            return Err(error);
-        }
-        Err(error) => (
-            false,
-            None,
-            Some(
-                error
-                    .detail
-                    .clone()
-                    .unwrap_or_else(|| error.code.entry().title_es.to_owned()),
-            ),
-        ),
-    };
-    state
-        .db
-        .finish_payout_row(
-            &batch.id,
-            row.line,
-            paid,
-            operation.as_deref(),
-            error.as_deref(),
-            now_ms,
-        )
-        .await?;
-    Ok(Some(paid))
+        };
+    Ok(Some(PayoutOutcome {
+        line: row.line,
+        paid,
+        operation_id,
+        error,
+    }))
 }
 
-/// Pays up to `rows_max` waiting rows of a running batch, [`CONCURRENCY`] at a time, and marks
+/// Pays up to `rows_max` waiting rows of a running batch in file order, [`CONCURRENCY`] at a
+/// time, and marks
 /// it finished when none is left.
 pub async fn run_batch(
     state: &AppState,
@@ -829,36 +830,62 @@ pub async fn run_batch(
     }
     let mut report = RunReport::default();
     let mut left = rows_max;
-    while left > 0 {
-        let take = u32::try_from(left.min(CONCURRENCY * 8)).unwrap_or(u32::MAX);
-        let rows = state.db.waiting_payout_rows(&batch.id, take).await?;
-        if rows.is_empty() {
+    let mut after = 0;
+    let mut queue = std::collections::VecDeque::new();
+    let mut running = tokio::task::JoinSet::new();
+    let mut unavailable = None;
+    let mut outcomes = Vec::with_capacity(OUTCOMES_PER_WRITE);
+    loop {
+        if queue.is_empty() && left > 0 && unavailable.is_none() {
+            let take = u32::try_from(left.min(ROWS_PER_FETCH)).unwrap_or(u32::MAX);
+            let rows = state.db.waiting_payout_rows(&batch.id, after, take).await?;
+            if let Some(last) = rows.last() {
+                after = last.line;
+            }
+            left = left.saturating_sub(rows.len());
+            if rows.is_empty() {
+                left = 0;
+            }
+            queue.extend(rows);
+        }
+        while running.len() < CONCURRENCY && unavailable.is_none() {
+            let Some(row) = queue.pop_front() else { break };
+            let (state, batch, source) = (state.clone(), batch.clone(), source.clone());
+            running.spawn(async move { pay_row(&state, &batch, &source, &row).await });
+        }
+        let Some(done) = running.join_next().await else {
             break;
-        }
-        left = left.saturating_sub(rows.len());
-        for chunk in rows.chunks(CONCURRENCY) {
-            let mut running = tokio::task::JoinSet::new();
-            for row in chunk {
-                let (state, batch, source, row) =
-                    (state.clone(), batch.clone(), source.clone(), row.clone());
-                running.spawn(async move { pay_row(&state, &batch, &source, &row).await });
-            }
-            let mut unavailable = None;
-            while let Some(done) = running.join_next().await {
-                match done.map_err(|error| {
-                    tracing::error!(%error, "a payout row's task failed");
-                    ApiError::new(ErrorCode::Internal)
-                })? {
-                    Ok(Some(true)) => report.paid += 1,
-                    Ok(Some(false)) => report.refused += 1,
-                    Ok(None) => {}
-                    Err(error) => unavailable = Some(error),
+        };
+        match done.map_err(|error| {
+            tracing::error!(%error, "a payout row's task failed");
+            ApiError::new(ErrorCode::Internal)
+        })? {
+            Ok(Some(outcome)) => {
+                if outcome.paid {
+                    report.paid += 1;
+                } else {
+                    report.refused += 1;
                 }
+                outcomes.push(outcome);
             }
-            if let Some(error) = unavailable {
-                return Err(error);
-            }
+            Ok(None) => {}
+            // The ledger is away: stop taking rows, let those under way end, and say so.
+            Err(error) => unavailable = Some(error),
         }
+        if outcomes.len() >= OUTCOMES_PER_WRITE || running.is_empty() {
+            state
+                .db
+                .finish_payout_rows(&batch.id, &outcomes, state.clock.now_ms())
+                .await?;
+            outcomes.clear();
+        }
+    }
+    state
+        .db
+        .finish_payout_rows(&batch.id, &outcomes, state.clock.now_ms())
+        .await?;
+    if let Some(error) = unavailable {
+        return Err(error);
     }
     if state
         .db

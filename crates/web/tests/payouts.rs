@@ -232,8 +232,8 @@ async fn a_file_with_bad_rows_is_kept_with_its_errors_and_never_paid(
 async fn every_row_is_paid_once_however_often_the_runner_dies(
     database: TestDatabase,
 ) -> TestResult {
-    const PEOPLE: usize = 30;
-    const ROWS_EACH: usize = 10;
+    const PEOPLE: usize = 40;
+    const ROWS_EACH: usize = 25;
     let db = &database.db;
     let state = ledger_state(db).await?;
     let engine = state.ledger.clone().ok_or("a ledger")?;
@@ -288,7 +288,7 @@ async fn every_row_is_paid_once_however_often_the_runner_dies(
         let runner = tokio::spawn(async move {
             ceiba_web::payouts::run_batch(&runner_state, &stored, usize::MAX).await
         });
-        tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(2..25))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(1..15))).await;
         if runner.is_finished() {
             runner
                 .await
