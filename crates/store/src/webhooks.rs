@@ -123,6 +123,21 @@ impl Db {
         Ok(())
     }
 
+    /// Where a merchant's webhook posts, if it has one.
+    pub async fn merchant_webhook_url(
+        &self,
+        merchant_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query("SELECT url FROM merchant_webhooks WHERE merchant_id = $1")
+                .bind(merchant_id)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|row| row.try_get("url"))
+                .transpose()?,
+        )
+    }
+
     /// Deliveries due at `now_ms` (neither delivered nor given up), oldest first.
     pub async fn due_webhooks(
         &self,

@@ -481,6 +481,9 @@ pub struct PagosTexts {
     pub link_title: &'static str,
     pub link_amount_hint: &'static str,
     pub link_continue_button: &'static str,
+    pub merchant_shop_link: &'static str,
+    pub merchant_apply_link: &'static str,
+    pub payouts_link: &'static str,
 }
 
 pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
@@ -632,6 +635,9 @@ pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
     link_title: "Pagar con un enlace",
     link_amount_hint: "Escriba cuánto paga.",
     link_continue_button: "Continuar",
+    merchant_shop_link: "Tienda en línea: clientes OAuth, webhook, enlaces de pago",
+    merchant_apply_link: "Solicitar un comercio",
+    payouts_link: "Pagos masivos (nómina, asistencia)",
 };
 
 pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
@@ -783,6 +789,9 @@ pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
     link_title: "Pay by link",
     link_amount_hint: "Type how much you pay.",
     link_continue_button: "Continue",
+    merchant_shop_link: "Online shop: OAuth clients, webhook, payment links",
+    merchant_apply_link: "Apply for a merchant",
+    payouts_link: "Bulk payouts (payroll, assistance)",
 };
 
 #[cfg(test)]

@@ -388,6 +388,43 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             post(payment_pages::merchant::qr_pay),
         )
         .route(
+            payment_pages::merchant_admin::APPLY_PATH,
+            get(payment_pages::merchant_admin::apply_form)
+                .post(payment_pages::merchant_admin::apply),
+        )
+        .route(
+            payment_pages::merchant_admin::SHOP_PATH,
+            get(payment_pages::merchant_admin::shop),
+        )
+        .route(
+            payment_pages::merchant_admin::SHOP_CLIENT_PATH,
+            post(payment_pages::merchant_admin::register_client),
+        )
+        .route(
+            payment_pages::merchant_admin::SHOP_REVOKE_PATH,
+            post(payment_pages::merchant_admin::revoke_client),
+        )
+        .route(
+            payment_pages::merchant_admin::SHOP_WEBHOOK_PATH,
+            post(payment_pages::merchant_admin::set_webhook),
+        )
+        .route(
+            payment_pages::merchant_admin::SHOP_REPLAY_PATH,
+            post(payment_pages::merchant_admin::replay),
+        )
+        .route(
+            payment_pages::merchant_admin::SHOP_LINK_PATH,
+            post(payment_pages::merchant_admin::make_link),
+        )
+        .route(
+            payment_pages::merchant_admin::ADMIN_PATH,
+            get(payment_pages::merchant_admin::admin),
+        )
+        .route(
+            payment_pages::merchant_admin::ADMIN_DECIDE_PATH,
+            post(payment_pages::merchant_admin::admin_decide),
+        )
+        .route(
             payment_pages::payouts::PAYOUTS_PATH,
             get(payment_pages::payouts::payouts)
                 .post(payment_pages::payouts::upload)

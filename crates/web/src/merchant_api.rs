@@ -166,10 +166,24 @@ pub async fn create_client(
     ApiJson(body): ApiJson<ClientBody>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
     let merchant = owned_merchant(&state, &who.user, &id).await?;
+    let (created, secret) = register_client(&state, &merchant, &body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(client_view(&created, Some(secret))),
+    ))
+}
+
+/// Registers an OAuth client of an approved `merchant`; the row and its secret, which only this
+/// answer carries. For every channel.
+pub async fn register_client(
+    state: &AppState,
+    merchant: &MerchantRow,
+    name: &str,
+) -> Result<(MerchantClientRow, String), ApiError> {
     if merchant.status != MerchantStatus::Approved {
         return Err(ApiError::new(ErrorCode::MerchantNotApproved));
     }
-    let name = body.name.trim();
+    let name = name.trim();
     if name.is_empty()
         || name.chars().count() > NAME_CHARS_MAX
         || name.chars().any(char::is_control)
@@ -200,10 +214,7 @@ pub async fn create_client(
                 ),
             )
         })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(client_view(&created, Some(secret))),
-    ))
+    Ok((created, secret))
 }
 
 /// The merchant's clients (never their secrets).

@@ -270,6 +270,21 @@ pub struct RejectBody {
     pub reason: String,
 }
 
+/// A rejection's reason, trimmed: 1 to [`REASON_CHARS_MAX`] characters, line breaks allowed.
+pub(crate) fn rejection_reason(text: &str) -> Result<&str, ApiError> {
+    let reason = text.trim();
+    if reason.is_empty()
+        || reason.chars().count() > REASON_CHARS_MAX
+        || reason.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(ApiError::with_detail(
+            ErrorCode::ValidationFailed,
+            format!("el motivo debe tener de 1 a {REASON_CHARS_MAX} caracteres"),
+        ));
+    }
+    Ok(reason)
+}
+
 /// Decides a pending application, once; the decision is audited. `admin` is who decides;
 /// `None` only for the demonstration's own merchant, which `ceiba demo seed` approves.
 pub async fn decide(
@@ -365,16 +380,7 @@ pub async fn reject(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<MerchantView>, ApiError> {
-    let reason = body.reason.trim();
-    if reason.is_empty()
-        || reason.chars().count() > REASON_CHARS_MAX
-        || reason.chars().any(|c| c.is_control() && c != '\n')
-    {
-        return Err(ApiError::with_detail(
-            ErrorCode::ValidationFailed,
-            format!("el motivo debe tener de 1 a {REASON_CHARS_MAX} caracteres"),
-        ));
-    }
+    let reason = rejection_reason(&body.reason)?;
     let row = decide(
         &state,
         Some(&admin.who.user),

@@ -300,6 +300,7 @@ macro_rules! signed_in_or_return {
 pub mod bank_accounts;
 pub mod checkout;
 pub mod merchant;
+pub mod merchant_admin;
 pub mod payouts;
 pub mod requests;
 pub mod settlement;

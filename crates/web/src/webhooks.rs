@@ -230,7 +230,17 @@ pub async fn set_webhook(
     ApiJson(body): ApiJson<WebhookBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let merchant = owned_merchant(&state, &who.user, &id).await?;
-    let url = web_address(&body.url, "la dirección")?;
+    Ok(Json(set_webhook_of(&state, &merchant, &body.url).await?))
+}
+
+/// Sets `merchant`'s webhook to `url` with a new signing key, which only this answer carries.
+/// For every channel.
+pub async fn set_webhook_of(
+    state: &AppState,
+    merchant: &MerchantRow,
+    url: &str,
+) -> Result<WebhookView, ApiError> {
+    let url = web_address(url, "la dirección")?;
     let key: [u8; 32] = rand::random();
     let hex = crate::audit_api::hex(&key);
     let sealed = state
@@ -240,10 +250,10 @@ pub async fn set_webhook(
         .db
         .set_merchant_webhook(&merchant.id, url, &sealed, state.clock.now_ms())
         .await?;
-    Ok(Json(WebhookView {
+    Ok(WebhookView {
         url: url.to_owned(),
         signing_secret: hex,
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 mod support;
 use support::{
-    TestServer, assert_problem, ledger_state, post_json_as, second_factor_token, signed_in_user,
+    Browser, TestServer, assert_problem, csrf_of, error_of, ledger_state, post_json_as,
+    second_factor_token, signed_in_user,
 };
 
 fn main() {
@@ -24,6 +25,7 @@ fn main() {
         a_business_applies_and_an_administrator_approves_it,
         bad_applications_are_refused_and_write_nothing,
         a_rejection_says_why_and_nobody_else_decides,
+        the_business_pages_apply_approve_and_set_up_the_online_shop,
     );
     suite.run()
 }
@@ -378,5 +380,222 @@ async fn a_rejection_says_why_and_nobody_else_decides(database: TestDatabase) ->
         "/api/v1/admin/merchants/nope/approve",
     );
     app.stop().await;
+    Ok(())
+}
+
+/// A form posted with a bearer token (no cookie, so no `_csrf` is asked for).
+async fn post_form_as(
+    server: &TestServer,
+    path: &str,
+    token: &str,
+    fields: &[(&str, &str)],
+) -> Result<Response, String> {
+    let authorization = format!("Bearer {token}");
+    ceiba_testkit::http::send(
+        "POST",
+        &server.url(path),
+        &[
+            ("authorization", authorization.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        support::form(fields).into_bytes(),
+    )
+    .await
+}
+
+async fn the_business_pages_apply_approve_and_set_up_the_online_shop(
+    database: TestDatabase,
+) -> TestResult {
+    let db = &database.db;
+    let state = ledger_state(db).await?;
+    let engine = state.ledger.clone().ok_or("a ledger")?;
+    let server = TestServer::with_state(state, ServerLimits::default()).await?;
+    let admin = second_factor_token(&server, db, "+5352229999", &[Role::Administrator]).await?;
+    signed_in_user(&server, db, "+5352001001", "Ana Pérez", &[Role::Citizen]).await?;
+    let mut owner = Browser::new(&server);
+    support::sign_in_by_form(&mut owner, "+5352001001").await?;
+
+    // The application form: a bad NIT is said on the form, a good one goes to the admins.
+    let mut fields = vec![
+        ("nombre", "Dulcería La Colmena"),
+        ("nit", "123"),
+        ("mcc", "5441"),
+        ("ciudad", "Camagüey"),
+        ("banco", "BPA"),
+        ("moneda", "CUP"),
+        ("cuenta", "9205 1299 0001 7777"),
+    ];
+    let refused = owner
+        .fill("/comercio/solicitud", "/comercio/solicitud", &fields)
+        .await?;
+    assert_eq!(refused.status, 200);
+    assert!(
+        error_of(&refused.text()).is_some_and(|e| e.contains("NIT")),
+        "{}",
+        refused.text()
+    );
+    assert!(
+        refused.text().contains("Dulcería La Colmena"),
+        "what was typed stays"
+    );
+    fields[1] = ("nit", "01234567899");
+    let applied = owner
+        .fill("/comercio/solicitud", "/comercio/solicitud", &fields)
+        .await?;
+    support::assert_redirect(&applied, "/comercio");
+    let merchant = owner.get("/comercio").await?.text();
+    assert!(merchant.contains("Dulcería La Colmena"), "{merchant}");
+    assert!(
+        !merchant.contains("/comercio/tienda?"),
+        "not approved yet: {merchant}"
+    );
+
+    // The administrator's page lists it; a rejection needs a reason; approval opens it.
+    let listed = server
+        .get_with(
+            "/admin/comercios",
+            &[("authorization", &format!("Bearer {admin}"))],
+        )
+        .await?;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let page = listed.text();
+    assert!(
+        page.contains("Dulcería La Colmena") && page.contains("01234567899"),
+        "{page}"
+    );
+    let id = page
+        .split(r#"name="comercio" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("an application")?
+        .to_owned();
+    let no_reason = post_form_as(
+        &server,
+        "/admin/comercios/decidir",
+        &admin,
+        &[("comercio", &id), ("decision", "rechazar"), ("motivo", " ")],
+    )
+    .await?;
+    assert!(
+        error_of(&no_reason.text()).is_some(),
+        "{}",
+        no_reason.text()
+    );
+    let not_admin = owner.get("/admin/comercios").await?;
+    assert_eq!(not_admin.status, 403, "{}", not_admin.text());
+    let approved = post_form_as(
+        &server,
+        "/admin/comercios/decidir",
+        &admin,
+        &[("comercio", &id), ("decision", "aprobar")],
+    )
+    .await?;
+    support::assert_redirect(&approved, "/admin/comercios");
+    assert!(
+        engine
+            .read()
+            .state
+            .account(accounts::merchant(&id, Currency::Cup))
+            .is_some(),
+        "approval opened the merchant's account"
+    );
+
+    // The online shop's page: a client (its secret shown once, and it works), a webhook, a link.
+    let shop = format!("/comercio/tienda?comercio={id}");
+    let registered = owner
+        .fill(
+            &shop,
+            "/comercio/tienda/clientes",
+            &[("comercio", &id), ("nombre", "Web")],
+        )
+        .await?;
+    assert_eq!(registered.status, 200, "{}", registered.text());
+    let text = registered.text();
+    let secret = text
+        .split(r#"<code id="valor-secreto">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .ok_or(format!("no secret shown: {text}"))?
+        .to_owned();
+    let client = text
+        .split("client_id ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .ok_or("a client id")?
+        .to_owned();
+    assert!(
+        !owner.get(&shop).await?.text().contains(&secret),
+        "shown once"
+    );
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client}:{secret}"));
+    let token = ceiba_testkit::http::send(
+        "POST",
+        &server.url("/api/v1/oauth/token"),
+        &[
+            ("authorization", format!("Basic {basic}").as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        b"grant_type=client_credentials".to_vec(),
+    )
+    .await?;
+    assert_eq!(
+        token.status,
+        200,
+        "the page's secret works: {}",
+        token.text()
+    );
+    let hooked = owner
+        .fill(
+            &shop,
+            "/comercio/tienda/webhook",
+            &[("comercio", &id), ("url", "https://dulceria.example/ceiba")],
+        )
+        .await?;
+    assert!(
+        hooked
+            .text()
+            .contains("https://dulceria.example/ceiba · Ceiba-Signature")
+    );
+    let linked = owner
+        .fill(
+            &shop,
+            "/comercio/tienda/enlaces",
+            &[
+                ("comercio", &id),
+                ("concepto", "Cake de cumpleaños"),
+                ("importe", "350"),
+            ],
+        )
+        .await?;
+    support::assert_redirect(&linked, &shop);
+    let page = owner.get(&shop).await?.text();
+    assert!(
+        page.contains("/pagar/enlace/lnk_") && page.contains("350,00 CUP"),
+        "{page}"
+    );
+    assert!(page.contains("https://dulceria.example/ceiba"), "{page}");
+    let revoked = owner
+        .fill(
+            &shop,
+            "/comercio/tienda/clientes/revocar",
+            &[("comercio", &id), ("cliente", &client)],
+        )
+        .await?;
+    support::assert_redirect(&revoked, &shop);
+    assert!(
+        owner
+            .get(&shop)
+            .await?
+            .text()
+            .contains(r#"id="sin-clientes""#)
+    );
+    // Somebody else's merchant has no shop page for them.
+    let stranger = server
+        .get_with(&shop, &[("authorization", &format!("Bearer {admin}"))])
+        .await?;
+    assert_eq!(stranger.status, 404, "{}", stranger.text());
+    assert!(csrf_of(&page).is_some());
+    engine.stop().await;
     Ok(())
 }
