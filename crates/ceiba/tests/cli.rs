@@ -100,6 +100,10 @@ fn main() {
         "demo_seed_is_idempotent_and_its_credentials_sign_in",
         demo_seed_then_sign_in,
     );
+    suite.each_engine(
+        "a_payout_is_paid_once_per_row_across_a_killed_server",
+        payout_across_a_killed_server,
+    );
     suite.test(
         "demo_seed_refuses_a_database_with_other_accounts",
         demo_seed_refuses_other_accounts,
@@ -2188,5 +2192,145 @@ async fn qr_encode_decodes_again() -> TestResult {
         "{}",
         stderr(&refused)
     );
+    Ok(())
+}
+
+/// The progress of a payout batch, as its uploader reads it.
+async fn payout_progress(
+    server: &ServeProcess,
+    token: &str,
+    id: &str,
+) -> Result<serde_json::Value, String> {
+    let (status, batch) = api(
+        server,
+        "GET",
+        &format!("/api/v1/payouts/{id}"),
+        Some(token),
+        None,
+        &serde_json::Value::Null,
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!("progress: {status} {batch}"));
+    }
+    Ok(batch)
+}
+
+/// A bank's payout to the demo people is being paid when `ceiba serve` is killed with SIGKILL;
+/// a new server goes on with it, and in the end every row is paid exactly once.
+async fn payout_across_a_killed_server(database: TestDatabase) -> TestResult {
+    const ROWS: usize = 4_000;
+    let seeded = run_on(&database, &["demo", "seed"]);
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let printout = stdout(&seeded);
+    let password = printed_after(&printout, "Contraseña de todas las cuentas:")?.to_owned();
+    let recovery = printed_after(
+        &printout,
+        "Códigos de recuperación (un solo uso; cada siembra los renueva):",
+    )?
+    .split_whitespace()
+    .next()
+    .ok_or("no recovery code")?
+    .to_owned();
+
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let cashier = api_sign_in(&server, "+53 5000 0090", &password, Some(&recovery)).await?;
+    let mut people = Vec::new();
+    for n in 1..=6 {
+        let token = api_sign_in(&server, &format!("+53 5000 000{n}"), &password, None).await?;
+        let before = cup_available(&server, &token).await?;
+        people.push((token, before, 0_i64));
+    }
+    let mut file = String::from("destino,importe,referencia\n");
+    for row in 0..ROWS {
+        let person = row % 6;
+        let cents = i64::try_from(100 + row % 50).unwrap_or(100);
+        file.push_str(&format!(
+            "+5350000{:03},{}.{:02},asistencia-{row}\n",
+            person + 1,
+            cents / 100,
+            cents % 100
+        ));
+        people[person].2 += cents;
+    }
+    let uploaded = http::send(
+        "POST",
+        &server.url("/api/v1/payouts?source=BPA&file_name=asistencia.csv"),
+        &[
+            ("authorization", format!("Bearer {cashier}").as_str()),
+            ("content-type", "text/csv"),
+        ],
+        file.into_bytes(),
+    )
+    .await?;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let batch: serde_json::Value = serde_json::from_str(&uploaded.text())?;
+    assert_eq!(batch["status"], "ready", "{batch}");
+    let id = batch["id"].as_str().ok_or("a batch id")?.to_owned();
+    let (status, started) = api(
+        &server,
+        "POST",
+        &format!("/api/v1/payouts/{id}/start"),
+        Some(&cashier),
+        None,
+        &serde_json::json!({}),
+    )
+    .await?;
+    assert_eq!(status, 202, "{started}");
+
+    // Killed as soon as some rows are recorded paid, while others are not.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let paid_at_kill = loop {
+        let progress = payout_progress(&server, &cashier, &id).await?;
+        let paid = progress["paid_rows"].as_u64().unwrap_or(0);
+        if paid > 0 {
+            break paid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing was paid: {progress}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let pid = server.pid().ok_or("the server has no pid")?;
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()?;
+    assert!(killed.success());
+    drop(server);
+    assert!(
+        paid_at_kill < ROWS as u64,
+        "the batch was finished before the kill; the test proves nothing"
+    );
+
+    // A new server takes the ledger over (once the dead one's lease lapses) and goes on.
+    // The sessions are in the database: the same tokens work on the new server.
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let progress = payout_progress(&server, &cashier, &id).await?;
+        if progress["status"] == "finished" {
+            break progress;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not finished: {progress}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done["paid_rows"], ROWS as u64, "{done}");
+    assert_eq!(done["refused_rows"], 0, "{done}");
+    for (n, (token, before, owed)) in people.iter().enumerate() {
+        assert_eq!(
+            cup_available(&server, token).await?,
+            before + owed,
+            "person {} got each of their rows once",
+            n + 1
+        );
+    }
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
+    let check = run_on(&database, &["ledger", "check"]);
+    assert!(check.status.success(), "{}", stdout(&check));
     Ok(())
 }
