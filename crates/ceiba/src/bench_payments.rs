@@ -122,45 +122,75 @@ pub(crate) async fn post(
     Ok(status)
 }
 
+/// A server for a benchmark, in this process: the ledger's writer and the HTTP API on a free
+/// port of 127.0.0.1, without rate limits.
+pub(crate) struct BenchServer {
+    pub engine: LedgerEngine,
+    pub state: ceiba_web::AppState,
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BenchServer {
+    pub(crate) async fn start(db: &Db, hasher: CredentialHasher) -> anyhow::Result<BenchServer> {
+        let engine = LedgerEngine::start(
+            db.clone(),
+            LeaseHolder::new(format!("bench-{}", uuid::Uuid::new_v4())),
+            ceiba_store::system_clock(),
+        )
+        .await?;
+        anyhow::ensure!(
+            engine.wait_until_writer(Duration::from_secs(30)).await,
+            "el banco de pruebas no obtuvo el turno de escritura del libro mayor"
+        );
+        let mut state = ceiba_web::AppState::new(
+            db.clone(),
+            ceiba_web::Metrics::new(),
+            [0; 32],
+            hasher,
+            ceiba_identity::SecretSealer::from_key(&rand::random()),
+        );
+        state.ledger = Some(engine.clone());
+        state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(
+            &ceiba_web::ratelimit::RateLimitSettings {
+                requests_per_minute: u32::MAX,
+                sensitive_requests_per_minute: u32::MAX,
+                trusted_proxies: Vec::new(),
+            },
+        ));
+        let limits = ceiba_web::ServerLimits::default();
+        let app = ceiba_web::router(state.clone(), limits);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(ceiba_web::serve(listener, app, limits, async move {
+            let _ = stopped.await;
+        }));
+        Ok(BenchServer {
+            engine,
+            state,
+            base,
+            stop,
+            server,
+        })
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.engine.stop().await;
+    }
+}
+
 async fn measure(db: &Db, bench: &PaymentsBench) -> anyhow::Result<serde_json::Value> {
     let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)?;
     let hash = hasher.hash(
         &ceiba_identity::Password::parse("una-frase-para-medir")?,
         &mut rand::rng(),
     );
-    let engine = LedgerEngine::start(
-        db.clone(),
-        LeaseHolder::new(format!("bench-{}", uuid::Uuid::new_v4())),
-        ceiba_store::system_clock(),
-    )
-    .await?;
-    anyhow::ensure!(
-        engine.wait_until_writer(Duration::from_secs(30)).await,
-        "el banco de pruebas no obtuvo el turno de escritura del libro mayor"
-    );
-    let mut state = ceiba_web::AppState::new(
-        db.clone(),
-        ceiba_web::Metrics::new(),
-        [0; 32],
-        hasher,
-        ceiba_identity::SecretSealer::from_key(&rand::random()),
-    );
-    state.ledger = Some(engine.clone());
-    state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(
-        &ceiba_web::ratelimit::RateLimitSettings {
-            requests_per_minute: u32::MAX,
-            sensitive_requests_per_minute: u32::MAX,
-            trusted_proxies: Vec::new(),
-        },
-    ));
-    let limits = ceiba_web::ServerLimits::default();
-    let app = ceiba_web::router(state, limits);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ceiba_web::serve(listener, app, limits, async move {
-        let _ = stopped.await;
-    }));
+    let bench_server = BenchServer::start(db, hasher).await?;
+    let (engine, base) = (bench_server.engine.clone(), bench_server.base.clone());
     let client: Client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .pool_max_idle_per_host(1_024)
@@ -253,9 +283,7 @@ async fn measure(db: &Db, bench: &PaymentsBench) -> anyhow::Result<serde_json::V
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
     let check = ceiba_ledger::check(&engine.read().state);
-    let _ = stop.send(());
-    let _ = server.await;
-    engine.stop().await;
+    bench_server.stop().await;
     let milliseconds = |fraction: f64| percentile(&latencies, fraction).as_secs_f64() * 1e3;
     let round = |value: f64| (value * 1_000.0).round() / 1_000.0;
     Ok(serde_json::json!({

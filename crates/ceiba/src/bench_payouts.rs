@@ -3,16 +3,15 @@
 //! Prints one JSON line: how long the upload took (reading, checking every row, looking up every
 //! recipient, storing the batch) and how many rows a second the runner paid.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use ceiba_identity::{Argon2Config, CredentialHasher, Role};
-use ceiba_store::{DatabaseUrl, Db, LeaseHolder, LedgerEngine, PoolSettings};
+use ceiba_store::{DatabaseUrl, Db, PoolSettings};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 
-use crate::bench_payments::{Client, person, phone};
+use crate::bench_payments::{BenchServer, Client, person, phone};
 use crate::print_line;
 
 /// What `ceiba bench payouts` was asked to do.
@@ -72,39 +71,12 @@ async fn measure(db: &Db, bench: &PayoutsBench) -> anyhow::Result<serde_json::Va
         &ceiba_identity::Password::parse("una-frase-para-medir")?,
         &mut rand::rng(),
     );
-    let engine = LedgerEngine::start(
-        db.clone(),
-        LeaseHolder::new(format!("bench-{}", uuid::Uuid::new_v4())),
-        ceiba_store::system_clock(),
-    )
-    .await?;
-    anyhow::ensure!(
-        engine.wait_until_writer(Duration::from_secs(30)).await,
-        "el banco de pruebas no obtuvo el turno de escritura del libro mayor"
+    let bench_server = BenchServer::start(db, hasher).await?;
+    let (engine, state, base) = (
+        bench_server.engine.clone(),
+        bench_server.state.clone(),
+        bench_server.base.clone(),
     );
-    let mut state = ceiba_web::AppState::new(
-        db.clone(),
-        ceiba_web::Metrics::new(),
-        [0; 32],
-        hasher,
-        ceiba_identity::SecretSealer::from_key(&rand::random()),
-    );
-    state.ledger = Some(engine.clone());
-    state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(
-        &ceiba_web::ratelimit::RateLimitSettings {
-            requests_per_minute: u32::MAX,
-            sensitive_requests_per_minute: u32::MAX,
-            trusted_proxies: Vec::new(),
-        },
-    ));
-    let limits = ceiba_web::ServerLimits::default();
-    let app = ceiba_web::router(state.clone(), limits);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ceiba_web::serve(listener, app, limits, async move {
-        let _ = stopped.await;
-    }));
     let client: Client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
@@ -172,9 +144,7 @@ async fn measure(db: &Db, bench: &PayoutsBench) -> anyhow::Result<serde_json::Va
     let pay_seconds = started.elapsed().as_secs_f64();
     let progress = db.payout_progress(&id).await?;
     let check = ceiba_ledger::check(&engine.read().state);
-    let _ = stop.send(());
-    let _ = server.await;
-    engine.stop().await;
+    bench_server.stop().await;
     let round = |value: f64| (value * 1_000.0).round() / 1_000.0;
     Ok(serde_json::json!({
         "backend": db.engine().as_str(),

@@ -394,27 +394,7 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         )
         .route(
             payment_pages::merchant_admin::SHOP_PATH,
-            get(payment_pages::merchant_admin::shop),
-        )
-        .route(
-            payment_pages::merchant_admin::SHOP_CLIENT_PATH,
-            post(payment_pages::merchant_admin::register_client),
-        )
-        .route(
-            payment_pages::merchant_admin::SHOP_REVOKE_PATH,
-            post(payment_pages::merchant_admin::revoke_client),
-        )
-        .route(
-            payment_pages::merchant_admin::SHOP_WEBHOOK_PATH,
-            post(payment_pages::merchant_admin::set_webhook),
-        )
-        .route(
-            payment_pages::merchant_admin::SHOP_REPLAY_PATH,
-            post(payment_pages::merchant_admin::replay),
-        )
-        .route(
-            payment_pages::merchant_admin::SHOP_LINK_PATH,
-            post(payment_pages::merchant_admin::make_link),
+            get(payment_pages::merchant_admin::shop).post(payment_pages::merchant_admin::shop_post),
         )
         .route(
             payment_pages::merchant_admin::ADMIN_PATH,

@@ -505,8 +505,8 @@ async fn the_business_pages_apply_approve_and_set_up_the_online_shop(
     let registered = owner
         .fill(
             &shop,
-            "/comercio/tienda/clientes",
-            &[("comercio", &id), ("nombre", "Web")],
+            "/comercio/tienda",
+            &[("comercio", &id), ("accion", "cliente"), ("nombre", "Web")],
         )
         .await?;
     assert_eq!(registered.status, 200, "{}", registered.text());
@@ -548,8 +548,12 @@ async fn the_business_pages_apply_approve_and_set_up_the_online_shop(
     let hooked = owner
         .fill(
             &shop,
-            "/comercio/tienda/webhook",
-            &[("comercio", &id), ("url", "https://dulceria.example/ceiba")],
+            "/comercio/tienda",
+            &[
+                ("comercio", &id),
+                ("accion", "webhook"),
+                ("url", "https://dulceria.example/ceiba"),
+            ],
         )
         .await?;
     assert!(
@@ -560,9 +564,10 @@ async fn the_business_pages_apply_approve_and_set_up_the_online_shop(
     let linked = owner
         .fill(
             &shop,
-            "/comercio/tienda/enlaces",
+            "/comercio/tienda",
             &[
                 ("comercio", &id),
+                ("accion", "enlace"),
                 ("concepto", "Cake de cumpleaños"),
                 ("importe", "350"),
             ],
@@ -578,8 +583,12 @@ async fn the_business_pages_apply_approve_and_set_up_the_online_shop(
     let revoked = owner
         .fill(
             &shop,
-            "/comercio/tienda/clientes/revocar",
-            &[("comercio", &id), ("cliente", &client)],
+            "/comercio/tienda",
+            &[
+                ("comercio", &id),
+                ("accion", "revocar"),
+                ("cliente", &client),
+            ],
         )
         .await?;
     support::assert_redirect(&revoked, &shop);

@@ -8,7 +8,8 @@
 //!   one again, and its payment links;
 //! - `/admin/comercios`: administrators (with a second factor) approve or reject applications.
 //!
-//! Every form calls the service the API calls; secrets are never put in an address.
+//! The shop page's forms all post to `/comercio/tienda` with an `accion`. Every form calls the
+//! service the API calls; secrets are never put in an address.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -28,11 +29,6 @@ use crate::problem::{ApiError, ErrorCode};
 
 pub const APPLY_PATH: &str = "/comercio/solicitud";
 pub const SHOP_PATH: &str = "/comercio/tienda";
-pub const SHOP_CLIENT_PATH: &str = "/comercio/tienda/clientes";
-pub const SHOP_REVOKE_PATH: &str = "/comercio/tienda/clientes/revocar";
-pub const SHOP_WEBHOOK_PATH: &str = "/comercio/tienda/webhook";
-pub const SHOP_REPLAY_PATH: &str = "/comercio/tienda/reenviar";
-pub const SHOP_LINK_PATH: &str = "/comercio/tienda/enlaces";
 pub const ADMIN_PATH: &str = "/admin/comercios";
 pub const ADMIN_DECIDE_PATH: &str = "/admin/comercios/decidir";
 /// Deliveries shown.
@@ -445,6 +441,8 @@ pub async fn shop(
 #[serde(default)]
 pub struct ShopForm {
     comercio: String,
+    /// `cliente`, `revocar`, `webhook`, `reenviar` or `enlace`.
+    accion: String,
     nombre: String,
     cliente: String,
     url: String,
@@ -463,21 +461,76 @@ enum Done {
     Back,
 }
 
+/// Does what the form's `accion` names on one of the caller's approved merchants.
 async fn shop_action(
     state: &AppState,
-    headers: &HeaderMap,
-    who: &Authenticated,
+    merchant: &MerchantRow,
     form: &ShopForm,
-    action: impl AsyncFnOnce(&MerchantRow) -> Result<Done, ApiError>,
+) -> Result<Done, ApiError> {
+    let now_ms = state.clock.now_ms();
+    match form.accion.as_str() {
+        "cliente" => {
+            let (client, secret) =
+                crate::merchant_api::register_client(state, merchant, &form.nombre).await?;
+            Ok(Done::Secret(
+                format!("client_id {} · client_secret", client.client_id),
+                secret,
+            ))
+        }
+        "revocar" => {
+            state
+                .db
+                .revoke_merchant_client(&merchant.id, &form.cliente, now_ms)
+                .await?;
+            Ok(Done::Back)
+        }
+        "webhook" => {
+            let hook = crate::webhooks::set_webhook_of(state, merchant, &form.url).await?;
+            Ok(Done::Secret(
+                format!("{} · Ceiba-Signature", hook.url),
+                hook.signing_secret,
+            ))
+        }
+        "reenviar" => {
+            state
+                .db
+                .replay_webhook(&merchant.id, &form.entrega, now_ms)
+                .await?;
+            Ok(Done::Back)
+        }
+        "enlace" => {
+            let body = crate::checkouts::PaymentLinkBody {
+                description: form.concepto.clone(),
+                currency: None,
+                amount: Some(form.importe.trim().to_owned()).filter(|amount| !amount.is_empty()),
+            };
+            crate::checkouts::make_payment_link(state, merchant, &body).await?;
+            Ok(Done::Back)
+        }
+        _ => Err(ApiError::with_detail(
+            ErrorCode::BadRequest,
+            "accion es cliente, revocar, webhook, reenviar o enlace",
+        )),
+    }
+}
+
+/// Every form of the shop page: registers or revokes a client, sets the webhook, sends a
+/// delivery again or makes a payment link; a new secret is shown on the answer, once.
+pub async fn shop_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    who: Result<Authenticated, ApiError>,
+    PageForm(form): PageForm<ShopForm>,
 ) -> Result<Response, ApiError> {
-    let lang = page_lang(None, headers);
-    let merchant = owned_approved(state, who, &form.comercio).await?;
-    match action(&merchant).await {
+    let who = signed_in_or_return!(state, headers, who);
+    let lang = page_lang(None, &headers);
+    let merchant = owned_approved(&state, &who, &form.comercio).await?;
+    match shop_action(&state, &merchant, &form).await {
         Ok(Done::Back) => Ok(see_other(&shop_path(&merchant.id), None)),
         Ok(Done::Secret(what, secret)) => {
             shop_page(
-                state,
-                who,
+                &state,
+                &who,
                 lang,
                 None,
                 &merchant,
@@ -488,98 +541,10 @@ async fn shop_action(
         }
         Err(error) if is_refusal(&error) => {
             let sentence = error_sentence(&error, lang);
-            shop_page(state, who, lang, None, &merchant, None, Some(sentence)).await
+            shop_page(&state, &who, lang, None, &merchant, None, Some(sentence)).await
         }
         Err(error) => Err(error),
     }
-}
-
-pub async fn register_client(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Result<Authenticated, ApiError>,
-    PageForm(form): PageForm<ShopForm>,
-) -> Result<Response, ApiError> {
-    let who = signed_in_or_return!(state, headers, who);
-    shop_action(&state, &headers, &who, &form, async |merchant| {
-        let (client, secret) =
-            crate::merchant_api::register_client(&state, merchant, &form.nombre).await?;
-        Ok(Done::Secret(
-            format!("client_id {} · client_secret", client.client_id),
-            secret,
-        ))
-    })
-    .await
-}
-
-pub async fn revoke_client(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Result<Authenticated, ApiError>,
-    PageForm(form): PageForm<ShopForm>,
-) -> Result<Response, ApiError> {
-    let who = signed_in_or_return!(state, headers, who);
-    shop_action(&state, &headers, &who, &form, async |merchant| {
-        state
-            .db
-            .revoke_merchant_client(&merchant.id, &form.cliente, state.clock.now_ms())
-            .await?;
-        Ok(Done::Back)
-    })
-    .await
-}
-
-pub async fn set_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Result<Authenticated, ApiError>,
-    PageForm(form): PageForm<ShopForm>,
-) -> Result<Response, ApiError> {
-    let who = signed_in_or_return!(state, headers, who);
-    shop_action(&state, &headers, &who, &form, async |merchant| {
-        let hook = crate::webhooks::set_webhook_of(&state, merchant, &form.url).await?;
-        Ok(Done::Secret(
-            format!("{} · Ceiba-Signature", hook.url),
-            hook.signing_secret,
-        ))
-    })
-    .await
-}
-
-pub async fn replay(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Result<Authenticated, ApiError>,
-    PageForm(form): PageForm<ShopForm>,
-) -> Result<Response, ApiError> {
-    let who = signed_in_or_return!(state, headers, who);
-    shop_action(&state, &headers, &who, &form, async |merchant| {
-        state
-            .db
-            .replay_webhook(&merchant.id, &form.entrega, state.clock.now_ms())
-            .await?;
-        Ok(Done::Back)
-    })
-    .await
-}
-
-pub async fn make_link(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Result<Authenticated, ApiError>,
-    PageForm(form): PageForm<ShopForm>,
-) -> Result<Response, ApiError> {
-    let who = signed_in_or_return!(state, headers, who);
-    shop_action(&state, &headers, &who, &form, async |merchant| {
-        let body = crate::checkouts::PaymentLinkBody {
-            description: form.concepto.clone(),
-            currency: None,
-            amount: Some(form.importe.trim().to_owned()).filter(|amount| !amount.is_empty()),
-        };
-        crate::checkouts::make_payment_link(&state, merchant, &body).await?;
-        Ok(Done::Back)
-    })
-    .await
 }
 
 // ---------------------------------------------------------------------------------------------
