@@ -436,6 +436,52 @@ impl Db {
             .collect()
     }
 
+    /// A merchant's refunds (of one payment, when `payment_operation_id` is given), newest
+    /// first, with the operation of each; at most `limit`.
+    pub async fn refunds_of_merchant(
+        &self,
+        merchant_id: &str,
+        payment_operation_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(OperationRow, MerchantRefundRow)>, StoreError> {
+        let columns: Vec<String> = OPERATION_COLUMNS
+            .split(',')
+            .map(|column| format!("o.{}", column.trim()))
+            .collect();
+        let query = format!(
+            "SELECT {}, r.payment_operation_id, r.merchant_id, \
+             r.created_at_ms AS r_created_at_ms FROM merchant_refunds r \
+             JOIN payment_operations o ON o.id = r.operation_id \
+             WHERE r.merchant_id = $1 {} ORDER BY r.created_at_ms DESC, r.operation_id DESC \
+             LIMIT $2",
+            columns.join(", "),
+            if payment_operation_id.is_some() {
+                "AND r.payment_operation_id = $3"
+            } else {
+                ""
+            }
+        );
+        let mut statement = sqlx::query(&query)
+            .bind(merchant_id)
+            .bind(i64::from(limit.clamp(1, MERCHANT_PAYMENTS_PAGE_MAX)));
+        if let Some(payment) = payment_operation_id {
+            statement = statement.bind(payment);
+        }
+        let rows = statement.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                let operation = operation_row(row)?;
+                let refund = MerchantRefundRow {
+                    operation_id: operation.id.clone(),
+                    payment_operation_id: row.try_get("payment_operation_id")?,
+                    merchant_id: row.try_get("merchant_id")?,
+                    created_at_ms: row.try_get("r_created_at_ms")?,
+                };
+                Ok((operation, refund))
+            })
+            .collect()
+    }
+
     /// Records a refund of `payment_operation_id` (a completed payment to `merchant_id`) as a
     /// pending operation of the person who paid, and reserves its amount on the payment in the
     /// same transaction: `refunded_minor` only grows while it stays within what was paid, so

@@ -259,6 +259,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payment_requests::accept))
         .routes(routes!(payment_requests::decline))
         .routes(routes!(merchant_refunds::refund))
+        .routes(routes!(merchant_refunds::refunds))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))

@@ -214,6 +214,60 @@ pub struct RefundView {
     pub currency: String,
     pub receipt_code: Option<String>,
     pub refusal_code: Option<String>,
+    pub created_at_ms: i64,
+}
+
+fn refund_view(row: &OperationRow, payment: &str) -> RefundView {
+    RefundView {
+        operation_id: row.id.clone(),
+        payment_operation_id: payment.to_owned(),
+        status: row.status.as_str().to_owned(),
+        amount_minor: row.amount_minor,
+        currency: row.currency.clone(),
+        receipt_code: row.receipt_code.clone(),
+        refusal_code: row.refusal_code.clone(),
+        created_at_ms: row.created_at_ms,
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RefundsQuery {
+    /// Only the refunds of this payment.
+    pub payment: Option<String>,
+}
+
+/// The merchant's refunds, newest first (of one payment with `?payment=`).
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/refunds", tag = "comercios",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "El id del comercio"), RefundsQuery),
+    responses(
+        (status = 200, description = "Devoluciones", body = [RefundView]),
+        (status = 404, description = "No es su comercio", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refunds(
+    caller: MerchantCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<RefundsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<RefundView>>, ApiError> {
+    let axum::extract::Query(query) = query
+        .map_err(|rejection| ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text()))?;
+    let merchant = caller.merchant(&state, &id, "payments:read").await?;
+    let rows = state
+        .db
+        .refunds_of_merchant(
+            &merchant.id,
+            query.payment.as_deref(),
+            ceiba_store::MERCHANT_PAYMENTS_PAGE_MAX,
+        )
+        .await?;
+    Ok(Json(
+        rows.iter()
+            .map(|(operation, refund)| refund_view(operation, &refund.payment_operation_id))
+            .collect(),
+    ))
 }
 
 /// Gives back all or part of a payment to the payer's wallet; never more than was paid. Send
@@ -260,16 +314,5 @@ pub async fn refund(
             row.refusal_detail.clone().unwrap_or_default(),
         ));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(RefundView {
-            operation_id: row.id.clone(),
-            payment_operation_id: payment,
-            status: row.status.as_str().to_owned(),
-            amount_minor: row.amount_minor,
-            currency: row.currency.clone(),
-            receipt_code: row.receipt_code.clone(),
-            refusal_code: row.refusal_code.clone(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(refund_view(&row, &payment))))
 }

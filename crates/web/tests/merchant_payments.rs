@@ -1113,6 +1113,28 @@ async fn an_online_shop_checkout_runs_end_to_end_with_signed_webhooks(
     assert_eq!(refunded.status, 201, "{}", refunded.text());
     let one = app.get(&format!("{checkouts}/{id}"), &shop).await?.json()?;
     assert_eq!(one["refunded_minor"], 5_000, "{one}");
+    let listed = app
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/refunds?payment={operation}",
+                app.merchant
+            ),
+            &shop,
+        )
+        .await?
+        .json()?;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["amount_minor"], 5_000);
+    assert_eq!(listed[0]["payment_operation_id"], operation.as_str());
+    assert_eq!(listed[0]["status"], "completed");
+    let none = app
+        .get(
+            &format!("/api/v1/merchants/{}/refunds?payment=otro", app.merchant),
+            &shop,
+        )
+        .await?
+        .json()?;
+    assert_eq!(none, json!([]));
 
     // A second order the shop cancels: the buyer can no longer pay it.
     let second = post_json_as(
