@@ -331,6 +331,25 @@ impl Db {
             .transpose()
     }
 
+    /// The operation `user_id` began with `idempotency_key`, if any.
+    pub async fn payment_operation_by_key(
+        &self,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<OperationRow>, StoreError> {
+        let query = format!(
+            "SELECT {COLUMNS} FROM payment_operations WHERE user_id = $1 AND idempotency_key = $2"
+        );
+        sqlx::query(&query)
+            .bind(user_id)
+            .bind(idempotency_key)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(operation_row)
+            .transpose()
+    }
+
     /// A person's operations, sent or received (received only once completed), newest first,
     /// created in `[from_ms, to_ms)`; `before` continues a page: `(created_at_ms, id)` of the
     /// last row seen. ("Completed" is written as "neither pending nor refused" so that SQLite

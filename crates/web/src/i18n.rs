@@ -484,6 +484,8 @@ pub struct PagosTexts {
     pub merchant_shop_link: &'static str,
     pub merchant_apply_link: &'static str,
     pub payouts_link: &'static str,
+    pub merchant_refund_button: &'static str,
+    pub merchant_refund_amount_label: &'static str,
 }
 
 pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
@@ -638,6 +640,8 @@ pub static PAGOS_SPANISH: PagosTexts = PagosTexts {
     merchant_shop_link: "Tienda en línea: clientes OAuth, webhook, enlaces de pago",
     merchant_apply_link: "Solicitar un comercio",
     payouts_link: "Pagos masivos (nómina, asistencia)",
+    merchant_refund_button: "Devolver",
+    merchant_refund_amount_label: "Importe (vacío: todo)",
 };
 
 pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
@@ -792,6 +796,8 @@ pub static PAGOS_ENGLISH: PagosTexts = PagosTexts {
     merchant_shop_link: "Online shop: OAuth clients, webhook, payment links",
     merchant_apply_link: "Apply for a merchant",
     payouts_link: "Bulk payouts (payroll, assistance)",
+    merchant_refund_button: "Refund",
+    merchant_refund_amount_label: "Amount (empty: all)",
 };
 
 #[cfg(test)]

@@ -381,6 +381,10 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             post(payment_pages::merchant::charge),
         )
         .route(
+            payment_pages::merchant::REFUND_PATH,
+            post(payment_pages::merchant::refund),
+        )
+        .route(
             payment_pages::merchant::QR_PATH,
             get(payment_pages::merchant::qr_form).post(payment_pages::merchant::qr_check),
         )

@@ -58,8 +58,28 @@ pub async fn refund_payment(
         .ok_or_else(unknown_payment)?;
     let currency =
         Currency::parse(&payment.currency).map_err(|_| ApiError::new(ErrorCode::Internal))?;
-    let amount = match amount {
-        Some(text) => parse_money(text, currency)?,
+    let kind = OperationKind::Refund;
+    // Keys are kept per person, and this operation is the payer's: the merchant's keys get a
+    // namespace of their own so they can never meet one of the payer's.
+    let key = idempotency_key.map(|key| format!("reembolso:{}:{key}", merchant.id));
+    // "All that is left" is asked as such: a retry, when nothing is left any more, must find
+    // the refund it made rather than be refused for it.
+    let typed = amount.map(|text| parse_money(text, currency)).transpose()?;
+    let asked = typed.map_or_else(|| "todo".to_owned(), |money| money.minor.to_string());
+    let hash = request_hash(&[kind.as_str(), payment_id, currency.code(), &asked]);
+    if let Some(key) = &key
+        && let Some(existing) = state
+            .db
+            .payment_operation_by_key(&payment.user_id, key)
+            .await?
+    {
+        if existing.request_hash != hash {
+            return Err(ApiError::new(ErrorCode::PaymentIdempotencyKeyReused));
+        }
+        return execute_refund(state, engine, existing, &merchant).await;
+    }
+    let amount = match typed {
+        Some(money) => money,
         None => Money::from_minor(
             payment.amount_minor.saturating_sub(side.refunded_minor),
             currency,
@@ -68,13 +88,7 @@ pub async fn refund_payment(
     if amount.is_zero() {
         return Err(over_paid(Money::zero(currency)));
     }
-    let kind = OperationKind::Refund;
     let id = rand::random::<u128>().max(1).to_string();
-    let minor = amount.minor.to_string();
-    let hash = request_hash(&[kind.as_str(), payment_id, currency.code(), &minor]);
-    // Keys are kept per person, and this operation is the payer's: the merchant's keys get a
-    // namespace of their own so they can never meet one of the payer's.
-    let key = idempotency_key.map(|key| format!("reembolso:{}:{key}", merchant.id));
     let note = format!("Devolución del pago {}", short_id(payment_id));
     let new = NewOperation {
         id: &id,

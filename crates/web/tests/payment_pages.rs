@@ -1183,6 +1183,41 @@ async fn a_merchant_charges_with_a_qr_code_and_sees_it_paid(database: TestDataba
         after.contains("devuelto 5,00 CUP") && after.contains("neto <strong>40,00 CUP</strong>"),
         "{after}"
     );
+    // And from the page's own form: more than is left is refused, the rest goes back once.
+    let csrf = csrf_of(&after).ok_or("a _csrf")?;
+    let key = after
+        .split(&format!(r#"id="cobro-{id}""#))
+        .nth(1)
+        .and_then(|row| row.split(r#"name="clave" value=""#).nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .ok_or(format!("no refund form: {after}"))?
+        .to_owned();
+    let form = |amount: &'static str, key: String| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("clave", key),
+            ("comercio", merchant.clone()),
+            ("pago", id.clone()),
+            ("importe", amount.to_owned()),
+        ]
+    };
+    let too_much = form("41", key.clone());
+    let too_much: Vec<(&str, &str)> = too_much.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = shop.post("/comercio/devolver", &too_much).await?;
+    assert!(error_of(&refused.text()).is_some(), "{}", refused.text());
+    let rest = form("", "web-devolver-resto-0000000000000001".to_owned());
+    let rest: Vec<(&str, &str)> = rest.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for _ in 0..2 {
+        let done = shop.post("/comercio/devolver", &rest).await?;
+        assert_eq!(done.status, 303, "{}", done.text());
+    }
+    assert_eq!(app.cup(&ana_id), 100_000, "all of it came back, once");
+    let last = shop.get("/comercio").await?.text();
+    assert!(last.contains("devuelto 45,00 CUP"), "{last}");
+    assert!(
+        !last.contains(&format!(r#"name="pago" value="{id}""#)),
+        "nothing left to refund"
+    );
     app.stop().await;
     Ok(())
 }

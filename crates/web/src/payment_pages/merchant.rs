@@ -28,6 +28,7 @@ use crate::problem::{ApiError, ErrorCode};
 
 pub const MERCHANT_PATH: &str = "/comercio";
 pub const CHARGE_PATH: &str = "/comercio/cobrar";
+pub const REFUND_PATH: &str = "/comercio/devolver";
 pub const QR_PATH: &str = "/pagos/qr";
 pub const QR_CONFIRM_PATH: &str = "/pagos/qr/confirmar";
 
@@ -45,12 +46,15 @@ struct CodeLine {
 
 #[derive(Debug)]
 struct PaymentLine {
+    id: String,
     when: String,
     amount: String,
     reference: String,
     status: &'static str,
     /// What refunds took of it, when any.
     refunded: Option<String>,
+    /// Completed with something left to give back: the refund form's key.
+    refund_key: Option<String>,
 }
 
 /// Today's money in one currency: received, given back, and what is left.
@@ -138,7 +142,11 @@ async fn merchant_page(
                 .await?
             {
                 let currency = Currency::parse(&operation.currency).unwrap_or(Currency::Cup);
+                let refundable = operation.status == ceiba_store::OperationStatus::Completed
+                    && paid.refunded_minor < operation.amount_minor;
                 line.payments.push(PaymentLine {
+                    id: operation.id.clone(),
+                    refund_key: refundable.then(fresh_key),
                     when: local_time(state, operation.created_at_ms),
                     amount: Money::from_minor(operation.amount_minor, currency).to_string(),
                     reference: paid.reference.unwrap_or_default(),
@@ -260,6 +268,47 @@ pub async fn charge(
         }
         Err(error) => Err(error),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RefundForm {
+    comercio: String,
+    pago: String,
+    importe: String,
+    clave: String,
+}
+
+/// Gives back all or part of a payment (all that is left without an amount), once per key.
+pub async fn refund(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    who: Result<Authenticated, ApiError>,
+    PageForm(form): PageForm<RefundForm>,
+) -> Result<Response, ApiError> {
+    let who = signed_in_or_return!(state, headers, who);
+    let lang = page_lang(None, &headers);
+    let key = form_key(&form.clave)?;
+    let amount = Some(form.importe.trim()).filter(|amount| !amount.is_empty());
+    let caller = crate::merchant_api::MerchantCaller::Owner(Box::new(who.clone()));
+    let refunded = crate::merchant_refunds::refund_payment(
+        &state,
+        &caller,
+        &form.comercio,
+        &form.pago,
+        amount,
+        Some(&key),
+    )
+    .await;
+    let error = match refunded {
+        Ok(row) if row.status == ceiba_store::OperationStatus::Refused => {
+            super::row_sentence(&row, lang)
+        }
+        Ok(_) => return Ok(see_other(MERCHANT_PATH, None)),
+        Err(error) if is_refusal(&error) => error_sentence(&error, lang),
+        Err(error) => return Err(error),
+    };
+    merchant_page(&state, &who, lang, None, "", Some(error)).await
 }
 
 #[derive(Template)]
