@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         command: QrCommand,
     },
+    /// Salud: vigilancia epidemiológica (geografía, casos, tests, contactos).
+    Salud {
+        #[command(subcommand)]
+        command: SaludCommand,
+    },
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -171,6 +176,21 @@ pub enum ProofCommand {
         /// El tamaño posterior (por defecto, el actual).
         #[arg(long)]
         second: Option<u64>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SaludCommand {
+    /// Carga las provincias y los municipios (códigos DPA, nombres, población y fronteras) de
+    /// los archivos de datos de Cuba; repetirla no cambia nada. Imprime lo que tuvo que
+    /// resolver (nombres escritos de otro modo, nombres repetidos).
+    Geography {
+        /// La carpeta con provincias.geojson, municipios.geojson y
+        /// municipality-population.json.
+        #[arg(long, default_value = "../shared/data/cuba", value_name = "CARPETA")]
+        dir: PathBuf,
         #[command(flatten)]
         storage: StorageArgs,
     },

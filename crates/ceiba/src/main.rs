@@ -13,6 +13,7 @@ mod demo;
 mod ledger;
 mod load_plan;
 mod qr;
+mod salud;
 mod serve;
 mod sms;
 mod ussd;
@@ -25,7 +26,7 @@ use clap::Parser;
 
 use crate::cli::{
     AdminCommand, AuditCommand, BenchCommand, Cli, Command, DemoCommand, LedgerCommand,
-    ProofCommand, QrCommand,
+    ProofCommand, QrCommand, SaludCommand,
 };
 use crate::config::{Config, LogFormat, Storage};
 
@@ -97,6 +98,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config::load_storage(cli.config.as_deref(), &storage)?;
             init_logging(&config);
             runtime()?.block_on(admin::create_user(&config, &phone, &name, &roles))
+        }
+        Command::Salud {
+            command: SaludCommand::Geography { dir, storage },
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(salud::load_geography(&config, &dir))
         }
         Command::Demo {
             command: DemoCommand::Seed { storage, force },

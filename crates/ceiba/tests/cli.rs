@@ -104,6 +104,10 @@ fn main() {
         "a_payout_is_paid_once_per_row_across_a_killed_server",
         payout_across_a_killed_server,
     );
+    suite.each_engine(
+        "salud_geography_loads_once_and_is_open_data",
+        salud_geography_loads_once,
+    );
     suite.test(
         "demo_seed_refuses_a_database_with_other_accounts",
         demo_seed_refuses_other_accounts,
@@ -2332,5 +2336,64 @@ async fn payout_across_a_killed_server(database: TestDatabase) -> TestResult {
     assert_eq!(code, Some(0), "{logs}");
     let check = run_on(&database, &["ledger", "check"]);
     assert!(check.status.success(), "{}", stdout(&check));
+    Ok(())
+}
+
+/// `ceiba salud geography` loads the real division, a second run changes nothing, and the open
+/// API serves it without an account.
+async fn salud_geography_loads_once(database: TestDatabase) -> TestResult {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/cuba")
+        .display()
+        .to_string();
+    let first = run_on(&database, &["salud", "geography", "--dir", &dir]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let said = stdout(&first);
+    assert!(
+        said.starts_with(
+            "Geografía: 17 provincias y 169 municipios, 11.211.060 habitantes; cambiaron 17 \
+             provincias y 169 municipios."
+        ),
+        "{said}"
+    );
+    assert!(said.contains("21.09, 34.03"), "{said}");
+    let again = run_on(&database, &["salud", "geography", "--dir", &dir]);
+    assert!(
+        stdout(&again).contains("cambiaron 0 provincias y 0 municipios"),
+        "{}",
+        stdout(&again)
+    );
+    let missing = run_on(&database, &["salud", "geography", "--dir", "/no/existe"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("provincias.geojson"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    let (status, geography) = api(
+        &server,
+        "GET",
+        "/api/salud/open/geography",
+        None,
+        None,
+        &serde_json::Value::Null,
+    )
+    .await?;
+    assert_eq!(status, 200, "{geography}");
+    assert_eq!(geography["schema"], "ceiba-salud-geografia/1");
+    assert_eq!(geography["population"], 11_211_060);
+    let habana = geography["provinces"]
+        .as_array()
+        .and_then(|provinces| provinces.iter().find(|p| p["code"] == "23"))
+        .ok_or("La Habana")?;
+    assert_eq!(habana["municipalities"].as_array().map(Vec::len), Some(15));
+    assert!(
+        !geography.to_string().contains("boundary"),
+        "no boundaries in the list"
+    );
+    let (code, logs) = server.stop().await?;
+    assert_eq!(code, Some(0), "{logs}");
     Ok(())
 }

@@ -22,6 +22,7 @@ mod payment_batches;
 mod payment_requests;
 mod payments;
 mod payouts;
+mod salud;
 pub mod testing;
 mod url;
 mod ussd;
@@ -73,6 +74,7 @@ pub use payouts::{
     NewPayoutRow, PAYOUT_BATCHES_PAGE_MAX, PAYOUT_ROWS_MAX, PayoutBatchRow, PayoutOutcome,
     PayoutProgress, PayoutRowRow,
 };
+pub use salud::{AreaRow, GeographyLoad};
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
 pub use webhooks::{

@@ -26,6 +26,7 @@ pub mod payments;
 pub mod payouts;
 pub mod problem;
 pub mod ratelimit;
+pub mod salud;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
@@ -260,6 +261,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payment_requests::decline))
         .routes(routes!(merchant_refunds::refund))
         .routes(routes!(merchant_refunds::refunds))
+        .routes(routes!(salud::geography))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))

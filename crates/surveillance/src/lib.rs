@@ -1,0 +1,36 @@
+//! Salud's epidemic surveillance domain: what is counted and where. No IO: callers read the
+//! files and the database and hand the text or rows in.
+//!
+//! - [`geography`]: provinces and municipalities with their DPA codes, population and
+//!   boundaries, from the GeoJSON and population files in `shared/data/cuba`.
+
+pub mod geography;
+
+pub use geography::{
+    Geography, GeographyError, MultiPolygon, Municipality, Province, UNKNOWN_MUNICIPALITY,
+    UNKNOWN_PROVINCE,
+};
+
+/// A count written the Spanish way: `11.211.060`.
+pub fn count_es(count: u64) -> String {
+    let digits = count.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push('.');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(super::count_es(0), "0");
+        assert_eq!(super::count_es(999), "999");
+        assert_eq!(super::count_es(1_000), "1.000");
+        assert_eq!(super::count_es(11_211_060), "11.211.060");
+    }
+}
