@@ -2,8 +2,12 @@
 //! files and the database and hand the text or rows in.
 //!
 //! - [`geography`]: provinces and municipalities with their DPA codes, population and
-//!   boundaries, from the GeoJSON and population files in `shared/data/cuba`.
+//!   boundaries, from the GeoJSON and population files in `shared/data/cuba`;
+//! - [`covid19cubadata`]: the open COVID-19 data of Cuba (cases, deaths, centres, events, the
+//!   daily national series) read into typed records, with a report of what the source gets
+//!   wrong.
 
+pub mod covid19cubadata;
 pub mod geography;
 
 pub use geography::{
