@@ -194,6 +194,23 @@ pub enum SaludCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Importa datos de otra fuente. `covid19cubadata ARCHIVO.zip`: el archivo de datos
+    /// abiertos de COVID-19 de Cuba (casos, fallecidos, centros, eventos y la serie diaria
+    /// nacional), con la geografía de la carpeta del archivo; imprime y guarda el informe de
+    /// calidad de los datos. Repetirla no cambia nada.
+    Import {
+        /// La fuente: covid19cubadata.
+        #[arg(value_name = "FUENTE")]
+        source: String,
+        /// El archivo .zip.
+        #[arg(value_name = "ARCHIVO")]
+        archive: PathBuf,
+        /// Solo lo ocurrido hasta este día (AAAA-MM-DD), inclusive.
+        #[arg(long, value_name = "DÍA")]
+        until: Option<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

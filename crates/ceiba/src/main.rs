@@ -106,6 +106,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config);
             runtime()?.block_on(salud::load_geography(&config, &dir))
         }
+        Command::Salud {
+            command:
+                SaludCommand::Import {
+                    source,
+                    archive,
+                    until,
+                    storage,
+                },
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(salud::import(&config, &source, &archive, until.as_deref()))
+        }
         Command::Demo {
             command: DemoCommand::Seed { storage, force },
         } => {

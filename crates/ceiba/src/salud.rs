@@ -1,10 +1,12 @@
 //! `ceiba salud …`: loading Salud's reference data into the database.
 
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-use anyhow::Context;
-use ceiba_store::AreaRow;
-use ceiba_surveillance::{Geography, MultiPolygon};
+use anyhow::{Context, bail};
+use ceiba_store::{AreaRow, Db, ImportCounts};
+use ceiba_surveillance::covid19cubadata::{Archive, Date};
+use ceiba_surveillance::{Geography, MultiPolygon, count_es};
 
 use crate::config::Config;
 use crate::print_line;
@@ -20,13 +22,20 @@ fn boundary_json(boundary: &MultiPolygon) -> anyhow::Result<String> {
     serde_json::to_string(boundary).context("una frontera no se pudo escribir como JSON")
 }
 
-/// Reads the geography files of `dir`, checks and joins them, and loads them.
-pub async fn load_geography(config: &Config, dir: &Path) -> anyhow::Result<()> {
-    let geography = Geography::from_sources(
+/// Reads the geography files of `dir` and checks and joins them.
+fn read_geography(dir: &Path) -> anyhow::Result<Geography> {
+    Ok(Geography::from_sources(
         &read(dir, "provincias.geojson")?,
         &read(dir, "municipios.geojson")?,
         &read(dir, "municipality-population.json")?,
-    )?;
+    )?)
+}
+
+/// Writes `geography` to the database; what changed.
+async fn store_geography(
+    db: &Db,
+    geography: &Geography,
+) -> anyhow::Result<ceiba_store::GeographyLoad> {
     let provinces = geography
         .provinces
         .iter()
@@ -53,21 +62,148 @@ pub async fn load_geography(config: &Config, dir: &Path) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(db.load_geography(&provinces, &municipalities).await?)
+}
+
+/// Reads the geography files of `dir`, checks and joins them, and loads them.
+pub async fn load_geography(config: &Config, dir: &Path) -> anyhow::Result<()> {
+    let geography = read_geography(dir)?;
     let db = open_database(config).await?;
     db.migrate()
         .await
         .context("no se pudo migrar la base de datos")?;
-    let load = db.load_geography(&provinces, &municipalities).await?;
+    let load = store_geography(&db, &geography).await;
     db.close().await;
+    let load = load?;
     let mut lines = vec![format!(
         "Geografía: {} provincias y {} municipios, {} habitantes; cambiaron {} provincias y {} \
          municipios.",
-        provinces.len(),
-        municipalities.len(),
-        ceiba_surveillance::count_es(geography.population()),
+        geography.provinces.len(),
+        geography.municipalities.len(),
+        count_es(geography.population()),
         load.provinces_changed,
         load.municipalities_changed
     )];
     lines.extend(geography.notes.iter().map(|note| format!("  {note}")));
     print_line(&lines.join("\n"))
+}
+
+/// Cases written per transaction, and how often progress is told.
+const CASES_PER_TRANSACTION: usize = 10_000;
+
+fn zip_entry(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Result<Vec<u8>> {
+    let index = (0..zip.len())
+        .find(|index| {
+            zip.name_for_index(*index)
+                .is_some_and(|entry| entry.rsplit('/').next() == Some(name))
+        })
+        .with_context(|| format!("el archivo no contiene {name}"))?;
+    let mut file = zip.by_index(index)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .with_context(|| format!("no se pudo leer {name} del archivo"))?;
+    Ok(bytes)
+}
+
+/// `ceiba salud import covid19cubadata ARCHIVE [--until DAY]`.
+pub async fn import(
+    config: &Config,
+    source: &str,
+    archive_path: &Path,
+    until: Option<&str>,
+) -> anyhow::Result<()> {
+    if source != "covid19cubadata" {
+        bail!("la fuente «{source}» no se conoce; las que hay: covid19cubadata");
+    }
+    let until = until
+        .map(|text| Date::parse(text).with_context(|| format!("«{text}» no es un día AAAA-MM-DD")))
+        .transpose()?;
+    let started = std::time::Instant::now();
+    let folder = archive_path.parent().unwrap_or(Path::new("."));
+    let geography = read_geography(folder)?;
+    let file = std::fs::File::open(archive_path)
+        .with_context(|| format!("no se pudo abrir {}", archive_path.display()))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} no es un archivo zip", archive_path.display()))?;
+    let mut archive = Archive::read(
+        &zip_entry(&mut zip, "covid19-cuba.json")?,
+        &zip_entry(&mut zip, "covid19-cuba-1.json")?,
+        &zip_entry(&mut zip, "covid19-fallecidos.json")?,
+        Some(&geography),
+    )?;
+    if let Some(until) = until {
+        archive.cases.retain(|case| case.confirmed_on <= until);
+        archive.deaths.retain(|death| death.died_on <= until);
+        archive
+            .days
+            .retain(|_, day| day.date.is_some_and(|date| date <= until));
+    }
+    eprintln!(
+        "Leído en {:.1} s: {} casos, {} fallecidos, {} días.",
+        started.elapsed().as_secs_f64(),
+        count_es(archive.cases.len() as u64),
+        count_es(archive.deaths.len() as u64),
+        count_es(archive.days.len() as u64)
+    );
+
+    let db = open_database(config).await?;
+    let imported = async {
+        db.migrate()
+            .await
+            .context("no se pudo migrar la base de datos")?;
+        store_geography(&db, &geography).await?;
+        let mut counts = ImportCounts::default();
+        let total = archive.cases.len();
+        // On a terminal the count is rewritten in place; in a log, a line every 100,000.
+        let terminal = std::io::stderr().is_terminal();
+        for (index, chunk) in archive.cases.chunks(CASES_PER_TRANSACTION).enumerate() {
+            counts.cases_added += db.import_salud_cases(chunk, source).await?;
+            let done = (index * CASES_PER_TRANSACTION + chunk.len()).min(total);
+            let said = format!(
+                "Casos: {} de {}",
+                count_es(done as u64),
+                count_es(total as u64)
+            );
+            if terminal {
+                eprint!("\r{said}");
+            } else if done % 100_000 < CASES_PER_TRANSACTION || done == total {
+                eprintln!("{said}");
+            }
+        }
+        if terminal {
+            eprintln!();
+        }
+        counts.deaths_added = db.import_salud_deaths(&archive.deaths).await?;
+        let days: Vec<_> = archive.days.values().cloned().collect();
+        counts.days_added = db
+            .import_salud_series(&days, &archive.centres, &archive.events)
+            .await?;
+        let report = archive.report.text();
+        db.record_salud_import(
+            &format!("imp_{:032x}", rand::random::<u128>()),
+            source,
+            counts,
+            &report,
+            crate::serve::now_ms(),
+        )
+        .await?;
+        let stored = db.salud_counts().await?;
+        anyhow::Ok((counts, stored, report))
+    }
+    .await;
+    db.close().await;
+    let (counts, stored, report) = imported?;
+    print_line(&format!(
+        "Importado de {source} en {:.1} s: {} casos nuevos, {} fallecidos nuevos, {} días nuevos \
+         (en la base de datos: {} casos, {} fallecidos, {} días).\nInforme de calidad de los \
+         datos:\n{}",
+        started.elapsed().as_secs_f64(),
+        count_es(counts.cases_added),
+        count_es(counts.deaths_added),
+        count_es(counts.days_added),
+        count_es(stored.cases_added),
+        count_es(stored.deaths_added),
+        count_es(stored.days_added),
+        report.trim_end()
+    ))
 }

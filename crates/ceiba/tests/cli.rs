@@ -108,6 +108,10 @@ fn main() {
         "salud_geography_loads_once_and_is_open_data",
         salud_geography_loads_once,
     );
+    suite.each_engine(
+        "salud_import_of_the_real_archive_matches_its_daily_series",
+        salud_import_matches_the_series,
+    );
     suite.test(
         "demo_seed_refuses_a_database_with_other_accounts",
         demo_seed_refuses_other_accounts,
@@ -2395,5 +2399,65 @@ async fn salud_geography_loads_once(database: TestDatabase) -> TestResult {
     );
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
+    Ok(())
+}
+
+/// The real covid19cubadata archive imported: a slice (up to 30 April 2020) always, the whole
+/// of it with `RUN_SLOW_TESTS=1`. The cases stored each day are the ones the source's own
+/// daily series counts; a second run adds nothing.
+async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/cuba/covid19cuba.zip")
+        .display()
+        .to_string();
+    let whole = std::env::var_os("RUN_SLOW_TESTS").is_some();
+    let mut args = vec!["salud", "import", "covid19cubadata", archive.as_str()];
+    if !whole {
+        args.extend(["--until", "2020-04-30"]);
+    }
+    let first = run_on(&database, &args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let said = stdout(&first);
+    assert!(
+        said.starts_with("Importado de covid19cubadata en "),
+        "{said}"
+    );
+    assert!(said.contains("Informe de calidad de los datos:"), "{said}");
+    assert!(
+        said.contains("centro_aislamient5o"),
+        "a misspelled key is reported: {said}"
+    );
+    let counts = database.db.salud_counts().await?;
+    let series = database.db.salud_series_against_cases().await?;
+    let mismatched: Vec<_> = series
+        .iter()
+        .filter(|(_, said, stored)| said != stored)
+        .collect();
+    if whole {
+        assert_eq!(counts.cases_added, 422_610);
+        assert_eq!(series.len(), 511);
+        // The four cases the source lists twice are stored once, on their first day.
+        assert_eq!(mismatched.len(), 4, "{mismatched:?}");
+    } else {
+        assert_eq!(series.len(), 51, "11 March to 30 April 2020");
+        assert!(mismatched.is_empty(), "{mismatched:?}");
+        let confirmed: u64 = series.iter().map(|(_, said, _)| said).sum();
+        assert_eq!(counts.cases_added, confirmed);
+        assert_eq!(confirmed, 1_537, "the source's series up to 30 April 2020");
+    }
+    let again = run_on(&database, &args);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains(": 0 casos nuevos, 0 fallecidos nuevos, 0 días nuevos"),
+        "{}",
+        stdout(&again)
+    );
+    let refused = run_on(&database, &["salud", "import", "otra-fuente", &archive]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("covid19cubadata"),
+        "{}",
+        stderr(&refused)
+    );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Salud's tables: the geography every count and rate stands on.
 
+use ceiba_surveillance::covid19cubadata::{Case, Centre, Date, DayFigures, Death, Event, Sex};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -107,5 +108,239 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(area_row).collect()
+    }
+}
+
+/// Rows written per statement by the importers.
+const IMPORT_ROWS_PER_STATEMENT: usize = 200;
+
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let cells = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({cells})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn day_text(date: Option<Date>) -> Option<String> {
+    date.map(|date| date.to_string())
+}
+
+fn count(value: Option<u64>, what: &str) -> Result<Option<i64>, StoreError> {
+    value.map(|value| to_i64(value, what)).transpose()
+}
+
+/// What an import added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub cases_added: u64,
+    pub deaths_added: u64,
+    pub days_added: u64,
+}
+
+impl Db {
+    /// Adds the cases whose id is new, in one transaction; a case already there is left as it
+    /// is (the same id is the same record). How many were added.
+    pub async fn import_salud_cases(
+        &self,
+        cases: &[Case],
+        origin: &str,
+    ) -> Result<u64, StoreError> {
+        const COLUMNS: usize = 16;
+        let (_turn, mut transaction) = self.begin_write().await?;
+        let mut added = 0;
+        for chunk in cases.chunks(IMPORT_ROWS_PER_STATEMENT) {
+            let query = format!(
+                "INSERT INTO salud_cases (id, status, confirmed_on, country, age, sex, \
+                 municipality_code, province_code, source, consulted_on, arrived_on, \
+                 isolation_centre, diagnostic_centre, contacts, outcome, origin) VALUES {} \
+                 ON CONFLICT (id) DO NOTHING",
+                placeholders(chunk.len(), COLUMNS)
+            );
+            let mut statement = sqlx::query(&query);
+            for case in chunk {
+                statement = statement
+                    .bind(&case.id)
+                    .bind("confirmed")
+                    .bind(case.confirmed_on.to_string())
+                    .bind(case.country.as_deref())
+                    .bind(case.age.map(i64::from))
+                    .bind(case.sex.map(Sex::as_str))
+                    .bind(&case.municipality_code)
+                    .bind(&case.province_code)
+                    .bind(case.source.as_str())
+                    .bind(day_text(case.consulted_on))
+                    .bind(day_text(case.arrived_on))
+                    .bind(case.isolation_centre.as_deref())
+                    .bind(case.diagnostic_centre.as_deref())
+                    .bind(case.contacts.map(i64::from))
+                    .bind(None::<String>)
+                    .bind(origin);
+            }
+            added += statement.execute(&mut *transaction).await?.rows_affected();
+        }
+        transaction.commit().await?;
+        Ok(added)
+    }
+
+    /// Adds the deaths whose id is new and marks their cases deceased, in one transaction.
+    pub async fn import_salud_deaths(&self, deaths: &[Death]) -> Result<u64, StoreError> {
+        let (_turn, mut transaction) = self.begin_write().await?;
+        let mut added = 0;
+        for chunk in deaths.chunks(IMPORT_ROWS_PER_STATEMENT) {
+            let query = format!(
+                "INSERT INTO salud_deaths (id, case_id, died_on, comorbidities) VALUES {} \
+                 ON CONFLICT (id) DO NOTHING",
+                placeholders(chunk.len(), 4)
+            );
+            let mut statement = sqlx::query(&query);
+            for death in chunk {
+                let comorbidities = serde_json::to_string(&death.comorbidities)
+                    .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+                statement = statement
+                    .bind(&death.id)
+                    .bind(death.case_id.as_deref())
+                    .bind(death.died_on.to_string())
+                    .bind(comorbidities);
+            }
+            added += statement.execute(&mut *transaction).await?.rows_affected();
+        }
+        sqlx::query(
+            "UPDATE salud_cases SET outcome = 'deceased', outcome_on = \
+             (SELECT MIN(d.died_on) FROM salud_deaths d WHERE d.case_id = salud_cases.id) \
+             WHERE outcome IS NULL AND id IN (SELECT case_id FROM salud_deaths \
+             WHERE case_id IS NOT NULL)",
+        )
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(added)
+    }
+
+    /// Adds the days of the national series not yet there, with the centres and events.
+    pub async fn import_salud_series(
+        &self,
+        days: &[DayFigures],
+        centres: &[Centre],
+        events: &[Event],
+    ) -> Result<u64, StoreError> {
+        let (_turn, mut transaction) = self.begin_write().await?;
+        let mut added = 0;
+        for day in days {
+            let Some(date) = day.date else { continue };
+            added += sqlx::query(
+                "INSERT INTO salud_daily_national (day, confirmed, tests_total, recovered, \
+                 deaths, serious, critical, evacuated, asymptomatic, at_risk) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (day) DO NOTHING",
+            )
+            .bind(date.to_string())
+            .bind(to_i64(day.confirmed, "confirmados")?)
+            .bind(count(day.tests_total, "pruebas")?)
+            .bind(count(day.recovered, "altas")?)
+            .bind(count(day.deaths, "fallecidos")?)
+            .bind(count(day.serious, "graves")?)
+            .bind(count(day.critical, "críticos")?)
+            .bind(count(day.evacuated, "evacuados")?)
+            .bind(count(day.asymptomatic, "asintomáticos")?)
+            .bind(count(day.at_risk, "en vigilancia")?)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+        }
+        for centre in centres {
+            sqlx::query(
+                "INSERT INTO salud_centres (kind, id, name, province_code) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (kind, id) DO NOTHING",
+            )
+            .bind(centre.kind)
+            .bind(&centre.id)
+            .bind(&centre.name)
+            .bind(centre.province_code.as_deref())
+            .execute(&mut *transaction)
+            .await?;
+        }
+        for event in events {
+            sqlx::query(
+                "INSERT INTO salud_events (id, place, municipality_code, province_code, \
+                 longitude, latitude, open) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&event.id)
+            .bind(&event.place)
+            .bind(event.municipality_code.as_deref())
+            .bind(event.province_code.as_deref())
+            .bind(event.longitude)
+            .bind(event.latitude)
+            .bind(i64::from(event.open))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(added)
+    }
+
+    /// Keeps the report of an import.
+    pub async fn record_salud_import(
+        &self,
+        id: &str,
+        source: &str,
+        counts: ImportCounts,
+        report: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO salud_import_reports (id, source, imported_at_ms, cases_added, \
+             deaths_added, days_added, report) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(source)
+        .bind(now_ms)
+        .bind(to_i64(counts.cases_added, "casos")?)
+        .bind(to_i64(counts.deaths_added, "fallecidos")?)
+        .bind(to_i64(counts.days_added, "días")?)
+        .bind(report)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Each day of the national series: the cases it says were confirmed, and the cases stored
+    /// as confirmed that day.
+    pub async fn salud_series_against_cases(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.day, d.confirmed, (SELECT COUNT(*) FROM salud_cases c \
+             WHERE c.confirmed_on = d.day) AS stored FROM salud_daily_national d ORDER BY d.day",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("day")?,
+                    to_u64(row.try_get("confirmed")?, "confirmados")?,
+                    to_u64(row.try_get("stored")?, "casos")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// How many cases, deaths and days of the national series are stored.
+    pub async fn salud_counts(&self) -> Result<ImportCounts, StoreError> {
+        let count = |table: &'static str| async move {
+            let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                .fetch_one(self.pool())
+                .await?;
+            to_u64(row.try_get("n")?, "filas")
+        };
+        Ok(ImportCounts {
+            cases_added: count("salud_cases").await?,
+            deaths_added: count("salud_deaths").await?,
+            days_added: count("salud_daily_national").await?,
+        })
     }
 }

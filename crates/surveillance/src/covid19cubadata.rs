@@ -673,6 +673,7 @@ impl Archive {
                 file: FILE.to_owned(),
                 what: "casos.dias".to_owned(),
             })?;
+        let mut listed: BTreeSet<String> = BTreeSet::new();
         for (number, day) in days {
             let Ok(number) = number.parse::<u32>() else {
                 continue;
@@ -691,6 +692,14 @@ impl Archive {
                         });
                     continue;
                 };
+                if !listed.insert(id.to_owned()) {
+                    self.report.add(
+                        "fallecido_repetido",
+                        "Fallecidos listados dos veces (se toma el primero)",
+                        || format!("{id} ({died_on})"),
+                    );
+                    continue;
+                }
                 let case_id = text_of(death, "id_caso").map(str::to_owned);
                 if let Some(case) = &case_id
                     && !cases.contains(case)
