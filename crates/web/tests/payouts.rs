@@ -386,18 +386,8 @@ async fn a_merchant_pays_from_its_own_account_never_more_than_it_holds(
     let (_, buyer) =
         signed_in_user(&server, db, "+5352001002", "Beto Díaz", &[Role::Citizen]).await?;
     let worker = active_user_named(db, "+5352001003", "Carla Ruiz", &[Role::Citizen]).await?;
-    let merchant = post_json_as(
-        &server,
-        "/api/v1/merchants",
-        &owner,
-        None,
-        &json!({"business_name": "Cafetería Las Tres Jotas", "nit": "01234567890",
-            "category_code": "5814", "city": "Santa Clara",
-            "settlement": {"bank": "BPA", "currency": "CUP", "account_number": "9205129900012345"}}),
-    )
-    .await?
-    .json()?;
-    let merchant = merchant["id"].as_str().ok_or("a merchant")?.to_owned();
+    let merchant =
+        apply_for_merchant(&server, &owner, "Cafetería Las Tres Jotas", "01234567890").await?;
     let unapproved = upload(
         &server,
         &owner,
@@ -416,25 +406,16 @@ async fn a_merchant_pays_from_its_own_account_never_more_than_it_holds(
     .await?;
     assert_eq!(approved.status, 200, "{}", approved.text());
     // The cafeteria earns 100 pesos.
-    cash_in_cup(&server, &operator, "+5352001002", "500", "fondos-beto").await?;
-    let code = post_json_as(
+    customer_pays(
         &server,
-        &format!("/api/v1/merchants/{merchant}/qr-codes"),
+        db,
+        &operator,
         &owner,
-        None,
-        &json!({"amount": "100"}),
-    )
-    .await?
-    .json()?;
-    let paid = post_json_as(
-        &server,
-        "/api/v1/payments/qr",
-        &buyer,
-        Some("cafe-1"),
-        &json!({"payload": code["payload"]}),
+        &merchant,
+        "+5352001004",
+        "100",
     )
     .await?;
-    assert_eq!(paid.status, 201, "{}", paid.text());
 
     // Someone else's merchant is no source; a payroll over what it holds is not started.
     let foreign = upload(
@@ -544,18 +525,7 @@ async fn the_page_uploads_checks_pays_and_shows_progress(database: TestDatabase)
     let (_, owner) =
         signed_in_user(&server, db, "+5352001001", "Ana Pérez", &[Role::Citizen]).await?;
     let worker = active_user_named(db, "+5352001003", "Carla Ruiz", &[Role::Citizen]).await?;
-    let merchant = post_json_as(
-        &server,
-        "/api/v1/merchants",
-        &owner,
-        None,
-        &json!({"business_name": "Taller El Tornillo", "nit": "01234567891",
-            "category_code": "7538", "city": "Holguín",
-            "settlement": {"bank": "BPA", "currency": "CUP", "account_number": "9205129900012346"}}),
-    )
-    .await?
-    .json()?;
-    let merchant = merchant["id"].as_str().ok_or("a merchant")?.to_owned();
+    let merchant = apply_for_merchant(&server, &owner, "Taller El Tornillo", "01234567891").await?;
     post_json_as(
         &server,
         &format!("/api/v1/admin/merchants/{merchant}/approve"),
@@ -565,27 +535,16 @@ async fn the_page_uploads_checks_pays_and_shows_progress(database: TestDatabase)
     )
     .await?;
     // The workshop's account gets money from a customer's payment.
-    let (_, customer) =
-        signed_in_user(&server, db, "+5352001004", "Dora Gil", &[Role::Citizen]).await?;
-    cash_in_cup(&server, &operator, "+5352001004", "300", "fondos-dora").await?;
-    let code = post_json_as(
+    customer_pays(
         &server,
-        &format!("/api/v1/merchants/{merchant}/qr-codes"),
+        db,
+        &operator,
         &owner,
-        None,
-        &json!({"amount": "200"}),
-    )
-    .await?
-    .json()?;
-    let paid = post_json_as(
-        &server,
-        "/api/v1/payments/qr",
-        &customer,
-        Some("taller-1"),
-        &json!({"payload": code["payload"]}),
+        &merchant,
+        "+5352001004",
+        "200",
     )
     .await?;
-    assert_eq!(paid.status, 201, "{}", paid.text());
 
     let mut browser = Browser::new(&server);
     support::sign_in_by_form(&mut browser, "+5352001001").await?;
@@ -669,5 +628,58 @@ async fn the_page_uploads_checks_pays_and_shows_progress(database: TestDatabase)
     assert!(field_of(&done, "_csrf").is_some());
     assert_ledger_sound(&engine);
     engine.stop().await;
+    Ok(())
+}
+
+/// `owner`'s application for a merchant (pending); its id.
+async fn apply_for_merchant(
+    server: &TestServer,
+    owner: &str,
+    name: &str,
+    nit: &str,
+) -> Result<String, String> {
+    let applied = post_json_as(
+        server,
+        "/api/v1/merchants",
+        owner,
+        None,
+        &json!({"business_name": name, "nit": nit, "category_code": "5814", "city": "Santa Clara",
+            "settlement": {"bank": "BPA", "currency": "CUP", "account_number": "9205129900012345"}}),
+    )
+    .await?
+    .json()?;
+    Ok(applied["id"].as_str().ok_or("a merchant")?.to_owned())
+}
+
+/// A new customer (`phone`, given money by the bank) pays `amount` to `merchant` by QR.
+async fn customer_pays(
+    server: &TestServer,
+    db: &ceiba_store::Db,
+    operator: &str,
+    owner: &str,
+    merchant: &str,
+    phone: &str,
+    amount: &str,
+) -> Result<(), String> {
+    let (_, customer) = signed_in_user(server, db, phone, "Dora Gil", &[Role::Citizen]).await?;
+    cash_in_cup(server, operator, phone, "500", &format!("fondos-{phone}")).await?;
+    let code = post_json_as(
+        server,
+        &format!("/api/v1/merchants/{merchant}/qr-codes"),
+        owner,
+        None,
+        &json!({"amount": amount}),
+    )
+    .await?
+    .json()?;
+    let paid = post_json_as(
+        server,
+        "/api/v1/payments/qr",
+        &customer,
+        Some(&format!("pago-{phone}")),
+        &json!({"payload": code["payload"]}),
+    )
+    .await?;
+    assert_eq!(paid.status, 201, "{}", paid.text());
     Ok(())
 }
