@@ -2452,6 +2452,61 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
         "{}",
         stdout(&again)
     );
+    // The open series: the nation's cumulative count is the source's; a municipality's small
+    // counts are not published.
+    if !whole {
+        let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+        let open = |area: &'static str| {
+            let server = &server;
+            async move {
+                let path = format!("/api/salud/open/series{area}");
+                let (status, body) =
+                    api(server, "GET", &path, None, None, &serde_json::Value::Null).await?;
+                assert_eq!(status, 200, "{path}: {body}");
+                Ok::<_, String>(body)
+            }
+        };
+        let nation = open("").await?;
+        assert_eq!(nation["schema"], "ceiba-salud-serie/1");
+        assert_eq!(nation["population"], 11_211_060);
+        let last = nation["days"]
+            .as_array()
+            .and_then(|days| days.last())
+            .ok_or("days")?;
+        assert_eq!(last["date"], "2020-04-30");
+        assert_eq!(last["cumulative"], 1_537);
+        assert!(
+            last["incidence_14d"]
+                .as_f64()
+                .is_some_and(|rate| rate > 5.0),
+            "{last}"
+        );
+        let habana = open("?area=23").await?;
+        assert_eq!(habana["level"], "province");
+        let small = open("?area=21.09").await?;
+        assert_eq!(small["suppressed_below"], 5);
+        assert!(
+            small["days"]
+                .as_array()
+                .is_some_and(|days| days.iter().all(|day| {
+                    day["new_cases"].as_u64().is_none_or(|n| n == 0 || n >= 5)
+                        && day["cumulative"].as_u64().is_none_or(|n| n == 0 || n >= 5)
+                })),
+            "{small}"
+        );
+        let unknown = open_raw(&server, "/api/salud/open/series?area=99.99").await?;
+        assert_eq!(unknown, 404);
+        let csv = http::get(&server.url("/api/salud/open/series.csv?area=23")).await?;
+        assert_eq!(csv.status, 200);
+        assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-serie/1"));
+        assert!(
+            csv.text().starts_with("fecha,casos_nuevos,acumulados,"),
+            "{}",
+            csv.text()
+        );
+        let (code, logs) = server.stop().await?;
+        assert_eq!(code, Some(0), "{logs}");
+    }
     let refused = run_on(&database, &["salud", "import", "otra-fuente", &archive]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
@@ -2460,4 +2515,9 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
         stderr(&refused)
     );
     Ok(())
+}
+
+/// The status of a GET without a session.
+async fn open_raw(server: &ServeProcess, path: &str) -> Result<u16, String> {
+    Ok(http::get(&server.url(path)).await?.status)
 }

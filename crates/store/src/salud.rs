@@ -329,6 +329,37 @@ impl Db {
             .collect()
     }
 
+    /// Cases confirmed each day in the whole country (`None`), a province (`23`) or a
+    /// municipality (`23.04`, told apart by its dot), in day order.
+    pub async fn salud_new_cases_by_day(
+        &self,
+        area: Option<&str>,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let column = match area {
+            None => None,
+            Some(code) if code.contains('.') && code != "40.01" => Some("municipality_code"),
+            Some(_) => Some("province_code"),
+        };
+        let query = format!(
+            "SELECT confirmed_on, COUNT(*) AS n FROM salud_cases WHERE status = 'confirmed' \
+             AND confirmed_on IS NOT NULL {} GROUP BY confirmed_on ORDER BY confirmed_on",
+            column.map_or_else(String::new, |column| format!("AND {column} = $1"))
+        );
+        let mut statement = sqlx::query(&query);
+        if let Some(code) = area {
+            statement = statement.bind(code);
+        }
+        let rows = statement.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("confirmed_on")?,
+                    to_u64(row.try_get("n")?, "casos")?,
+                ))
+            })
+            .collect()
+    }
+
     /// How many cases, deaths and days of the national series are stored.
     pub async fn salud_counts(&self) -> Result<ImportCounts, StoreError> {
         let count = |table: &'static str| async move {

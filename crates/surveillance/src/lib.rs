@@ -1,12 +1,15 @@
 //! Salud's epidemic surveillance domain: what is counted and where. No IO: callers read the
 //! files and the database and hand the text or rows in.
 //!
+//! - [`analytics`]: an area's daily series: new and cumulative cases, 7- and 14-day incidence
+//!   per 100,000, doubling time;
 //! - [`geography`]: provinces and municipalities with their DPA codes, population and
 //!   boundaries, from the GeoJSON and population files in `shared/data/cuba`;
 //! - [`covid19cubadata`]: the open COVID-19 data of Cuba (cases, deaths, centres, events, the
 //!   daily national series) read into typed records, with a report of what the source gets
 //!   wrong.
 
+pub mod analytics;
 pub mod covid19cubadata;
 pub mod geography;
 

@@ -262,6 +262,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(merchant_refunds::refund))
         .routes(routes!(merchant_refunds::refunds))
         .routes(routes!(salud::geography))
+        .routes(routes!(salud::area_series))
+        .routes(routes!(salud::area_series_csv))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))

@@ -2,7 +2,10 @@
 //! Each document names its schema and version, so a reader can tell a change of shape.
 //!
 //! - `GET /api/salud/open/geography`: the provinces and municipalities by DPA code, with the
-//!   population every rate is computed over (loaded by `ceiba salud geography`).
+//!   population every rate is computed over (loaded by `ceiba salud geography`);
+//! - `GET /api/salud/open/series[.csv]?area=`: an area's daily series (new and cumulative
+//!   confirmed cases, 7- and 14-day incidence per 100,000, doubling time). Below the province,
+//!   counts from 1 to 4 — and rates over windows of 1 to 4 cases — are published empty.
 
 use axum::Json;
 use axum::extract::State;
@@ -74,4 +77,189 @@ pub async fn geography(State(state): State<AppState>) -> Result<Json<GeographyVi
         population: provinces.iter().map(|province| province.population).sum(),
         provinces,
     }))
+}
+
+/// The schema of [`SeriesView`] and of its CSV.
+pub const SERIES_SCHEMA: &str = "ceiba-salud-serie/1";
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// A province (`23`) or a municipality (`23.04`) by DPA code; the whole country without.
+    pub area: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesDayView {
+    pub date: String,
+    /// `null` where suppressed (1 to 4, below the province).
+    pub new_cases: Option<u64>,
+    pub cumulative: Option<u64>,
+    /// Per 100,000 people, over the last 7 and 14 days.
+    pub incidence_7d: Option<f64>,
+    pub incidence_14d: Option<f64>,
+    pub doubling_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesView {
+    /// `ceiba-salud-serie/1`.
+    pub schema: &'static str,
+    /// `cu`, a province's code or a municipality's.
+    pub area: String,
+    pub name: String,
+    /// `nation`, `province` or `municipality`.
+    pub level: &'static str,
+    pub population: u64,
+    /// Counts from 1 to this less one are published as `null` (below the province only).
+    pub suppressed_below: Option<u64>,
+    pub days: Vec<SeriesDayView>,
+}
+
+async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, ApiError> {
+    use ceiba_surveillance::analytics::{SMALL_COUNT, series};
+    use ceiba_surveillance::covid19cubadata::Date;
+
+    let unknown = || {
+        ApiError::with_detail(
+            crate::problem::ErrorCode::NotFound,
+            "no hay ninguna provincia ni municipio con ese código DPA",
+        )
+    };
+    let (code, name, level, population) = match area.map(str::trim) {
+        None | Some("" | "cu") => {
+            let provinces = state.db.salud_provinces().await?;
+            (
+                "cu".to_owned(),
+                "Cuba".to_owned(),
+                "nation",
+                provinces.iter().map(|province| province.population).sum(),
+            )
+        }
+        Some(code) => {
+            let province = state
+                .db
+                .salud_provinces()
+                .await?
+                .into_iter()
+                .find(|province| province.code == code);
+            match province {
+                Some(province) => (
+                    province.code,
+                    province.name,
+                    "province",
+                    province.population,
+                ),
+                None => {
+                    let municipality = state
+                        .db
+                        .salud_municipalities()
+                        .await?
+                        .into_iter()
+                        .find(|municipality| municipality.code == code)
+                        .ok_or_else(unknown)?;
+                    (
+                        municipality.code,
+                        municipality.name,
+                        "municipality",
+                        municipality.population,
+                    )
+                }
+            }
+        }
+    };
+    let by_day = state
+        .db
+        .salud_new_cases_by_day((level != "nation").then_some(code.as_str()))
+        .await?
+        .into_iter()
+        .filter_map(|(day, count)| Some((Date::parse(&day)?, count)))
+        .collect();
+    let suppress = level == "municipality";
+    let hide = |count: u64| (!suppress || count == 0 || count >= SMALL_COUNT).then_some(count);
+    // A rate over a window of 1 to 4 cases would give the count away, below the province.
+    let keep_rate = |rate: &f64| {
+        let cases = (rate * population as f64 / 100_000.0).round();
+        !suppress || cases == 0.0 || cases >= SMALL_COUNT as f64
+    };
+    let days = series(&by_day, population)
+        .into_iter()
+        .map(|day| SeriesDayView {
+            date: day.date,
+            new_cases: hide(day.new_cases),
+            cumulative: hide(day.cumulative),
+            incidence_7d: day.incidence_7d.filter(keep_rate),
+            incidence_14d: day.incidence_14d.filter(keep_rate),
+            doubling_days: day.doubling_days,
+        })
+        .collect();
+    Ok(SeriesView {
+        schema: SERIES_SCHEMA,
+        area: code,
+        name,
+        level,
+        population,
+        suppressed_below: suppress.then_some(SMALL_COUNT),
+        days,
+    })
+}
+
+/// An area's daily series: new and cumulative confirmed cases, 7- and 14-day incidence per
+/// 100,000 and doubling time. Below the province, counts from 1 to 4 are `null`.
+#[utoipa::path(get, path = "/api/salud/open/series", tag = "salud",
+    params(SeriesQuery),
+    responses(
+        (status = 200, description = "La serie diaria", body = SeriesView),
+        (status = 404, description = "Código DPA desconocido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn area_series(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SeriesView>, ApiError> {
+    let axum::extract::Query(query) = query.map_err(|rejection| {
+        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
+    })?;
+    Ok(Json(series_of(&state, query.area.as_deref()).await?))
+}
+
+/// The same series as CSV: `fecha,casos_nuevos,acumulados,incidencia_7d,incidencia_14d,
+/// dias_duplicacion` (empty where suppressed); the schema in the header `Ceiba-Schema`.
+#[utoipa::path(get, path = "/api/salud/open/series.csv", tag = "salud",
+    params(SeriesQuery),
+    responses(
+        (status = 200, description = "La serie diaria en CSV", content_type = "text/csv"),
+        (status = 404, description = "Código DPA desconocido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn area_series_csv(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let axum::extract::Query(query) = query.map_err(|rejection| {
+        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
+    })?;
+    let view = series_of(&state, query.area.as_deref()).await?;
+    let cell = |value: Option<String>| value.unwrap_or_default();
+    let mut text = String::from(
+        "fecha,casos_nuevos,acumulados,incidencia_7d,incidencia_14d,dias_duplicacion\n",
+    );
+    for day in &view.days {
+        text.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            day.date,
+            cell(day.new_cases.map(|n| n.to_string())),
+            cell(day.cumulative.map(|n| n.to_string())),
+            cell(day.incidence_7d.map(|r| format!("{r:.2}"))),
+            cell(day.incidence_14d.map(|r| format!("{r:.2}"))),
+            cell(day.doubling_days.map(|n| n.to_string())),
+        ));
+    }
+    let mut response =
+        crate::bills::csv_file(&format!("serie-{}.csv", view.area), text.into_bytes());
+    response.headers_mut().insert(
+        axum::http::HeaderName::from_static("ceiba-schema"),
+        axum::http::HeaderValue::from_static(SERIES_SCHEMA),
+    );
+    Ok(response.into_response())
 }
