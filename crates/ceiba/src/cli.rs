@@ -327,6 +327,23 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
+    /// Salud: importa el archivo de COVID-19 de Cuba en una base de datos nueva y mide las
+    /// series diarias abiertas (nación, provincia, municipio) por HTTP; imprime una línea JSON.
+    Salud {
+        /// El archivo covid19cubadata (.zip), con la geografía en su carpeta.
+        #[arg(
+            long,
+            default_value = "../shared/data/cuba/covid19cuba.zip",
+            value_name = "ARCHIVO"
+        )]
+        archive: PathBuf,
+        /// Peticiones de cada serie.
+        #[arg(long, default_value_t = 50)]
+        requests: u32,
+        /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
     /// Tasa de escritura del registro de auditoría: una entrada por transacción y por lotes.
     Audit {
         /// Cuántas entradas escribir en cada modo.

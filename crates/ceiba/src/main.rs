@@ -7,6 +7,7 @@ mod bench;
 mod bench_ledger;
 mod bench_payments;
 mod bench_payouts;
+mod bench_salud;
 mod cli;
 mod config;
 mod demo;
@@ -167,6 +168,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             users,
             transfers,
             concurrency,
+            database_url,
+        })),
+        Command::Bench {
+            command:
+                BenchCommand::Salud {
+                    archive,
+                    requests,
+                    database_url,
+                },
+        } => runtime()?.block_on(bench_salud::run(bench_salud::SaludBench {
+            archive,
+            requests,
             database_url,
         })),
         Command::Bench {

@@ -105,19 +105,23 @@ fn zip_entry(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Re
     Ok(bytes)
 }
 
-/// `ceiba salud import covid19cubadata ARCHIVE [--until DAY]`.
-pub async fn import(
-    config: &Config,
-    source: &str,
+/// What an import of the covid19cubadata archive did.
+pub(crate) struct Imported {
+    pub counts: ImportCounts,
+    /// What the database holds after it.
+    pub stored: ImportCounts,
+    pub report: String,
+}
+
+/// Imports the covid19cubadata archive at `archive_path` (up to `until`, inclusive) into `db`,
+/// with the geography of the archive's folder; `progress` tells it on stderr.
+pub(crate) async fn import_into(
+    db: &Db,
     archive_path: &Path,
-    until: Option<&str>,
-) -> anyhow::Result<()> {
-    if source != "covid19cubadata" {
-        bail!("la fuente «{source}» no se conoce; las que hay: covid19cubadata");
-    }
-    let until = until
-        .map(|text| Date::parse(text).with_context(|| format!("«{text}» no es un día AAAA-MM-DD")))
-        .transpose()?;
+    until: Option<Date>,
+    progress: bool,
+) -> anyhow::Result<Imported> {
+    const SOURCE: &str = "covid19cubadata";
     let started = std::time::Instant::now();
     let folder = archive_path.parent().unwrap_or(Path::new("."));
     let geography = read_geography(folder)?;
@@ -138,61 +142,87 @@ pub async fn import(
             .days
             .retain(|_, day| day.date.is_some_and(|date| date <= until));
     }
-    eprintln!(
-        "Leído en {:.1} s: {} casos, {} fallecidos, {} días.",
-        started.elapsed().as_secs_f64(),
-        count_es(archive.cases.len() as u64),
-        count_es(archive.deaths.len() as u64),
-        count_es(archive.days.len() as u64)
-    );
-
-    let db = open_database(config).await?;
-    let imported = async {
-        db.migrate()
-            .await
-            .context("no se pudo migrar la base de datos")?;
-        store_geography(&db, &geography).await?;
-        let mut counts = ImportCounts::default();
-        let total = archive.cases.len();
-        // On a terminal the count is rewritten in place; in a log, a line every 100,000.
-        let terminal = std::io::stderr().is_terminal();
-        for (index, chunk) in archive.cases.chunks(CASES_PER_TRANSACTION).enumerate() {
-            counts.cases_added += db.import_salud_cases(chunk, source).await?;
-            let done = (index * CASES_PER_TRANSACTION + chunk.len()).min(total);
-            let said = format!(
-                "Casos: {} de {}",
-                count_es(done as u64),
-                count_es(total as u64)
-            );
-            if terminal {
-                eprint!("\r{said}");
-            } else if done % 100_000 < CASES_PER_TRANSACTION || done == total {
-                eprintln!("{said}");
-            }
-        }
-        if terminal {
-            eprintln!();
-        }
-        counts.deaths_added = db.import_salud_deaths(&archive.deaths).await?;
-        let days: Vec<_> = archive.days.values().cloned().collect();
-        counts.days_added = db
-            .import_salud_series(&days, &archive.centres, &archive.events)
-            .await?;
-        let report = archive.report.text();
-        db.record_salud_import(
-            &format!("imp_{:032x}", rand::random::<u128>()),
-            source,
-            counts,
-            &report,
-            crate::serve::now_ms(),
-        )
-        .await?;
-        let stored = db.salud_counts().await?;
-        anyhow::Ok((counts, stored, report))
+    if progress {
+        eprintln!(
+            "Leído en {:.1} s: {} casos, {} fallecidos, {} días.",
+            started.elapsed().as_secs_f64(),
+            count_es(archive.cases.len() as u64),
+            count_es(archive.deaths.len() as u64),
+            count_es(archive.days.len() as u64)
+        );
     }
-    .await;
+    db.migrate()
+        .await
+        .context("no se pudo migrar la base de datos")?;
+    store_geography(db, &geography).await?;
+    let mut counts = ImportCounts::default();
+    let total = archive.cases.len();
+    // On a terminal the count is rewritten in place; in a log, a line every 100,000.
+    let terminal = std::io::stderr().is_terminal();
+    for (index, chunk) in archive.cases.chunks(CASES_PER_TRANSACTION).enumerate() {
+        counts.cases_added += db.import_salud_cases(chunk, SOURCE).await?;
+        let done = (index * CASES_PER_TRANSACTION + chunk.len()).min(total);
+        if !progress {
+            continue;
+        }
+        let said = format!(
+            "Casos: {} de {}",
+            count_es(done as u64),
+            count_es(total as u64)
+        );
+        if terminal {
+            eprint!("\r{said}");
+        } else if done % 100_000 < CASES_PER_TRANSACTION || done == total {
+            eprintln!("{said}");
+        }
+    }
+    if progress && terminal {
+        eprintln!();
+    }
+    counts.deaths_added = db.import_salud_deaths(&archive.deaths).await?;
+    let days: Vec<_> = archive.days.values().cloned().collect();
+    counts.days_added = db
+        .import_salud_series(&days, &archive.centres, &archive.events)
+        .await?;
+    let report = archive.report.text();
+    db.record_salud_import(
+        &format!("imp_{:032x}", rand::random::<u128>()),
+        SOURCE,
+        counts,
+        &report,
+        crate::serve::now_ms(),
+    )
+    .await?;
+    let stored = db.salud_counts().await?;
+    Ok(Imported {
+        counts,
+        stored,
+        report,
+    })
+}
+
+/// `ceiba salud import covid19cubadata ARCHIVE [--until DAY]`.
+pub async fn import(
+    config: &Config,
+    source: &str,
+    archive_path: &Path,
+    until: Option<&str>,
+) -> anyhow::Result<()> {
+    if source != "covid19cubadata" {
+        bail!("la fuente «{source}» no se conoce; las que hay: covid19cubadata");
+    }
+    let until = until
+        .map(|text| Date::parse(text).with_context(|| format!("«{text}» no es un día AAAA-MM-DD")))
+        .transpose()?;
+    let started = std::time::Instant::now();
+    let db = open_database(config).await?;
+    let imported = import_into(&db, archive_path, until, true).await;
     db.close().await;
-    let (counts, stored, report) = imported?;
+    let Imported {
+        counts,
+        stored,
+        report,
+    } = imported?;
     print_line(&format!(
         "Importado de {source} en {:.1} s: {} casos nuevos, {} fallecidos nuevos, {} días nuevos \
          (en la base de datos: {} casos, {} fallecidos, {} días).\nInforme de calidad de los \

@@ -71,6 +71,10 @@ fn main() {
         bench_ledger_prints_json,
     );
     suite.test(
+        "bench_salud_refuses_bad_arguments",
+        bench_salud_refuses_bad_arguments,
+    );
+    suite.test(
         "bench_ledger_refuses_bad_arguments",
         bench_ledger_refuses_bad_arguments,
     );
@@ -2520,4 +2524,27 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
 /// The status of a GET without a session.
 async fn open_raw(server: &ServeProcess, path: &str) -> Result<u16, String> {
     Ok(http::get(&server.url(path)).await?.status)
+}
+
+async fn bench_salud_refuses_bad_arguments() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let refused = run_ceiba(dir.path(), &["bench", "salud", "--requests", "0"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("--requests"),
+        "{}",
+        stderr(&refused)
+    );
+    let missing = run_ceiba(
+        dir.path(),
+        &["bench", "salud", "--archive", "/no/existe/covid19cuba.zip"],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("provincias.geojson"),
+        "{}",
+        stderr(&missing)
+    );
+    Ok(())
 }

@@ -1,0 +1,100 @@
+//! `ceiba bench salud`: the covid19cubadata archive imported into a fresh database (SQLite, or
+//! an empty PostgreSQL named with `--database-url`), then the open daily series of the nation,
+//! a province and a municipality asked for over HTTP, `--requests` times each. Prints one JSON
+//! line: the import's seconds and each series' server-side latency (p50, p99, max).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ceiba_identity::{Argon2Config, CredentialHasher};
+use ceiba_store::{DatabaseUrl, Db, PoolSettings};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+
+use crate::bench::percentile;
+use crate::bench_payments::BenchServer;
+use crate::print_line;
+
+/// What `ceiba bench salud` was asked to do.
+#[derive(Debug, Clone)]
+pub struct SaludBench {
+    pub archive: PathBuf,
+    pub requests: u32,
+    pub database_url: Option<String>,
+}
+
+pub async fn run(bench: SaludBench) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=10_000).contains(&bench.requests),
+        "--requests debe estar entre 1 y 10000"
+    );
+    let scratch = std::env::temp_dir().join(format!("ceiba-bench-{}", uuid::Uuid::new_v4()));
+    let db = match bench.database_url.as_deref() {
+        Some(url) => Db::connect(&DatabaseUrl::parse(url)?, PoolSettings::default()).await?,
+        None => Db::open_embedded(&scratch, PoolSettings::default()).await?,
+    };
+    db.migrate().await?;
+    let outcome = measure(&db, &bench).await;
+    db.close().await;
+    if bench.database_url.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    print_line(&outcome?.to_string())
+}
+
+async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Value> {
+    let started = Instant::now();
+    let imported = crate::salud::import_into(db, &bench.archive, None, false).await?;
+    let import_seconds = started.elapsed().as_secs_f64();
+    let server =
+        BenchServer::start(db, CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)?).await?;
+    type Client = hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Empty<Bytes>,
+    >;
+    let client: Client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let round = |value: f64| (value * 1_000.0).round() / 1_000.0;
+    let mut figures = serde_json::Map::new();
+    for (label, area) in [
+        ("nation", ""),
+        ("province_23", "?area=23"),
+        ("municipality_23_04", "?area=23.04"),
+    ] {
+        let url = format!("{}/api/salud/open/series{area}", server.base);
+        let mut latencies: Vec<Duration> = Vec::with_capacity(bench.requests as usize);
+        let mut bytes = 0;
+        for _ in 0..bench.requests {
+            let sent = Instant::now();
+            let response = client.get(url.parse()?).await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{url} respondió {}",
+                response.status()
+            );
+            bytes = response.into_body().collect().await?.to_bytes().len();
+            latencies.push(sent.elapsed());
+        }
+        latencies.sort_unstable();
+        let milliseconds =
+            |fraction: f64| round(percentile(&latencies, fraction).as_secs_f64() * 1e3);
+        figures.insert(
+            label.to_owned(),
+            serde_json::json!({
+                "ms_p50": milliseconds(0.50),
+                "ms_p99": milliseconds(0.99),
+                "ms_max": milliseconds(1.0),
+                "bytes": bytes,
+            }),
+        );
+    }
+    server.stop().await;
+    Ok(serde_json::json!({
+        "backend": db.engine().as_str(),
+        "cases": imported.stored.cases_added,
+        "import_seconds": round(import_seconds),
+        "requests_each": bench.requests,
+        "series": figures,
+    }))
+}
