@@ -74,7 +74,7 @@ pub use payouts::{
     NewPayoutRow, PAYOUT_BATCHES_PAGE_MAX, PAYOUT_ROWS_MAX, PayoutBatchRow, PayoutOutcome,
     PayoutProgress, PayoutRowRow,
 };
-pub use salud::{AreaRow, GeographyLoad, ImportCounts};
+pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
 pub use webhooks::{

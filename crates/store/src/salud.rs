@@ -19,6 +19,17 @@ pub struct AreaRow {
     pub boundary: String,
 }
 
+/// A province or municipality as read back: everything but its boundary, which only the maps
+/// need (a province's is hundreds of kilobytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Area {
+    pub code: String,
+    /// For a municipality, its province; for a province, itself.
+    pub province_code: String,
+    pub name: String,
+    pub population: u64,
+}
+
 /// What loading the geography changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GeographyLoad {
@@ -26,13 +37,12 @@ pub struct GeographyLoad {
     pub municipalities_changed: u64,
 }
 
-fn area_row(row: &AnyRow) -> Result<AreaRow, StoreError> {
-    Ok(AreaRow {
+fn area(row: &AnyRow) -> Result<Area, StoreError> {
+    Ok(Area {
         code: row.try_get("code")?,
         province_code: row.try_get("province_code")?,
         name: row.try_get("name")?,
         population: to_u64(row.try_get("population")?, "población")?,
-        boundary: row.try_get("boundary")?,
     })
 }
 
@@ -89,25 +99,57 @@ impl Db {
     }
 
     /// The provinces, in code order.
-    pub async fn salud_provinces(&self) -> Result<Vec<AreaRow>, StoreError> {
+    pub async fn salud_provinces(&self) -> Result<Vec<Area>, StoreError> {
         let rows = sqlx::query(
-            "SELECT code, code AS province_code, name, population, boundary \
+            "SELECT code, code AS province_code, name, population \
              FROM salud_provinces ORDER BY code",
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(area_row).collect()
+        rows.iter().map(area).collect()
     }
 
     /// The municipalities, in code order.
-    pub async fn salud_municipalities(&self) -> Result<Vec<AreaRow>, StoreError> {
+    pub async fn salud_municipalities(&self) -> Result<Vec<Area>, StoreError> {
         let rows = sqlx::query(
-            "SELECT code, province_code, name, population, boundary \
+            "SELECT code, province_code, name, population \
              FROM salud_municipalities ORDER BY code",
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(area_row).collect()
+        rows.iter().map(area).collect()
+    }
+
+    /// The province with `code` (`true`), or else the municipality (`false`).
+    pub async fn salud_area(&self, code: &str) -> Result<Option<(Area, bool)>, StoreError> {
+        let province = sqlx::query(
+            "SELECT code, code AS province_code, name, population \
+             FROM salud_provinces WHERE code = $1",
+        )
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some(row) = province {
+            return Ok(Some((area(&row)?, true)));
+        }
+        let municipality = sqlx::query(
+            "SELECT code, province_code, name, population \
+             FROM salud_municipalities WHERE code = $1",
+        )
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
+        municipality.map(|row| Ok((area(&row)?, false))).transpose()
+    }
+
+    /// Everybody counted, in every municipality.
+    pub async fn salud_population(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(population), 0) AS BIGINT) AS n FROM salud_municipalities",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        to_u64(row.try_get("n")?, "población")
     }
 }
 
@@ -329,24 +371,26 @@ impl Db {
             .collect()
     }
 
-    /// Cases confirmed each day in the whole country (`None`), a province (`23`) or a
-    /// municipality (`23.04`, told apart by its dot), in day order.
+    /// Cases confirmed each day in the whole country (`None`), or in the area with `code`: a
+    /// province (`Some((code, true))`) or a municipality (`false`), in day order.
     pub async fn salud_new_cases_by_day(
         &self,
-        area: Option<&str>,
+        area: Option<(&str, bool)>,
     ) -> Result<Vec<(String, u64)>, StoreError> {
-        let column = match area {
-            None => None,
-            Some(code) if code.contains('.') && code != "40.01" => Some("municipality_code"),
-            Some(_) => Some("province_code"),
-        };
+        let column = area.map(|(_, province)| {
+            if province {
+                "province_code"
+            } else {
+                "municipality_code"
+            }
+        });
         let query = format!(
             "SELECT confirmed_on, COUNT(*) AS n FROM salud_cases WHERE status = 'confirmed' \
              AND confirmed_on IS NOT NULL {} GROUP BY confirmed_on ORDER BY confirmed_on",
             column.map_or_else(String::new, |column| format!("AND {column} = $1"))
         );
         let mut statement = sqlx::query(&query);
-        if let Some(code) = area {
+        if let Some((code, _)) = area {
             statement = statement.bind(code);
         }
         let rows = statement.fetch_all(self.pool()).await?;

@@ -128,50 +128,21 @@ async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, A
         )
     };
     let (code, name, level, population) = match area.map(str::trim) {
-        None | Some("" | "cu") => {
-            let provinces = state.db.salud_provinces().await?;
-            (
-                "cu".to_owned(),
-                "Cuba".to_owned(),
-                "nation",
-                provinces.iter().map(|province| province.population).sum(),
-            )
-        }
+        None | Some("" | "cu") => (
+            "cu".to_owned(),
+            "Cuba".to_owned(),
+            "nation",
+            state.db.salud_population().await?,
+        ),
         Some(code) => {
-            let province = state
-                .db
-                .salud_provinces()
-                .await?
-                .into_iter()
-                .find(|province| province.code == code);
-            match province {
-                Some(province) => (
-                    province.code,
-                    province.name,
-                    "province",
-                    province.population,
-                ),
-                None => {
-                    let municipality = state
-                        .db
-                        .salud_municipalities()
-                        .await?
-                        .into_iter()
-                        .find(|municipality| municipality.code == code)
-                        .ok_or_else(unknown)?;
-                    (
-                        municipality.code,
-                        municipality.name,
-                        "municipality",
-                        municipality.population,
-                    )
-                }
-            }
+            let (area, province) = state.db.salud_area(code).await?.ok_or_else(unknown)?;
+            let level = if province { "province" } else { "municipality" };
+            (area.code, area.name, level, area.population)
         }
     };
     let by_day = state
         .db
-        .salud_new_cases_by_day((level != "nation").then_some(code.as_str()))
+        .salud_new_cases_by_day((level != "nation").then_some((code.as_str(), level == "province")))
         .await?
         .into_iter()
         .filter_map(|(day, count)| Some((Date::parse(&day)?, count)))
