@@ -23,6 +23,7 @@ mod payment_requests;
 mod payments;
 mod payouts;
 mod salud;
+mod salud_views;
 pub mod testing;
 mod url;
 mod ussd;
@@ -75,6 +76,7 @@ pub use payouts::{
     PayoutProgress, PayoutRowRow,
 };
 pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
+pub use salud_views::{ALERTS_READ_MAX, AlertRow, DayCount, NationalDay, ProfileCount};
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
 pub use webhooks::{

@@ -94,6 +94,9 @@ impl Db {
             .await?
             .rows_affected();
         }
+        if load.provinces_changed + load.municipalities_changed > 0 {
+            crate::salud_views::bump_salud_revision(&mut transaction).await?;
+        }
         transaction.commit().await?;
         Ok(load)
     }
@@ -226,6 +229,9 @@ impl Db {
             }
             added += statement.execute(&mut *transaction).await?.rows_affected();
         }
+        if added > 0 {
+            crate::salud_views::bump_salud_revision(&mut transaction).await?;
+        }
         transaction.commit().await?;
         Ok(added)
     }
@@ -252,14 +258,18 @@ impl Db {
             }
             added += statement.execute(&mut *transaction).await?.rows_affected();
         }
-        sqlx::query(
+        let marked = sqlx::query(
             "UPDATE salud_cases SET outcome = 'deceased', outcome_on = \
              (SELECT MIN(d.died_on) FROM salud_deaths d WHERE d.case_id = salud_cases.id) \
              WHERE outcome IS NULL AND id IN (SELECT case_id FROM salud_deaths \
              WHERE case_id IS NOT NULL)",
         )
         .execute(&mut *transaction)
-        .await?;
+        .await?
+        .rows_affected();
+        if added > 0 || marked > 0 {
+            crate::salud_views::bump_salud_revision(&mut transaction).await?;
+        }
         transaction.commit().await?;
         Ok(added)
     }

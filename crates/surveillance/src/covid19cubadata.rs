@@ -190,12 +190,15 @@ pub struct DayFigures {
     pub date: Option<Date>,
     /// Cases confirmed that day (the length of its list).
     pub confirmed: u64,
+    /// Tests to date (cumulative, unlike the rest).
     pub tests_total: Option<u64>,
+    /// That day's recoveries, deaths and evacuations.
     pub recovered: Option<u64>,
     pub deaths: Option<u64>,
     pub serious: Option<u64>,
     pub critical: Option<u64>,
     pub evacuated: Option<u64>,
+    /// Patients serious and critical, and asymptomatic cases, that day.
     pub asymptomatic: Option<u64>,
     /// People under watch at primary care.
     pub at_risk: Option<u64>,

@@ -1,17 +1,26 @@
 //! Salud's epidemic surveillance domain: what is counted and where. No IO: callers read the
 //! files and the database and hand the text or rows in.
 //!
+//! - [`alerts`]: outbreak detection on an area's daily series: EARS C1, C2 and C3, and the
+//!   crossing of a 14-day incidence threshold, each signal explained in Spanish;
 //! - [`analytics`]: an area's daily series: new and cumulative cases, 7- and 14-day incidence
 //!   per 100,000, doubling time;
+//! - [`dashboard`]: every area's daily cases and deaths and its cases' profile, held in memory
+//!   to answer the dashboards, and the nation's headline figures;
 //! - [`geography`]: provinces and municipalities with their DPA codes, population and
 //!   boundaries, from the GeoJSON and population files in `shared/data/cuba`;
+//! - [`map`]: the geometry of choropleth maps drawn as SVG: a frame that fits longitude and
+//!   latitude into pixels, and each boundary's outline as compact, simplified path data;
 //! - [`covid19cubadata`]: the open COVID-19 data of Cuba (cases, deaths, centres, events, the
 //!   daily national series) read into typed records, with a report of what the source gets
 //!   wrong.
 
+pub mod alerts;
 pub mod analytics;
 pub mod covid19cubadata;
+pub mod dashboard;
 pub mod geography;
+pub mod map;
 
 pub use geography::{
     Geography, GeographyError, MultiPolygon, Municipality, Province, UNKNOWN_MUNICIPALITY,

@@ -27,6 +27,8 @@ pub mod payouts;
 pub mod problem;
 pub mod ratelimit;
 pub mod salud;
+pub mod salud_charts;
+pub mod salud_dashboard;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
@@ -88,6 +90,8 @@ pub struct AppState {
     /// Where deposits from and withdrawals to people's linked bank accounts are confirmed (see
     /// `bank_accounts.rs`); the simulated banks unless a real connection is plugged in.
     pub bank_connector: Arc<dyn bank_accounts::BankConnector>,
+    /// Salud's dashboards' figures, held in memory and built again when the records change.
+    pub salud: Arc<salud_dashboard::SaludCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -125,6 +129,7 @@ impl AppState {
             ussd: Arc::new(ussd::UssdSettings::closed(rand::random())),
             biller_connector: Arc::new(bills::BuiltInConnector::new()),
             bank_connector: Arc::new(bank_accounts::SimulatedBank::new()),
+            salud: Arc::new(salud_dashboard::SaludCache::default()),
         }
     }
 }
@@ -465,6 +470,15 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
     let pages = Router::new()
         .route("/", get(pages::home))
         .route(pages::STYLESHEET_PATH.as_str(), get(pages::stylesheet))
+        .route(salud_dashboard::NATION_PATH, get(salud_dashboard::nation))
+        .route(
+            salud_dashboard::PROVINCE_PATH,
+            get(salud_dashboard::province),
+        )
+        .route(
+            salud_dashboard::MUNICIPALITY_PATH,
+            get(salud_dashboard::municipality),
+        )
         .merge(account_pages);
 
     let security_headers = ServiceBuilder::new()
