@@ -26,6 +26,10 @@ pub enum EventKind {
     PhoneChanged,
     /// An administrator approved or rejected a merchant's application.
     MerchantDecided,
+    /// A health role read a case record (one event per record, in a list too).
+    CaseRead,
+    /// An administrator changed the provinces a health worker or epidemiologist works in.
+    StaffProvincesChanged,
 }
 
 impl EventKind {
@@ -47,6 +51,8 @@ impl EventKind {
             EventKind::PinChanged => "pin_changed",
             EventKind::PhoneChanged => "phone_changed",
             EventKind::MerchantDecided => "merchant_decided",
+            EventKind::CaseRead => "salud_case_read",
+            EventKind::StaffProvincesChanged => "salud_staff_provinces_changed",
         }
     }
 }

@@ -211,6 +211,17 @@ pub enum SaludCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Busca brotes en cada municipio (EARS C1, C2 y C3 y el cruce del umbral de incidencia
+    /// en 14 días), guarda cada señal nueva y avisa por SMS a los epidemiólogos de la
+    /// provincia de las de los últimos días. `ceiba serve` lo hace solo cada vez que cambian
+    /// los casos.
+    Alerts {
+        /// Se avisa de las señales de los últimos N días (las más viejas solo se guardan).
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        notify_days: u32,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -120,6 +120,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config);
             runtime()?.block_on(salud::import(&config, &source, &archive, until.as_deref()))
         }
+        Command::Salud {
+            command:
+                SaludCommand::Alerts {
+                    notify_days,
+                    storage,
+                },
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(salud::alerts(&config, notify_days))
+        }
         Command::Demo {
             command: DemoCommand::Seed { storage, force },
         } => {

@@ -237,3 +237,29 @@ pub async fn import(
         report.trim_end()
     ))
 }
+
+/// Looks for outbreaks once (see `ceiba_web::salud_alerts`) and says what it found.
+pub async fn alerts(config: &Config, notify_days: u32) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    db.migrate()
+        .await
+        .context("no se pudo migrar la base de datos")?;
+    let now_ms = ceiba_web::clock::Clock::system().now_ms();
+    let today = ceiba_web::salud_alerts::cuba_day(now_ms);
+    let run = ceiba_web::salud_alerts::run(
+        &db,
+        &ceiba_web::salud_dashboard::SaludCache::default(),
+        &ceiba_surveillance::alerts::AlertSettings::default(),
+        today.plus_days(-i64::from(notify_days)),
+        now_ms,
+    )
+    .await;
+    db.close().await;
+    let run = run.context("no se pudieron buscar brotes")?;
+    print_line(&format!(
+        "Alertas: {} señales en toda la serie, {} nuevas (se avisa de las de los últimos {} días).",
+        count_es(run.signals),
+        count_es(run.new),
+        notify_days
+    ))
+}

@@ -182,6 +182,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     state.ussd = Arc::new(ussd);
     let settle_task = tokio::spawn(settle_payments(state.clone(), stop.clone()));
     let payouts_task = tokio::spawn(pay_payouts(state.clone(), stop.clone()));
+    let outbreaks_task = tokio::spawn(watch_outbreaks(state.clone(), stop.clone()));
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
     state.tls = tls.is_some() || config.behind_https_proxy;
     let app = ceiba_web::router(state, config.limits);
@@ -201,6 +202,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Err(error) = payouts_task.await {
         tracing::error!(%error, "the bulk payouts task failed");
+    }
+    if let Err(error) = outbreaks_task.await {
+        tracing::error!(%error, "the outbreak detection task failed");
     }
     ledger.stop().await;
     if let Err(error) = maintenance_task.await {
@@ -244,6 +248,50 @@ async fn pay_payouts(state: AppState, mut stop: watch::Receiver<bool>) {
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(code = ?error.code, "could not pay bulk payout rows"),
+        }
+    }
+}
+
+/// How often the outbreak detector looks whether Salud's records changed, and how many days
+/// back a new signal is still sent to epidemiologists.
+const OUTBREAKS_EVERY: Duration = Duration::from_secs(60);
+const OUTBREAK_NOTIFY_DAYS: i64 = 3;
+
+/// Looks for outbreaks each time Salud's records change (see `ceiba_web::salud_alerts`). Any
+/// process may: a signal is stored, and sent, once whoever finds it.
+async fn watch_outbreaks(state: AppState, mut stop: watch::Receiver<bool>) {
+    let settings = ceiba_surveillance::alerts::AlertSettings::default();
+    let mut looked_at: Option<u64> = None;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(OUTBREAKS_EVERY) => {}
+        }
+        match state.db.salud_revision().await {
+            Ok(revision) if looked_at == Some(revision) => continue,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not read Salud's revision");
+                continue;
+            }
+        }
+        let now_ms = state.clock.now_ms();
+        let notify_from =
+            ceiba_web::salud_alerts::cuba_day(now_ms).plus_days(-OUTBREAK_NOTIFY_DAYS);
+        match ceiba_web::salud_alerts::run(&state.db, &state.salud, &settings, notify_from, now_ms)
+            .await
+        {
+            Ok(run) => {
+                looked_at = Some(run.revision);
+                if run.new > 0 {
+                    tracing::info!(
+                        signals = run.signals,
+                        new = run.new,
+                        "outbreak signals found"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not look for outbreaks"),
         }
     }
 }

@@ -76,7 +76,10 @@ pub use payouts::{
     PayoutProgress, PayoutRowRow,
 };
 pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
-pub use salud_views::{ALERTS_READ_MAX, AlertRow, DayCount, NationalDay, ProfileCount};
+pub use salud_views::{
+    ALERTS_READ_MAX, AlertRow, CASES_PAGE_MAX, CaseFilter, CaseRecord, DayCount, NationalDay,
+    ProfileCount,
+};
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
 pub use webhooks::{

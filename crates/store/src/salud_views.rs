@@ -241,10 +241,12 @@ impl Db {
     }
 
     /// Stores the alerts not stored before and, in the same transaction, queues one SMS per
-    /// new alert to every epidemiologist working in its province. How many alerts were new.
+    /// new alert about a day from `notify_from_day` on to every epidemiologist working in its
+    /// province. How many alerts were new.
     pub async fn record_salud_alerts(
         &self,
         alerts: &[AlertRow],
+        notify_from_day: &str,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         let (_turn, mut transaction) = self.begin_write().await?;
@@ -268,10 +270,10 @@ impl Db {
             .execute(&mut *transaction)
             .await?
             .rows_affected();
-            if new == 0 {
+            added += new;
+            if new == 0 || alert.day.as_str() < notify_from_day {
                 continue;
             }
-            added += new;
             let phones = sqlx::query(
                 "SELECT u.phone FROM salud_staff_provinces s \
                  JOIN user_roles r ON r.user_id = s.user_id AND r.role = 'epidemiologist' \
@@ -329,5 +331,145 @@ impl Db {
                 })
             })
             .collect()
+    }
+}
+
+/// A case record as health roles read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub id: String,
+    /// `suspected`, `probable`, `confirmed`, `discarded`.
+    pub status: String,
+    pub confirmed_on: Option<String>,
+    pub country: Option<String>,
+    pub age: Option<u64>,
+    pub sex: Option<String>,
+    pub municipality_code: String,
+    pub province_code: String,
+    pub source: String,
+    pub consulted_on: Option<String>,
+    pub arrived_on: Option<String>,
+    pub isolation_centre: Option<String>,
+    pub diagnostic_centre: Option<String>,
+    pub contacts: Option<u64>,
+    pub outcome: Option<String>,
+    pub outcome_on: Option<String>,
+}
+
+/// Which cases a list shows. Every field narrows it; `provinces` is the reader's scope (a
+/// health worker's provinces), applied before anything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// `None`: every province.
+    pub provinces: Option<Vec<String>>,
+    pub province: Option<String>,
+    pub municipality: Option<String>,
+    /// Confirmed from and to these days (`YYYY-MM-DD`), inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub source: Option<String>,
+    pub sex: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Most cases one page lists.
+pub const CASES_PAGE_MAX: u64 = 200;
+
+const CASE_COLUMNS: &str = "id, status, confirmed_on, country, age, sex, municipality_code, \
+     province_code, source, consulted_on, arrived_on, isolation_centre, diagnostic_centre, \
+     contacts, outcome, outcome_on";
+
+fn case_record(row: &sqlx::any::AnyRow) -> Result<CaseRecord, StoreError> {
+    Ok(CaseRecord {
+        id: row.try_get("id")?,
+        status: row.try_get("status")?,
+        confirmed_on: row.try_get("confirmed_on")?,
+        country: row.try_get("country")?,
+        age: optional(row, "age")?,
+        sex: row.try_get("sex")?,
+        municipality_code: row.try_get("municipality_code")?,
+        province_code: row.try_get("province_code")?,
+        source: row.try_get("source")?,
+        consulted_on: row.try_get("consulted_on")?,
+        arrived_on: row.try_get("arrived_on")?,
+        isolation_centre: row.try_get("isolation_centre")?,
+        diagnostic_centre: row.try_get("diagnostic_centre")?,
+        contacts: optional(row, "contacts")?,
+        outcome: row.try_get("outcome")?,
+        outcome_on: row.try_get("outcome_on")?,
+    })
+}
+
+impl Db {
+    /// A page of cases, newest confirmation first: at most `limit` (capped at
+    /// [`CASES_PAGE_MAX`]) after skipping `offset`.
+    pub async fn salud_cases(
+        &self,
+        filter: &CaseFilter,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        // Conditions in a fixed shape, each value a parameter.
+        if let Some(provinces) = &filter.provinces {
+            if provinces.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks: Vec<String> = provinces
+                .iter()
+                .map(|province| {
+                    values.push(province);
+                    format!("${}", values.len())
+                })
+                .collect();
+            conditions.push(format!("province_code IN ({})", marks.join(", ")));
+        }
+        for (column, operator, value) in [
+            ("province_code", "=", &filter.province),
+            ("municipality_code", "=", &filter.municipality),
+            ("confirmed_on", ">=", &filter.from),
+            ("confirmed_on", "<=", &filter.to),
+            ("source", "=", &filter.source),
+            ("sex", "=", &filter.sex),
+            ("status", "=", &filter.status),
+        ] {
+            if let Some(value) = value {
+                values.push(value);
+                conditions.push(format!("{column} {operator} ${}", values.len()));
+            }
+        }
+        let clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let query = format!(
+            "SELECT {CASE_COLUMNS} FROM salud_cases {clause} \
+             ORDER BY confirmed_on DESC, id LIMIT ${} OFFSET ${}",
+            values.len() + 1,
+            values.len() + 2
+        );
+        let mut statement = sqlx::query(&query);
+        for value in values {
+            statement = statement.bind(value);
+        }
+        let rows = statement
+            .bind(to_i64(limit.min(CASES_PAGE_MAX), "límite")?)
+            .bind(to_i64(offset, "desplazamiento")?)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(case_record).collect()
+    }
+
+    /// One case by its id.
+    pub async fn salud_case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM salud_cases WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(case_record).transpose()
     }
 }

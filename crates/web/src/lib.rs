@@ -27,6 +27,8 @@ pub mod payouts;
 pub mod problem;
 pub mod ratelimit;
 pub mod salud;
+pub mod salud_alerts;
+pub mod salud_cases;
 pub mod salud_charts;
 pub mod salud_dashboard;
 pub mod settlement;
@@ -269,6 +271,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(salud::geography))
         .routes(routes!(salud::area_series))
         .routes(routes!(salud::area_series_csv))
+        .routes(routes!(salud_cases::list_cases))
+        .routes(routes!(salud_cases::get_case))
+        .routes(routes!(salud_cases::admin_set_staff_provinces))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))
@@ -479,6 +484,7 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             salud_dashboard::MUNICIPALITY_PATH,
             get(salud_dashboard::municipality),
         )
+        .route(salud_cases::CASES_PAGE_PATH, get(salud_cases::cases_page))
         .merge(account_pages);
 
     let security_headers = ServiceBuilder::new()

@@ -1,0 +1,484 @@
+//! Salud over HTTP, on each engine, on a small constructed country (two provinces, three
+//! municipalities): an outbreak raises EARS C1, C2, C3 and the 14-day threshold once, shown on
+//! the dashboard and sent to the province's epidemiologists only; case-level data is for
+//! health roles only, a health worker reads only their province's, and every case read lands
+//! in the audit log; the dashboards withhold small counts below the province.
+
+use ceiba_identity::Role;
+use ceiba_store::{AreaRow, Db};
+use ceiba_surveillance::alerts::AlertSettings;
+use ceiba_surveillance::covid19cubadata::{Case, Date, Sex, Source};
+use ceiba_testkit::each_engine;
+use ceiba_testkit::{Suite, TestDatabase, TestResult};
+use ceiba_web::salud_alerts;
+use serde_json::{Value, json};
+
+mod support;
+use support::{TestServer, assert_problem, second_factor_token, signed_in_user, unescape_html};
+
+fn main() {
+    let mut suite = Suite::new();
+    each_engine!(suite:
+        an_outbreak_is_signalled_once_and_sent_to_its_provinces_epidemiologists,
+        case_records_are_for_health_roles_within_their_provinces_and_every_read_is_audited,
+        dashboards_withhold_small_counts_below_the_province,
+    );
+    suite.run()
+}
+
+const SQUARE: &str = "[[[[-82.4,23.1],[-82.3,23.1],[-82.3,23.2],[-82.4,23.2],[-82.4,23.1]]]]";
+const SQUARE_EAST: &str = "[[[[-82.2,23.1],[-82.1,23.1],[-82.1,23.2],[-82.2,23.2],[-82.2,23.1]]]]";
+
+fn area(code: &str, province: &str, name: &str, population: u64, boundary: &str) -> AreaRow {
+    AreaRow {
+        code: code.to_owned(),
+        province_code: province.to_owned(),
+        name: name.to_owned(),
+        population,
+        boundary: boundary.to_owned(),
+    }
+}
+
+fn case(id: String, day: Date, municipality: &str) -> Case {
+    Case {
+        id,
+        confirmed_on: day,
+        country: Some("cu".to_owned()),
+        age: Some(40),
+        sex: Some(Sex::Female),
+        municipality_code: municipality.to_owned(),
+        province_code: municipality[..2].to_owned(),
+        source: Source::Autochthonous,
+        consulted_on: None,
+        arrived_on: None,
+        isolation_centre: None,
+        diagnostic_centre: None,
+        contacts: None,
+    }
+}
+
+/// The country, and its cases up to `today`: Plaza (23.01, 100,000 people) has 2 cases a day
+/// for 29 days and 25 today; Centro (24.01) 1 a day for 10 days; Norte (24.02) 3 in all.
+/// 83 cases in province 23, 13 in province 24.
+async fn constructed_country(db: &Db, today: Date) -> Result<(), String> {
+    db.load_geography(
+        &[
+            area("23", "23", "La Habana", 100_000, SQUARE),
+            area("24", "24", "Este", 80_000, SQUARE_EAST),
+        ],
+        &[
+            area("23.01", "23", "Plaza", 100_000, SQUARE),
+            area("24.01", "24", "Centro", 50_000, SQUARE_EAST),
+            area("24.02", "24", "Norte", 30_000, SQUARE_EAST),
+        ],
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    let mut cases = Vec::new();
+    for back in 1..=29 {
+        for n in 0..2 {
+            cases.push(case(
+                format!("p-{back}-{n}"),
+                today.plus_days(-back),
+                "23.01",
+            ));
+        }
+    }
+    for n in 0..25 {
+        cases.push(case(format!("p-0-{n}"), today, "23.01"));
+    }
+    for back in 0..10 {
+        cases.push(case(format!("c-{back}"), today.plus_days(-back), "24.01"));
+    }
+    for back in 0..3 {
+        cases.push(case(
+            format!("n-{back}"),
+            today.plus_days(-back * 5),
+            "24.02",
+        ));
+    }
+    db.import_salud_cases(&cases, "ceiba")
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(())
+}
+
+fn today_of(server: &TestServer) -> Date {
+    salud_alerts::cuba_day(server.clock.now_ms())
+}
+
+async fn salud_sms_to(db: &Db, phone: &str) -> Result<Vec<String>, String> {
+    let due = db
+        .due_sms(i64::MAX, ceiba_store::SMS_BATCH_MAX)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(due
+        .into_iter()
+        .filter(|sms| sms.phone == phone && sms.body.starts_with("Ceiba Salud"))
+        .map(|sms| sms.body)
+        .collect())
+}
+
+async fn get_json(server: &TestServer, path: &str, token: &str) -> Result<(u16, Value), String> {
+    let authorization = format!("Bearer {token}");
+    let response = server
+        .get_with(path, &[("authorization", authorization.as_str())])
+        .await?;
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    Ok((response.status, body))
+}
+
+async fn an_outbreak_is_signalled_once_and_sent_to_its_provinces_epidemiologists(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    let today = today_of(&server);
+    constructed_country(&db, today).await?;
+    let (havana, _) = signed_in_user(
+        &server,
+        &db,
+        "+5352100001",
+        "Epi Habana",
+        &[Role::Epidemiologist],
+    )
+    .await?;
+    let (east, _) = signed_in_user(
+        &server,
+        &db,
+        "+5352100002",
+        "Epi Este",
+        &[Role::Epidemiologist],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&havana, &["23".to_owned()])
+            .await?
+    );
+    assert!(
+        db.set_salud_staff_provinces(&east, &["24".to_owned()])
+            .await?
+    );
+
+    let cache = ceiba_web::salud_dashboard::SaludCache::default();
+    let settings = AlertSettings::default();
+    let now_ms = server.clock.now_ms();
+    let run = salud_alerts::run(&db, &cache, &settings, today.plus_days(-3), now_ms).await?;
+    assert_eq!(
+        run.new, 4,
+        "C1, C2, C3 and the 14-day threshold, today, in Plaza"
+    );
+    let alerts = db.salud_alerts(None, "2000-01-01", 100).await?;
+    let mut methods: Vec<&str> = alerts.iter().map(|alert| alert.method.as_str()).collect();
+    methods.sort_unstable();
+    assert_eq!(methods, ["ears_c1", "ears_c2", "ears_c3", "incidence_14d"]);
+    for alert in &alerts {
+        assert_eq!(alert.municipality_code, "23.01");
+        assert_eq!(alert.day, today.to_string());
+        assert!(
+            alert.explanation.starts_with("Plaza (La Habana): "),
+            "{}",
+            alert.explanation
+        );
+        assert!(
+            alert.explanation.contains("supera"),
+            "{}",
+            alert.explanation
+        );
+    }
+    let c1 = alerts
+        .iter()
+        .find(|alert| alert.method == "ears_c1")
+        .ok_or("C1")?;
+    assert_eq!(c1.cases, 25);
+    assert!(
+        (c1.value - 23.0).abs() < 1e-9,
+        "(25 − 2) / the floor of 1: {}",
+        c1.value
+    );
+    let incidence = alerts
+        .iter()
+        .find(|alert| alert.method == "incidence_14d")
+        .ok_or("I14")?;
+    assert!(
+        (incidence.value - 51.0).abs() < 1e-9,
+        "13 × 2 + 25 per 100,000: {}",
+        incidence.value
+    );
+
+    // Sent to La Habana's epidemiologist, once each; not to the east's.
+    let sent = salud_sms_to(&db, "+5352100001").await?;
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert!(sent.iter().all(|text| text.contains("Plaza")), "{sent:?}");
+    assert!(salud_sms_to(&db, "+5352100002").await?.is_empty());
+
+    // A second run finds the same signals and sends nothing more.
+    let again = salud_alerts::run(&db, &cache, &settings, today.plus_days(-3), now_ms).await?;
+    assert_eq!((again.signals, again.new), (4, 0));
+    assert_eq!(salud_sms_to(&db, "+5352100001").await?.len(), 4);
+
+    // Signals about days before the notification window are kept, never sent.
+    let old_day = today.plus_days(-40);
+    db.import_salud_cases(
+        &(0..30)
+            .map(|n| case(format!("old-{n}"), old_day, "24.01"))
+            .collect::<Vec<_>>(),
+        "ceiba",
+    )
+    .await?;
+    let late = salud_alerts::run(&db, &cache, &settings, today.plus_days(-3), now_ms).await?;
+    assert!(late.new > 0, "the old outbreak is found");
+    assert!(
+        salud_sms_to(&db, "+5352100002").await?.is_empty(),
+        "but not sent"
+    );
+
+    // The dashboard shows them: the method to all, the numbers to health roles.
+    let public = server.get("/salud/municipio/23.01").await?;
+    assert_eq!(public.status, 200);
+    let page = public.text();
+    assert!(page.contains("EARS C2"), "the alert is on the dashboard");
+    assert!(
+        !page.contains("supera"),
+        "its numbers are not shown to the public"
+    );
+    let (_, token) = signed_in_user(
+        &server,
+        &db,
+        "+5352100003",
+        "Epi Nacional",
+        &[Role::Epidemiologist],
+    )
+    .await?;
+    let authorization = format!("Bearer {token}");
+    let health = server
+        .get_with(
+            "/salud/municipio/23.01",
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    assert!(health.text().contains("supera 3"), "health roles read why");
+    server.shut_down();
+    Ok(())
+}
+
+async fn case_records_are_for_health_roles_within_their_provinces_and_every_read_is_audited(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    constructed_country(&db, today_of(&server)).await?;
+    let admin = second_factor_token(&server, &db, "+5352200001", &[Role::Administrator]).await?;
+    let (worker_id, worker) = signed_in_user(
+        &server,
+        &db,
+        "+5352200002",
+        "Enfermera",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    let (_, epidemiologist) =
+        signed_in_user(&server, &db, "+5352200003", "Epi", &[Role::Epidemiologist]).await?;
+    let (_, citizen) = signed_in_user(&server, &db, "+5352200004", "Vecino", &[]).await?;
+
+    // Nobody outside health reads cases; the public not even the list.
+    let anonymous = server.get("/api/v1/salud/cases").await?;
+    assert_problem(&anonymous, 401, "unauthenticated", "/api/v1/salud/cases");
+    let (status, body) = get_json(&server, "/api/v1/salud/cases", &citizen).await?;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = get_json(&server, "/api/v1/salud/cases/p-0-0", &citizen).await?;
+    assert_eq!(status, 403, "{body}");
+
+    // A health worker with no province reads none.
+    let (status, body) = get_json(&server, "/api/v1/salud/cases", &worker).await?;
+    assert_eq!(status, 200);
+    assert_eq!(body["cases"].as_array().map(Vec::len), Some(0), "{body}");
+
+    // The administrator assigns La Habana (an unknown province is refused, nothing changes).
+    let path = format!("/api/v1/admin/users/{worker_id}/salud-provinces");
+    let refused = server
+        .send_json(
+            "PUT",
+            &path,
+            &json!({ "provinces": ["23", "99"] }),
+            &[("authorization", &format!("Bearer {admin}"))],
+        )
+        .await?;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(db.salud_staff_provinces(&worker_id).await?.is_empty());
+    let assigned = server
+        .send_json(
+            "PUT",
+            &path,
+            &json!({ "provinces": ["23"] }),
+            &[("authorization", &format!("Bearer {admin}"))],
+        )
+        .await?;
+    assert_eq!(assigned.status, 204, "{}", assigned.text());
+    let not_admin = server
+        .send_json(
+            "PUT",
+            &path,
+            &json!({ "provinces": ["24"] }),
+            &[("authorization", &format!("Bearer {worker}"))],
+        )
+        .await?;
+    assert_eq!(not_admin.status, 403);
+
+    // Now the worker reads La Habana's cases, and only those, each read audited.
+    let before = db.audit_head().await?.tree_size;
+    let (status, body) = get_json(&server, "/api/v1/salud/cases?limit=200", &worker).await?;
+    assert_eq!(status, 200, "{body}");
+    let cases = body["cases"].as_array().ok_or("cases")?;
+    assert_eq!(cases.len(), 83);
+    assert!(cases.iter().all(|case| case["province_code"] == "23"));
+    assert_eq!(
+        db.audit_head().await?.tree_size,
+        before + 83,
+        "one entry per case read"
+    );
+    let entries = db.audit_entries(before, 1).await?;
+    let entry: Value = serde_json::from_slice(&entries[0].data)?;
+    assert_eq!(entry["kind"], "salud_case_read");
+    assert_eq!(entry["actor"], worker_id.as_str());
+
+    // Asking for another province's gives nothing; one of its cases is as if it did not exist.
+    let (_, body) = get_json(&server, "/api/v1/salud/cases?province=24", &worker).await?;
+    assert_eq!(body["cases"].as_array().map(Vec::len), Some(0));
+    let (status, _) = get_json(&server, "/api/v1/salud/cases/c-0", &worker).await?;
+    assert_eq!(status, 404);
+    let (status, body) = get_json(&server, "/api/v1/salud/cases/p-0-0", &worker).await?;
+    assert_eq!(
+        (status, body["municipality_code"].as_str()),
+        (200, Some("23.01"))
+    );
+
+    // An epidemiologist reads every province; filters narrow; bad filters are refused.
+    let (_, body) = get_json(
+        &server,
+        "/api/v1/salud/cases?province=24&limit=200",
+        &epidemiologist,
+    )
+    .await?;
+    assert_eq!(body["cases"].as_array().map(Vec::len), Some(13));
+    let (_, body) = get_json(
+        &server,
+        "/api/v1/salud/cases?municipality=24.02",
+        &epidemiologist,
+    )
+    .await?;
+    assert_eq!(body["cases"].as_array().map(Vec::len), Some(3));
+    let before = db.audit_head().await?.tree_size;
+    for bad in ["from=2021-13-01", "sex=x", "status=cured", "source=space"] {
+        let (status, body) = get_json(
+            &server,
+            &format!("/api/v1/salud/cases?{bad}"),
+            &epidemiologist,
+        )
+        .await?;
+        assert_eq!(status, 422, "{bad}: {body}");
+    }
+    assert_eq!(
+        db.audit_head().await?.tree_size,
+        before,
+        "a refused read reads nothing"
+    );
+
+    // The page lists the same, for health roles only.
+    let authorization = format!("Bearer {worker}");
+    let listed = server
+        .get_with(
+            "/salud/casos?municipality=23.01",
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    assert_eq!(listed.status, 200);
+    let page = listed.text();
+    assert!(page.contains("id=\"casos\""), "{page}");
+    assert!(page.contains("p-0-0") && !page.contains("c-0<"));
+    assert!(
+        page.contains("id=\"siguientes\""),
+        "83 cases: more than one page"
+    );
+    let citizen_auth = format!("Bearer {citizen}");
+    let refused = server
+        .get_with("/salud/casos", &[("authorization", citizen_auth.as_str())])
+        .await?;
+    assert_eq!(refused.status, 403);
+    server.shut_down();
+    Ok(())
+}
+
+async fn dashboards_withhold_small_counts_below_the_province(database: TestDatabase) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    let today = today_of(&server);
+    constructed_country(&db, today).await?;
+
+    let nation = server.get("/salud").await?;
+    assert_eq!(nation.status, 200);
+    let page = nation.text();
+    assert!(page.len() < 100_000, "{} bytes", page.len());
+    assert!(
+        page.contains("id=\"cifra-confirmados\">96<"),
+        "83 + 13 cases"
+    );
+    assert!(page.matches("<svg").count() >= 3, "curves and the map");
+    assert!(
+        page.contains("href=\"/salud/provincia/23\""),
+        "the map links its provinces"
+    );
+
+    // Province 24's table withholds Norte's 3 cases; Norte's own page too.
+    let province = unescape_html(&server.get("/salud/provincia/24").await?.text());
+    assert!(province.contains("Provincia Este"));
+    assert!(
+        province.contains(">Norte</a></td><td class=\"n\">30.000</td><td class=\"n\"><5<"),
+        "Norte's 3 cases are withheld: {province}"
+    );
+    assert!(
+        province.contains("id=\"cifra-confirmados\">13<"),
+        "a province's own are not"
+    );
+    let north = unescape_html(&server.get("/salud/municipio/24.02").await?.text());
+    assert!(north.contains("id=\"cifra-confirmados\"><5<"), "{north}");
+    assert!(
+        !north.contains("id=\"acumulados\""),
+        "no cumulative curve below the province"
+    );
+
+    // The day can be chosen; the cases grow with it.
+    let earlier = server
+        .get(&format!(
+            "/salud/provincia/23?fecha={}",
+            today.plus_days(-1)
+        ))
+        .await?
+        .text();
+    assert!(
+        earlier.contains("id=\"cifra-confirmados\">58<"),
+        "29 days of 2"
+    );
+
+    // Unknown areas and bad days are refused.
+    assert_eq!(server.get("/salud/provincia/99").await?.status, 404);
+    assert_eq!(
+        server.get("/salud/provincia/23.01").await?.status,
+        404,
+        "not a province"
+    );
+    assert_eq!(
+        server.get("/salud/municipio/23").await?.status,
+        404,
+        "not a municipality"
+    );
+    assert_eq!(server.get("/salud?fecha=ayer").await?.status, 400);
+
+    // A new case moves the figures (the cache follows the records' revision).
+    db.import_salud_cases(&[case("nuevo".to_owned(), today, "23.01")], "ceiba")
+        .await?;
+    let after = server.get("/salud").await?.text();
+    assert!(after.contains("id=\"cifra-confirmados\">97<"));
+    server.shut_down();
+    Ok(())
+}
