@@ -1,7 +1,9 @@
-//! `ceiba bench salud`: the covid19cubadata archive imported into a fresh database (SQLite, or
-//! an empty PostgreSQL named with `--database-url`), then the open daily series of the nation,
-//! a province and a municipality asked for over HTTP, `--requests` times each. Prints one JSON
-//! line: the import's seconds and each series' server-side latency (p50, p99, max).
+//! `ceiba bench salud`: the geography and the covid19cubadata archive imported into a fresh
+//! database (SQLite, or an empty PostgreSQL named with `--database-url`), then the open daily
+//! series and the dashboards of the nation, a province and a municipality asked for over
+//! HTTP, `--requests` times each, and outbreak detection over every municipality. Prints one
+//! JSON line: the import's seconds, the first page's time (it builds the dashboards' figures),
+//! each request's latency (p50, p99, max) and size, and the alerts' run.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,6 +45,8 @@ pub async fn run(bench: SaludBench) -> anyhow::Result<()> {
 }
 
 async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Value> {
+    let folder = bench.archive.parent().unwrap_or(std::path::Path::new("."));
+    crate::salud::store_geography(db, &crate::salud::read_geography(folder)?).await?;
     let started = Instant::now();
     let imported = crate::salud::import_into(db, &bench.archive, None, false).await?;
     let import_seconds = started.elapsed().as_secs_f64();
@@ -56,16 +60,10 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
     let round = |value: f64| (value * 1_000.0).round() / 1_000.0;
-    let mut figures = serde_json::Map::new();
-    for (label, area) in [
-        ("nation", ""),
-        ("province_23", "?area=23"),
-        ("municipality_23_04", "?area=23.04"),
-    ] {
-        let url = format!("{}/api/salud/open/series{area}", server.base);
-        let mut latencies: Vec<Duration> = Vec::with_capacity(bench.requests as usize);
-        let mut bytes = 0;
-        for _ in 0..bench.requests {
+    let get = |path: String| {
+        let client = &client;
+        let url = format!("{}{path}", server.base);
+        async move {
             let sent = Instant::now();
             let response = client.get(url.parse()?).await?;
             anyhow::ensure!(
@@ -73,8 +71,28 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
                 "{url} respondió {}",
                 response.status()
             );
-            bytes = response.into_body().collect().await?.to_bytes().len();
-            latencies.push(sent.elapsed());
+            let bytes = response.into_body().collect().await?.to_bytes().len();
+            Ok::<_, anyhow::Error>((sent.elapsed(), bytes))
+        }
+    };
+    // The first page builds the dashboards' figures (held until the records change).
+    let (first_page, _) = get("/salud".to_owned()).await?;
+    let mut figures = serde_json::Map::new();
+    for (label, path) in [
+        ("series_nation", "/api/salud/open/series"),
+        ("series_province_23", "/api/salud/open/series?area=23"),
+        ("series_municipality_23_04", "/api/salud/open/series?area=23.04"),
+        ("page_nation", "/salud"),
+        ("page_province_23", "/salud/provincia/23"),
+        ("page_municipality_23_04", "/salud/municipio/23.04"),
+        ("page_nation_2020_06_01", "/salud?fecha=2020-06-01"),
+    ] {
+        let mut latencies: Vec<Duration> = Vec::with_capacity(bench.requests as usize);
+        let mut bytes = 0;
+        for _ in 0..bench.requests {
+            let (latency, size) = get(path.to_owned()).await?;
+            latencies.push(latency);
+            bytes = size;
         }
         latencies.sort_unstable();
         let milliseconds =
@@ -89,12 +107,26 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
             }),
         );
     }
+    // Outbreak detection over every municipality's whole series, from cold.
+    let started = Instant::now();
+    let alerts = ceiba_web::salud_alerts::run(
+        db,
+        &ceiba_web::salud_dashboard::SaludCache::default(),
+        &ceiba_surveillance::alerts::AlertSettings::default(),
+        ceiba_surveillance::covid19cubadata::Date { year: 2100, month: 1, day: 1 },
+        0,
+    )
+    .await?;
+    let alerts_seconds = started.elapsed().as_secs_f64();
     server.stop().await;
     Ok(serde_json::json!({
         "backend": db.engine().as_str(),
         "cases": imported.stored.cases_added,
         "import_seconds": round(import_seconds),
         "requests_each": bench.requests,
-        "series": figures,
+        "first_page_ms": round(first_page.as_secs_f64() * 1e3),
+        "requests": figures,
+        "alerts_signals": alerts.signals,
+        "alerts_seconds": round(alerts_seconds),
     }))
 }

@@ -23,7 +23,7 @@ fn boundary_json(boundary: &MultiPolygon) -> anyhow::Result<String> {
 }
 
 /// Reads the geography files of `dir` and checks and joins them.
-fn read_geography(dir: &Path) -> anyhow::Result<Geography> {
+pub(crate) fn read_geography(dir: &Path) -> anyhow::Result<Geography> {
     Ok(Geography::from_sources(
         &read(dir, "provincias.geojson")?,
         &read(dir, "municipios.geojson")?,
@@ -32,7 +32,7 @@ fn read_geography(dir: &Path) -> anyhow::Result<Geography> {
 }
 
 /// Writes `geography` to the database; what changed.
-async fn store_geography(
+pub(crate) async fn store_geography(
     db: &Db,
     geography: &Geography,
 ) -> anyhow::Result<ceiba_store::GeographyLoad> {

@@ -37,6 +37,11 @@ fn main() {
         PROGRAMS,
         pay_a_merchant_by_qr,
     );
+    suite.with_programs(
+        "salud_dashboards_draw_curves_and_a_map_and_lead_from_the_nation_to_a_municipality",
+        PROGRAMS,
+        salud_dashboards,
+    );
     suite.run()
 }
 
@@ -923,5 +928,94 @@ async fn pay_a_merchant_by_qr(programs: Vec<PathBuf>) -> TestResult {
     assert_eq!(cup_available(&server, &ana).await?, 45_500);
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "{logs}");
+    Ok(())
+}
+
+/// `ceiba ARGS…` on a data folder, to its end; its standard error on failure.
+fn ceiba_on(data_dir: &Path, args: &[&str]) -> Result<(), String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ceiba"))
+        .args(args)
+        .args(["--data-dir", &data_dir.display().to_string()])
+        .output()
+        .map_err(|error| error.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// Salud's dashboards on the real geography and the archive up to 30 April 2020: the nation's
+/// page draws its curves and the provinces' map, a click on a province in the map leads to its
+/// page, a click in its table to a municipality's, whose small counts are withheld.
+async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
+    let (chromium, chromedriver) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    let cuba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cuba");
+    let archive = cuba.join("covid19cuba.zip").display().to_string();
+    ceiba_on(&data_dir, &["salud", "geography", "--dir", &cuba.display().to_string()])?;
+    ceiba_on(
+        &data_dir,
+        &["salud", "import", "covid19cubadata", &archive, "--until", "2020-04-30"],
+    )?;
+    let server = ServeProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_ceiba")),
+        &["--data-dir".to_owned(), data_dir.display().to_string()],
+        &[],
+    )
+    .await?;
+    let driver = Driver::start(chromedriver).await?;
+    let client = driver
+        .browser(chromium, &dir.path().join("perfil"), "es-ES,es")
+        .await?;
+    let outcome = async {
+        client.goto(&server.url("/salud")).await?;
+        assert_eq!(client.title().await?, "Cuba: vigilancia de la COVID-19 · Ceiba");
+        assert_eq!(text_of(&client, "#cifra-confirmados").await?, "1.537");
+        assert_eq!(text_of(&client, "#fecha-datos").await?, "Datos hasta el 2020-04-30");
+        // The curves and the map are drawn, at a size a person can read.
+        for chart in ["#curva svg", "#acumulados svg", "#mapa svg"] {
+            let svg = client.find(Locator::Css(chart)).await?;
+            let (_, _, width, height) = svg.rectangle().await?;
+            assert!(width > 300.0 && height > 100.0, "{chart}: {width}×{height}");
+        }
+        let provinces = client.find_all(Locator::Css("#mapa svg a")).await?;
+        assert_eq!(provinces.len(), 16, "every province but the unknown one");
+        let screenshot = client.screenshot().await?;
+        if let Ok(folder) = std::env::var("CEIBA_TEST_SCREENSHOTS") {
+            std::fs::write(Path::new(&folder).join("salud-nacional.png"), &screenshot)?;
+        }
+
+        // La Habana from the map, then a municipality from its table.
+        client
+            .find(Locator::Css("#mapa a[href='/salud/provincia/23']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/salud/provincia/23").await?;
+        assert_eq!(text_of(&client, "h1").await?, "Provincia La Habana");
+        let municipalities = client.find_all(Locator::Css("#mapa svg a")).await?;
+        assert_eq!(municipalities.len(), 15, "La Habana's fifteen municipalities");
+        client
+            .find(Locator::Css("#territorios a[href='/salud/municipio/23.04']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/salud/municipio/23.04").await?;
+        assert!(text_of(&client, "h1").await?.starts_with("Municipio "));
+        let caption = text_of(&client, "#curva figcaption").await?;
+        assert!(caption.contains("por semana"), "{caption}");
+        let highlighted = client
+            .find_all(Locator::Css("#mapa svg path[stroke-width='2']"))
+            .await?;
+        assert_eq!(highlighted.len(), 1, "the municipality is outlined on its province's map");
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    client.close().await?;
+    outcome?;
+    let (code, _) = server.stop().await?;
+    assert_eq!(code, Some(0));
     Ok(())
 }

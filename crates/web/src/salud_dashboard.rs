@@ -22,7 +22,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use ceiba_identity::Role;
 use ceiba_store::{Area, Db, StoreError};
-use ceiba_surveillance::MultiPolygon;
+use ceiba_surveillance::{MultiPolygon, UNKNOWN_MUNICIPALITY, UNKNOWN_PROVINCE};
 use ceiba_surveillance::analytics::SMALL_COUNT;
 use ceiba_surveillance::covid19cubadata::{Date, DayFigures};
 use ceiba_surveillance::dashboard::{
@@ -118,8 +118,10 @@ impl SaludData {
                 .map(|area| area.code.as_str())
                 .collect(),
         };
+        // The source's map draws a shape for cases without a place; it is no place to map.
         let shapes: Vec<(&str, &MultiPolygon)> = codes
             .iter()
+            .filter(|code| ![UNKNOWN_PROVINCE, UNKNOWN_MUNICIPALITY].contains(*code))
             .filter_map(|code| Some((*code, self.boundaries.get(*code)?)))
             .filter(|(_, boundary)| !boundary.is_empty())
             .collect();
