@@ -81,7 +81,10 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
     for (label, path) in [
         ("series_nation", "/api/salud/open/series"),
         ("series_province_23", "/api/salud/open/series?area=23"),
-        ("series_municipality_23_04", "/api/salud/open/series?area=23.04"),
+        (
+            "series_municipality_23_04",
+            "/api/salud/open/series?area=23.04",
+        ),
         ("page_nation", "/salud"),
         ("page_province_23", "/salud/provincia/23"),
         ("page_municipality_23_04", "/salud/municipio/23.04"),
@@ -113,7 +116,11 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
         db,
         &ceiba_web::salud_dashboard::SaludCache::default(),
         &ceiba_surveillance::alerts::AlertSettings::default(),
-        ceiba_surveillance::covid19cubadata::Date { year: 2100, month: 1, day: 1 },
+        ceiba_surveillance::covid19cubadata::Date {
+            year: 2100,
+            month: 1,
+            day: 1,
+        },
         0,
     )
     .await?;

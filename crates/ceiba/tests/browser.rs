@@ -954,10 +954,20 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
     let data_dir = dir.path().join("datos");
     let cuba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cuba");
     let archive = cuba.join("covid19cuba.zip").display().to_string();
-    ceiba_on(&data_dir, &["salud", "geography", "--dir", &cuba.display().to_string()])?;
     ceiba_on(
         &data_dir,
-        &["salud", "import", "covid19cubadata", &archive, "--until", "2020-04-30"],
+        &["salud", "geography", "--dir", &cuba.display().to_string()],
+    )?;
+    ceiba_on(
+        &data_dir,
+        &[
+            "salud",
+            "import",
+            "covid19cubadata",
+            &archive,
+            "--until",
+            "2020-04-30",
+        ],
     )?;
     let server = ServeProcess::start(
         Path::new(env!("CARGO_BIN_EXE_ceiba")),
@@ -971,9 +981,15 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
         .await?;
     let outcome = async {
         client.goto(&server.url("/salud")).await?;
-        assert_eq!(client.title().await?, "Cuba: vigilancia de la COVID-19 · Ceiba");
+        assert_eq!(
+            client.title().await?,
+            "Cuba: vigilancia de la COVID-19 · Ceiba"
+        );
         assert_eq!(text_of(&client, "#cifra-confirmados").await?, "1.537");
-        assert_eq!(text_of(&client, "#fecha-datos").await?, "Datos hasta el 2020-04-30");
+        assert_eq!(
+            text_of(&client, "#fecha-datos").await?,
+            "Datos hasta el 2020-04-30"
+        );
         // The curves and the map are drawn, at a size a person can read.
         for chart in ["#curva svg", "#acumulados svg", "#mapa svg"] {
             let svg = client.find(Locator::Css(chart)).await?;
@@ -996,9 +1012,15 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
         wait_for_path(&client, "/salud/provincia/23").await?;
         assert_eq!(text_of(&client, "h1").await?, "Provincia La Habana");
         let municipalities = client.find_all(Locator::Css("#mapa svg a")).await?;
-        assert_eq!(municipalities.len(), 15, "La Habana's fifteen municipalities");
+        assert_eq!(
+            municipalities.len(),
+            15,
+            "La Habana's fifteen municipalities"
+        );
         client
-            .find(Locator::Css("#territorios a[href='/salud/municipio/23.04']"))
+            .find(Locator::Css(
+                "#territorios a[href='/salud/municipio/23.04']",
+            ))
             .await?
             .click()
             .await?;
@@ -1009,7 +1031,11 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
         let highlighted = client
             .find_all(Locator::Css("#mapa svg path[stroke-width='2']"))
             .await?;
-        assert_eq!(highlighted.len(), 1, "the municipality is outlined on its province's map");
+        assert_eq!(
+            highlighted.len(),
+            1,
+            "the municipality is outlined on its province's map"
+        );
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     }
     .await;

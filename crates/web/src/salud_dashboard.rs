@@ -22,7 +22,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use ceiba_identity::Role;
 use ceiba_store::{Area, Db, StoreError};
-use ceiba_surveillance::{MultiPolygon, UNKNOWN_MUNICIPALITY, UNKNOWN_PROVINCE};
 use ceiba_surveillance::analytics::SMALL_COUNT;
 use ceiba_surveillance::covid19cubadata::{Date, DayFigures};
 use ceiba_surveillance::dashboard::{
@@ -30,6 +29,7 @@ use ceiba_surveillance::dashboard::{
     national_days, national_headline, per_100k,
 };
 use ceiba_surveillance::map::{Frame as MapFrame, outline_path};
+use ceiba_surveillance::{MultiPolygon, UNKNOWN_MUNICIPALITY, UNKNOWN_PROVINCE};
 use serde::Deserialize;
 
 use crate::AppState;
