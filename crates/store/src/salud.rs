@@ -144,16 +144,6 @@ impl Db {
         .await?;
         municipality.map(|row| Ok((area(&row)?, false))).transpose()
     }
-
-    /// Everybody counted, in every municipality.
-    pub async fn salud_population(&self) -> Result<u64, StoreError> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(population), 0) AS BIGINT) AS n FROM salud_municipalities",
-        )
-        .fetch_one(self.pool())
-        .await?;
-        to_u64(row.try_get("n")?, "población")
-    }
 }
 
 /// Rows written per statement by the importers.
@@ -376,39 +366,6 @@ impl Db {
                     row.try_get("day")?,
                     to_u64(row.try_get("confirmed")?, "confirmados")?,
                     to_u64(row.try_get("stored")?, "casos")?,
-                ))
-            })
-            .collect()
-    }
-
-    /// Cases confirmed each day in the whole country (`None`), or in the area with `code`: a
-    /// province (`Some((code, true))`) or a municipality (`false`), in day order.
-    pub async fn salud_new_cases_by_day(
-        &self,
-        area: Option<(&str, bool)>,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
-        let column = area.map(|(_, province)| {
-            if province {
-                "province_code"
-            } else {
-                "municipality_code"
-            }
-        });
-        let query = format!(
-            "SELECT confirmed_on, COUNT(*) AS n FROM salud_cases WHERE status = 'confirmed' \
-             AND confirmed_on IS NOT NULL {} GROUP BY confirmed_on ORDER BY confirmed_on",
-            column.map_or_else(String::new, |column| format!("AND {column} = $1"))
-        );
-        let mut statement = sqlx::query(&query);
-        if let Some((code, _)) = area {
-            statement = statement.bind(code);
-        }
-        let rows = statement.fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("confirmed_on")?,
-                    to_u64(row.try_get("n")?, "casos")?,
                 ))
             })
             .collect()

@@ -119,7 +119,6 @@ pub struct SeriesView {
 
 async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, ApiError> {
     use ceiba_surveillance::analytics::{SMALL_COUNT, series};
-    use ceiba_surveillance::covid19cubadata::Date;
 
     let unknown = || {
         ApiError::with_detail(
@@ -127,26 +126,29 @@ async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, A
             "no hay ninguna provincia ni municipio con ese código DPA",
         )
     };
+    // From the figures held in memory (see `salud_dashboard.rs`), not from the case rows.
+    let data = state.salud.current(&state.db).await?;
     let (code, name, level, population) = match area.map(str::trim) {
         None | Some("" | "cu") => (
             "cu".to_owned(),
             "Cuba".to_owned(),
             "nation",
-            state.db.salud_population().await?,
+            data.population(),
         ),
         Some(code) => {
-            let (area, province) = state.db.salud_area(code).await?.ok_or_else(unknown)?;
+            let (area, province) = data.area(code).ok_or_else(unknown)?;
             let level = if province { "province" } else { "municipality" };
-            (area.code, area.name, level, area.population)
+            (area.code.clone(), area.name.clone(), level, area.population)
         }
     };
-    let by_day = state
-        .db
-        .salud_new_cases_by_day((level != "nation").then_some((code.as_str(), level == "province")))
-        .await?
-        .into_iter()
-        .filter_map(|(day, count)| Some((Date::parse(&day)?, count)))
-        .collect();
+    let mut by_day = std::collections::BTreeMap::new();
+    if let (Some(first), Some(figures)) = (data.overview.first_day, data.overview.area(&code)) {
+        for (index, count) in figures.new_cases.iter().enumerate() {
+            if *count > 0 {
+                by_day.insert(first.plus_days(i64::try_from(index).unwrap_or(0)), *count);
+            }
+        }
+    }
     let suppress = level == "municipality";
     let hide = |count: u64| (!suppress || count == 0 || count >= SMALL_COUNT).then_some(count);
     // A rate over a window of 1 to 4 cases would give the count away, below the province.
