@@ -303,6 +303,7 @@ pub(crate) struct Words {
     alerts_heading: &'static str,
     no_alerts: &'static str,
     open_data: &'static str,
+    geography_data: &'static str,
     day_label: &'static str,
     show: &'static str,
 }
@@ -350,6 +351,7 @@ const SPANISH: Words = Words {
     alerts_heading: "Alertas de brote",
     no_alerts: "Sin alertas en los últimos 28 días.",
     open_data: "Datos abiertos de esta serie",
+    geography_data: "Provincias y municipios con su población (JSON)",
     day_label: "Día",
     show: "Ver",
 };
@@ -397,6 +399,7 @@ const ENGLISH: Words = Words {
     alerts_heading: "Outbreak alerts",
     no_alerts: "No alerts in the last 28 days.",
     open_data: "Open data of this series",
+    geography_data: "Provinces and municipalities with their population (JSON)",
     day_label: "Day",
     show: "Show",
 };
