@@ -322,6 +322,9 @@ impl Db {
             .execute(&mut *transaction)
             .await?;
         }
+        if added > 0 {
+            crate::salud_views::bump_salud_revision(&mut transaction).await?;
+        }
         transaction.commit().await?;
         Ok(added)
     }

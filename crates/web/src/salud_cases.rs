@@ -215,20 +215,24 @@ fn filter_of(query: &CaseQuery, scope: &CaseScope) -> Result<CaseFilter, ApiErro
     })
 }
 
+/// Up to `shown` cases the person may read, and whether more follow; only those returned are
+/// read, so only those are logged.
 async fn read_cases(
     state: &AppState,
     who: &Authenticated,
     query: &CaseQuery,
-    limit: u64,
-) -> Result<Vec<CaseRecord>, ApiError> {
+    shown: u64,
+) -> Result<(Vec<CaseRecord>, bool), ApiError> {
     let scope = case_scope(state, who).await?;
     let filter = filter_of(query, &scope)?;
-    let cases = state
+    let mut cases = state
         .db
-        .salud_cases(&filter, limit, query.offset.unwrap_or(0))
+        .salud_cases(&filter, shown + 1, query.offset.unwrap_or(0))
         .await?;
+    let more = cases.len() as u64 > shown;
+    cases.truncate(usize::try_from(shown).unwrap_or(usize::MAX));
     audit_reads(state, &who.user.id, &cases).await?;
-    Ok(cases)
+    Ok((cases, more))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -252,7 +256,7 @@ pub async fn list_cases(
 ) -> Result<Json<CaseList>, ApiError> {
     let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
     let limit = query.limit.unwrap_or(CASES_PER_PAGE).min(CASES_PAGE_MAX);
-    let cases = read_cases(&state, &who, &query, limit).await?;
+    let (cases, _) = read_cases(&state, &who, &query, limit).await?;
     Ok(Json(CaseList {
         cases: cases.into_iter().map(CaseView::from).collect(),
     }))
@@ -440,17 +444,17 @@ pub async fn cases_page(
         CaseScope::Provinces(provinces) => format!("provincias {}", provinces.join(", ")),
     };
     let offset = query.offset.unwrap_or(0);
-    let (cases, error) = match read_cases(&state, &who, &query, CASES_PER_PAGE + 1).await {
-        Ok(cases) => (cases, None),
-        Err(error) if error.code == ErrorCode::ValidationFailed => {
-            (Vec::new(), Some(error.detail.clone().unwrap_or_default()))
-        }
+    let (cases, more, error) = match read_cases(&state, &who, &query, CASES_PER_PAGE).await {
+        Ok((cases, more)) => (cases, more, None),
+        Err(error) if error.code == ErrorCode::ValidationFailed => (
+            Vec::new(),
+            false,
+            Some(error.detail.clone().unwrap_or_default()),
+        ),
         Err(error) => return Err(error),
     };
-    let more = cases.len() as u64 > CASES_PER_PAGE;
     let lines = cases
         .into_iter()
-        .take(usize::try_from(CASES_PER_PAGE).unwrap_or(50))
         .map(|case| CaseLine {
             confirmed_on: case.confirmed_on.clone().unwrap_or_default(),
             age: case.age.map_or_else(String::new, |age| age.to_string()),

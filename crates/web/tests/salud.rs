@@ -386,6 +386,7 @@ async fn case_records_are_for_health_roles_within_their_provinces_and_every_read
 
     // The page lists the same, for health roles only.
     let authorization = format!("Bearer {worker}");
+    let before = db.audit_head().await?.tree_size;
     let listed = server
         .get_with(
             "/salud/casos?municipality=23.01",
@@ -393,6 +394,11 @@ async fn case_records_are_for_health_roles_within_their_provinces_and_every_read
         )
         .await?;
     assert_eq!(listed.status, 200);
+    assert_eq!(
+        db.audit_head().await?.tree_size,
+        before + 50,
+        "the 50 cases shown are logged, not the one read to know a next page exists"
+    );
     let page = listed.text();
     assert!(page.contains("id=\"casos\""), "{page}");
     assert!(page.contains("p-0-0") && !page.contains("c-0<"));
