@@ -30,6 +30,8 @@ pub enum EventKind {
     CaseRead,
     /// An administrator changed the provinces a health worker or epidemiologist works in.
     StaffProvincesChanged,
+    /// A health role sent a line list: cases created or updated in bulk.
+    CasesImported,
 }
 
 impl EventKind {
@@ -53,6 +55,7 @@ impl EventKind {
             EventKind::MerchantDecided => "merchant_decided",
             EventKind::CaseRead => "salud_case_read",
             EventKind::StaffProvincesChanged => "salud_staff_provinces_changed",
+            EventKind::CasesImported => "salud_cases_imported",
         }
     }
 }

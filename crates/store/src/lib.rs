@@ -23,6 +23,7 @@ mod payment_requests;
 mod payments;
 mod payouts;
 mod salud;
+mod salud_entry;
 mod salud_views;
 pub mod testing;
 mod url;
@@ -76,6 +77,7 @@ pub use payouts::{
     PayoutProgress, PayoutRowRow,
 };
 pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
+pub use salud_entry::SaludImport;
 pub use salud_views::{
     ALERTS_READ_MAX, AlertRow, CASES_PAGE_MAX, CaseFilter, CaseRecord, DayCount, NationalDay,
     ProfileCount,

@@ -149,7 +149,7 @@ impl Db {
 /// Rows written per statement by the importers.
 const IMPORT_ROWS_PER_STATEMENT: usize = 200;
 
-fn placeholders(rows: usize, columns: usize) -> String {
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
             let cells = (1..=columns)
@@ -162,7 +162,7 @@ fn placeholders(rows: usize, columns: usize) -> String {
         .join(", ")
 }
 
-fn day_text(date: Option<Date>) -> Option<String> {
+pub(crate) fn day_text(date: Option<Date>) -> Option<String> {
     date.map(|date| date.to_string())
 }
 

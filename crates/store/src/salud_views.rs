@@ -354,6 +354,12 @@ pub struct CaseRecord {
     pub contacts: Option<u64>,
     pub outcome: Option<String>,
     pub outcome_on: Option<String>,
+    pub onset_on: Option<String>,
+    pub sampled_on: Option<String>,
+    pub admitted_on: Option<String>,
+    pub residence_municipality_code: Option<String>,
+    /// `stable`, `serious`, `critical`.
+    pub severity: Option<String>,
 }
 
 /// Which cases a list shows. Every field narrows it; `provinces` is the reader's scope (a
@@ -377,7 +383,8 @@ pub const CASES_PAGE_MAX: u64 = 200;
 
 const CASE_COLUMNS: &str = "id, status, confirmed_on, country, age, sex, municipality_code, \
      province_code, source, consulted_on, arrived_on, isolation_centre, diagnostic_centre, \
-     contacts, outcome, outcome_on";
+     contacts, outcome, outcome_on, onset_on, sampled_on, admitted_on, \
+     residence_municipality_code, severity";
 
 fn case_record(row: &sqlx::any::AnyRow) -> Result<CaseRecord, StoreError> {
     Ok(CaseRecord {
@@ -397,6 +404,11 @@ fn case_record(row: &sqlx::any::AnyRow) -> Result<CaseRecord, StoreError> {
         contacts: optional(row, "contacts")?,
         outcome: row.try_get("outcome")?,
         outcome_on: row.try_get("outcome_on")?,
+        onset_on: row.try_get("onset_on")?,
+        sampled_on: row.try_get("sampled_on")?,
+        admitted_on: row.try_get("admitted_on")?,
+        residence_municipality_code: row.try_get("residence_municipality_code")?,
+        severity: row.try_get("severity")?,
     })
 }
 

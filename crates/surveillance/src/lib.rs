@@ -9,6 +9,8 @@
 //!   to answer the dashboards, and the nation's headline figures;
 //! - [`geography`]: provinces and municipalities with their DPA codes, population and
 //!   boundaries, from the GeoJSON and population files in `shared/data/cuba`;
+//! - [`line_list`]: the line list health workers send in bulk (CSV or JSON), every row
+//!   checked on its own and refused with its line and reason;
 //! - [`map`]: the geometry of choropleth maps drawn as SVG: a frame that fits longitude and
 //!   latitude into pixels, and each boundary's outline as compact, simplified path data;
 //! - [`covid19cubadata`]: the open COVID-19 data of Cuba (cases, deaths, centres, events, the
@@ -20,6 +22,7 @@ pub mod analytics;
 pub mod covid19cubadata;
 pub mod dashboard;
 pub mod geography;
+pub mod line_list;
 pub mod map;
 
 pub use geography::{

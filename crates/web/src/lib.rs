@@ -31,6 +31,7 @@ pub mod salud_alerts;
 pub mod salud_cases;
 pub mod salud_charts;
 pub mod salud_dashboard;
+pub mod salud_imports;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
@@ -274,6 +275,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(salud_cases::list_cases))
         .routes(routes!(salud_cases::get_case))
         .routes(routes!(salud_cases::admin_set_staff_provinces))
+        .routes(routes!(salud_imports::import))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))
@@ -667,7 +669,7 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 const SHUTDOWN_GRACE_EXTRA: Duration = Duration::from_secs(2);
 
 /// Caps a request's body at `bytes_max` (payout files, on the API and the page, at
-/// [`payouts::FILE_BYTES_MAX`]): a
+/// [`payouts::FILE_BYTES_MAX`]; line lists at [`salud_imports::FILE_BYTES_MAX`]): a
 /// declared length over the cap is refused at once, any other body is cut where it passes it
 /// (its reader then answers 413).
 async fn limit_body(bytes_max: usize, request: Request, next: Next) -> Response {
@@ -675,6 +677,8 @@ async fn limit_body(bytes_max: usize, request: Request, next: Next) -> Response 
     let bytes_max = if path == payouts::UPLOAD_PATH || path == payment_pages::payouts::PAYOUTS_PATH
     {
         payouts::FILE_BYTES_MAX
+    } else if path == salud_imports::IMPORTS_PATH {
+        salud_imports::FILE_BYTES_MAX
     } else {
         bytes_max
     };

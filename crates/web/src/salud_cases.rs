@@ -57,7 +57,7 @@ pub async fn case_scope(state: &AppState, who: &Authenticated) -> Result<CaseSco
 }
 
 impl CaseScope {
-    fn allows(&self, province: &str) -> bool {
+    pub(crate) fn allows(&self, province: &str) -> bool {
         match self {
             CaseScope::Everywhere => true,
             CaseScope::Provinces(provinces) => provinces.iter().any(|code| code == province),
@@ -117,6 +117,12 @@ pub struct CaseView {
     /// `recovered`, `deceased`, `evacuated`.
     pub outcome: Option<String>,
     pub outcome_on: Option<String>,
+    pub onset_on: Option<String>,
+    pub sampled_on: Option<String>,
+    pub admitted_on: Option<String>,
+    pub residence_municipality_code: Option<String>,
+    /// `stable`, `serious`, `critical`.
+    pub severity: Option<String>,
 }
 
 impl From<CaseRecord> for CaseView {
@@ -138,6 +144,11 @@ impl From<CaseRecord> for CaseView {
             contacts: case.contacts,
             outcome: case.outcome,
             outcome_on: case.outcome_on,
+            onset_on: case.onset_on,
+            sampled_on: case.sampled_on,
+            admitted_on: case.admitted_on,
+            residence_municipality_code: case.residence_municipality_code,
+            severity: case.severity,
         }
     }
 }

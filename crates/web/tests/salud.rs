@@ -2,7 +2,8 @@
 //! municipalities): an outbreak raises EARS C1, C2, C3 and the 14-day threshold once, shown on
 //! the dashboard and sent to the province's epidemiologists only; case-level data is for
 //! health roles only, a health worker reads only their province's, and every case read lands
-//! in the audit log; the dashboards withhold small counts below the province.
+//! in the audit log; the dashboards withhold small counts below the province; a line list
+//! creates and updates cases, refuses each bad row with its line and reason, and resumes.
 
 use ceiba_identity::Role;
 use ceiba_store::{AreaRow, Db};
@@ -22,6 +23,7 @@ fn main() {
         an_outbreak_is_signalled_once_and_sent_to_its_provinces_epidemiologists,
         case_records_are_for_health_roles_within_their_provinces_and_every_read_is_audited,
         dashboards_withhold_small_counts_below_the_province,
+        a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes,
     );
     suite.run()
 }
@@ -485,6 +487,190 @@ async fn dashboards_withhold_small_counts_below_the_province(database: TestDatab
         .await?;
     let after = server.get("/salud").await?.text();
     assert!(after.contains("id=\"cifra-confirmados\">97<"));
+    server.shut_down();
+    Ok(())
+}
+
+async fn send_file(
+    server: &TestServer,
+    token: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<(u16, Value), String> {
+    let authorization = format!("Bearer {token}");
+    let response = ceiba_testkit::http::send(
+        "POST",
+        &server.url("/api/v1/salud/imports"),
+        &[
+            ("authorization", authorization.as_str()),
+            ("content-type", content_type),
+        ],
+        body.as_bytes().to_vec(),
+    )
+    .await?;
+    let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    Ok((response.status, value))
+}
+
+async fn a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    let today = today_of(&server);
+    constructed_country(&db, today).await?;
+    let (worker_id, worker) = signed_in_user(
+        &server,
+        &db,
+        "+5352300001",
+        "Enfermera",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
+            .await?
+    );
+    let (_, citizen) = signed_in_user(&server, &db, "+5352300002", "Vecino", &[]).await?;
+    let day = |back: i64| today.plus_days(-back).to_string();
+    let future = today.plus_days(2).to_string();
+
+    let file = format!(
+        "id,estado,fecha_confirmacion,fecha_inicio_sintomas,fecha_muestra,edad,sexo,municipio,fuente,pais,gravedad\n\
+         nuevo-1,confirmado,{d1},{d3},{d2},29,F,23.01,importado,es,estable\n\
+         p-0-0,confirmado,{d0},,,41,F,23.01,autoctono,,grave\n\
+         viejo,confirmado,{d1},,,130,M,23.01,,,\n\
+         lejos,confirmado,{d1},,,30,M,99.99,,,\n\
+         muestra,confirmado,{d3},,{d1},30,M,23.01,,,\n\
+         futuro,sospechoso,,{future},,30,M,23.01,,,\n\
+         doble,probable,,,,30,M,23.01,,,\n\
+         doble,probable,,,,31,M,23.01,,,\n\
+         este,confirmado,{d1},,,30,M,24.01,,,\n\
+         c-0,confirmado,{d1},,,30,M,23.01,,,\n",
+        d0 = day(0),
+        d1 = day(1),
+        d2 = day(2),
+        d3 = day(3),
+    );
+    // Only health roles send line lists, as CSV or JSON.
+    let (status, _) = send_file(&server, &citizen, "text/csv", &file).await?;
+    assert_eq!(status, 403);
+    let (status, _) = send_file(&server, &worker, "text/plain", &file).await?;
+    assert_eq!(status, 415);
+
+    let revision = db.salud_revision().await?;
+    let (status, report) = send_file(&server, &worker, "text/csv; charset=utf-8", &file).await?;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    let rejected: Vec<(u64, String)> = report["rejected"]
+        .as_array()
+        .ok_or("rejected")?
+        .iter()
+        .map(|row| {
+            (
+                row["line"].as_u64().unwrap_or(0),
+                row["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        (4, "edad"),
+        (5, "no es un código DPA"),
+        (6, "anterior a la muestra"),
+        (7, "posterior a hoy"),
+        (8, "repetido"),
+        (9, "repetido"),
+        (10, "no es de sus provincias"),
+        (11, "otra provincia"),
+    ];
+    assert_eq!(rejected.len(), expected.len(), "{rejected:?}");
+    for ((line, reason), (expected_line, part)) in rejected.iter().zip(expected) {
+        assert_eq!(*line, expected_line, "{reason}");
+        assert!(reason.contains(part), "line {line}: {reason}");
+    }
+    // The good rows are written whole; the refused ones not at all.
+    let updated = db.salud_case("p-0-0").await?.ok_or("p-0-0")?;
+    assert_eq!(
+        (updated.age, updated.severity.as_deref()),
+        (Some(41), Some("serious"))
+    );
+    let created = db.salud_case("nuevo-1").await?.ok_or("nuevo-1")?;
+    assert_eq!(created.country.as_deref(), Some("es"));
+    assert_eq!(created.onset_on, Some(day(3)));
+    for refused in ["viejo", "lejos", "muestra", "futuro", "doble", "este"] {
+        assert!(
+            db.salud_case(refused).await?.is_none(),
+            "{refused} was written"
+        );
+    }
+    let moved = db.salud_case("c-0").await?.ok_or("c-0")?;
+    assert_eq!(
+        moved.municipality_code, "24.01",
+        "a case of another province stays as it was"
+    );
+    assert!(
+        db.salud_revision().await? > revision,
+        "the dashboards will see the change"
+    );
+
+    // The same file again: the same answer, nothing written again.
+    let revision = db.salud_revision().await?;
+    let (status, again) = send_file(&server, &worker, "text/csv", &file).await?;
+    assert_eq!(status, 200);
+    assert_eq!(again["import_id"], report["import_id"]);
+    assert_eq!(again["rejected"], report["rejected"]);
+    assert_eq!(db.salud_revision().await?, revision);
+
+    // An import cut short after its first batch goes on from there when the file comes again.
+    let json = format!(
+        r#"[{{"id": "r-1", "estado": "confirmado", "fecha_confirmacion": "{d}", "municipio": "23.01"}},
+            {{"id": "r-2", "estado": "confirmado", "fecha_confirmacion": "{d}", "municipio": "23.01"}},
+            {{"id": "r-3", "estado": "confirmado", "fecha_confirmacion": "{d}", "municipio": "23.01", "edad": 7}}]"#,
+        d = day(1)
+    );
+    let province_of = |code: &str| (code == "23.01").then(|| "23".to_owned());
+    let context = ceiba_surveillance::line_list::Context {
+        province_of: &province_of,
+        today,
+    };
+    let list = ceiba_surveillance::line_list::read_json(&json, &context)?;
+    let entries: Vec<_> = list.entries.into_iter().map(|(_, entry)| entry).collect();
+    let id = ceiba_web::salud_imports::import_id(&worker_id, json.as_bytes());
+    db.begin_salud_import(&id, &worker_id, 3, "[]", 0).await?;
+    assert!(db.write_salud_entries(&id, 0, &entries[..1]).await?);
+    assert!(
+        !db.write_salud_entries(&id, 0, &entries[..1]).await?,
+        "not twice from the same place"
+    );
+    let (status, resumed) = send_file(&server, &worker, "application/json", &json).await?;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["import_id"].as_str(), Some(id.as_str()));
+    assert_eq!(resumed["resumed_from"].as_u64(), Some(1));
+    assert_eq!(resumed["created"].as_u64(), Some(3));
+    assert_eq!(
+        db.salud_case("r-3").await?.and_then(|case| case.age),
+        Some(7)
+    );
+
+    // A file that cannot be read is refused whole.
+    let before = db.salud_revision().await?;
+    let (status, problem) =
+        send_file(&server, &worker, "text/csv", "id,estado\nsolo,confirmado\n").await?;
+    assert_eq!(status, 422);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("municipio"),
+        "{problem}"
+    );
+    let (status, _) = send_file(&server, &worker, "application/json", "{\"id\": 1}").await?;
+    assert_eq!(status, 422);
+    assert_eq!(db.salud_revision().await?, before);
     server.shut_down();
     Ok(())
 }
