@@ -32,6 +32,10 @@ pub enum EventKind {
     StaffProvincesChanged,
     /// A health role sent a line list: cases created or updated in bulk.
     CasesImported,
+    /// A health role read a person's record.
+    PersonRead,
+    /// A health role merged two records of one person.
+    PersonsMerged,
 }
 
 impl EventKind {
@@ -56,6 +60,8 @@ impl EventKind {
             EventKind::CaseRead => "salud_case_read",
             EventKind::StaffProvincesChanged => "salud_staff_provinces_changed",
             EventKind::CasesImported => "salud_cases_imported",
+            EventKind::PersonRead => "salud_person_read",
+            EventKind::PersonsMerged => "salud_persons_merged",
         }
     }
 }

@@ -94,7 +94,7 @@ impl Db {
         rows_done: u64,
         entries: &[CaseEntry],
     ) -> Result<bool, StoreError> {
-        const COLUMNS: usize = 19;
+        const COLUMNS: usize = 20;
         let (_turn, mut transaction) = self.begin_write().await?;
         let mut existing: HashSet<String> = HashSet::new();
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
@@ -114,7 +114,7 @@ impl Db {
                 "INSERT INTO salud_cases (id, status, confirmed_on, onset_on, sampled_on, \
                  admitted_on, age, sex, municipality_code, province_code, \
                  residence_municipality_code, source, country, isolation_centre, severity, \
-                 outcome, outcome_on, contacts, origin) VALUES {} \
+                 outcome, outcome_on, contacts, origin, person_id) VALUES {} \
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
                  confirmed_on = excluded.confirmed_on, onset_on = excluded.onset_on, \
                  sampled_on = excluded.sampled_on, admitted_on = excluded.admitted_on, \
@@ -124,7 +124,8 @@ impl Db {
                  residence_municipality_code = excluded.residence_municipality_code, \
                  source = excluded.source, country = excluded.country, \
                  isolation_centre = excluded.isolation_centre, severity = excluded.severity, \
-                 outcome = excluded.outcome, outcome_on = excluded.outcome_on",
+                 outcome = excluded.outcome, outcome_on = excluded.outcome_on, \
+                 person_id = COALESCE(excluded.person_id, salud_cases.person_id)",
                 placeholders(chunk.len(), COLUMNS)
             );
             let mut statement = sqlx::query(&query);
@@ -148,7 +149,8 @@ impl Db {
                     .bind(entry.outcome)
                     .bind(day_text(entry.outcome_on))
                     .bind(None::<i64>)
-                    .bind("ceiba");
+                    .bind("ceiba")
+                    .bind(entry.person_id.as_deref());
             }
             statement.execute(&mut *transaction).await?;
         }

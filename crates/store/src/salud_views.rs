@@ -360,6 +360,8 @@ pub struct CaseRecord {
     pub residence_municipality_code: Option<String>,
     /// `stable`, `serious`, `critical`.
     pub severity: Option<String>,
+    /// The person's record.
+    pub person_id: Option<String>,
 }
 
 /// Which cases a list shows. Every field narrows it; `provinces` is the reader's scope (a
@@ -384,7 +386,7 @@ pub const CASES_PAGE_MAX: u64 = 200;
 const CASE_COLUMNS: &str = "id, status, confirmed_on, country, age, sex, municipality_code, \
      province_code, source, consulted_on, arrived_on, isolation_centre, diagnostic_centre, \
      contacts, outcome, outcome_on, onset_on, sampled_on, admitted_on, \
-     residence_municipality_code, severity";
+     residence_municipality_code, severity, person_id";
 
 fn case_record(row: &sqlx::any::AnyRow) -> Result<CaseRecord, StoreError> {
     Ok(CaseRecord {
@@ -409,6 +411,7 @@ fn case_record(row: &sqlx::any::AnyRow) -> Result<CaseRecord, StoreError> {
         admitted_on: row.try_get("admitted_on")?,
         residence_municipality_code: row.try_get("residence_municipality_code")?,
         severity: row.try_get("severity")?,
+        person_id: row.try_get("person_id")?,
     })
 }
 

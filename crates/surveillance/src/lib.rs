@@ -13,6 +13,8 @@
 //!   checked on its own and refused with its line and reason;
 //! - [`map`]: the geometry of choropleth maps drawn as SVG: a frame that fits longitude and
 //!   latitude into pixels, and each boundary's outline as compact, simplified path data;
+//! - [`persons`]: the rule that finds a person already recorded (national id, else folded
+//!   names and date of birth), so one person has one record;
 //! - [`covid19cubadata`]: the open COVID-19 data of Cuba (cases, deaths, centres, events, the
 //!   daily national series) read into typed records, with a report of what the source gets
 //!   wrong.
@@ -24,6 +26,7 @@ pub mod dashboard;
 pub mod geography;
 pub mod line_list;
 pub mod map;
+pub mod persons;
 
 pub use geography::{
     Geography, GeographyError, MultiPolygon, Municipality, Province, UNKNOWN_MUNICIPALITY,

@@ -19,6 +19,7 @@
 //! | `centro_aislamiento` | text, up to 120 characters |
 //! | `gravedad` | `estable`, `grave`, `critico` |
 //! | `desenlace`, `fecha_desenlace` | `recuperado`, `fallecido`, `evacuado`, with its day |
+//! | `persona` | the id of the person's record (see [`crate::persons`]) |
 //!
 //! Impossible dates are refused: any day after today, onset or sampling after confirmation,
 //! admission before onset, an outcome before confirmation. An id written twice in one file is
@@ -35,7 +36,7 @@ const TEXT_CHARS_MAX: usize = 120;
 const AGE_MAX: u64 = 120;
 
 /// The columns, in the order a template lists them.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "id",
     "estado",
     "fecha_confirmacion",
@@ -52,6 +53,7 @@ pub const COLUMNS: [&str; 16] = [
     "gravedad",
     "desenlace",
     "fecha_desenlace",
+    "persona",
 ];
 
 /// One case as a line list gives it, checked.
@@ -79,6 +81,8 @@ pub struct CaseEntry {
     /// `recovered`, `deceased`, `evacuated`.
     pub outcome: Option<&'static str>,
     pub outcome_on: Option<Date>,
+    /// The person's record, as the sender names it (the caller checks it exists).
+    pub person_id: Option<String>,
 }
 
 /// A row refused, and why (Spanish).
@@ -316,8 +320,8 @@ fn word<T: Copy>(
         })
 }
 
-/// Lower case without accents: `Autóctono` → `autoctono`.
-fn fold(text: &str) -> String {
+/// Lower case without accents (nor the tilde of ñ): `Autóctono` → `autoctono`.
+pub(crate) fn fold(text: &str) -> String {
     text.trim()
         .to_lowercase()
         .chars()
@@ -327,6 +331,8 @@ fn fold(text: &str) -> String {
             'í' => 'i',
             'ó' => 'o',
             'ú' | 'ü' => 'u',
+            // Keyboards without it write «n»: «Nuñez» and «Nunez» are one name.
+            'ñ' => 'n',
             other => other,
         })
         .collect()
@@ -341,12 +347,12 @@ fn entry(fields: &HashMap<String, String>, context: &Context<'_>) -> Result<Case
             .filter(|value| !value.is_empty())
     };
     let id = text("id").ok_or("id: falta")?;
-    if id.len() > 64
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
+    if !is_id(&id) {
         return Err("id: de 1 a 64 letras, cifras, «.», «_» o «-»".to_owned());
+    }
+    let person_id = text("persona");
+    if person_id.as_deref().is_some_and(|person| !is_id(person)) {
+        return Err("persona: de 1 a 64 letras, cifras, «.», «_» o «-»".to_owned());
     }
     let status = word(
         fields,
@@ -483,7 +489,16 @@ fn entry(fields: &HashMap<String, String>, context: &Context<'_>) -> Result<Case
         severity,
         outcome,
         outcome_on,
+        person_id,
     })
+}
+
+/// An id as records carry them: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+pub fn is_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 #[allow(clippy::too_many_arguments)]

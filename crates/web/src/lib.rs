@@ -32,6 +32,7 @@ pub mod salud_cases;
 pub mod salud_charts;
 pub mod salud_dashboard;
 pub mod salud_imports;
+pub mod salud_persons;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
@@ -276,6 +277,10 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(salud_cases::get_case))
         .routes(routes!(salud_cases::admin_set_staff_provinces))
         .routes(routes!(salud_imports::import))
+        .routes(routes!(salud_persons::record_person))
+        .routes(routes!(salud_persons::duplicates))
+        .routes(routes!(salud_persons::get_person))
+        .routes(routes!(salud_persons::merge))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))

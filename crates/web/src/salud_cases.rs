@@ -123,6 +123,8 @@ pub struct CaseView {
     pub residence_municipality_code: Option<String>,
     /// `stable`, `serious`, `critical`.
     pub severity: Option<String>,
+    /// The person's record (`/api/v1/salud/persons/{id}`).
+    pub person_id: Option<String>,
 }
 
 impl From<CaseRecord> for CaseView {
@@ -149,6 +151,7 @@ impl From<CaseRecord> for CaseView {
             admitted_on: case.admitted_on,
             residence_municipality_code: case.residence_municipality_code,
             severity: case.severity,
+            person_id: case.person_id,
         }
     }
 }

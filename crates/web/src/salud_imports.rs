@@ -104,9 +104,34 @@ async fn checked_list(
         .map(|(_, entry)| entry.id.as_str())
         .collect();
     let now_in = state.db.salud_case_provinces(&ids).await?;
+    // The persons rows name: each must be a record the sender may read, not merged away.
+    let mut persons: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::new();
+    for (_, entry) in &list.entries {
+        if let Some(person) = &entry.person_id
+            && !persons.contains_key(person)
+        {
+            let problem = match state.db.salud_person(person).await? {
+                None => Some(format!("persona: no hay ningún registro «{person}»")),
+                Some(found) if !scope.allows(&found.province_code) => {
+                    Some(format!("persona: no hay ningún registro «{person}»"))
+                }
+                Some(found) => found.merged_into.map(|survivor| {
+                    format!("persona: «{person}» se fusionó con «{survivor}»; use ese")
+                }),
+            };
+            persons.insert(person.clone(), problem);
+        }
+    }
     let mut kept = Vec::with_capacity(list.entries.len());
     for (line, entry) in std::mem::take(&mut list.entries) {
-        let outside = if !scope.allows(&entry.province_code) {
+        let person_problem = entry
+            .person_id
+            .as_ref()
+            .and_then(|person| persons.get(person).cloned().flatten());
+        let outside = if let Some(problem) = person_problem {
+            Some(problem)
+        } else if !scope.allows(&entry.province_code) {
             Some(format!(
                 "municipio: {} no es de sus provincias",
                 entry.municipality_code

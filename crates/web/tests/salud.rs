@@ -3,7 +3,8 @@
 //! the dashboard and sent to the province's epidemiologists only; case-level data is for
 //! health roles only, a health worker reads only their province's, and every case read lands
 //! in the audit log; the dashboards withhold small counts below the province; a line list
-//! creates and updates cases, refuses each bad row with its line and reason, and resumes.
+//! creates and updates cases, refuses each bad row with its line and reason, and resumes; a
+//! person is found again by national id or name and birth date, and duplicates are merged.
 
 use ceiba_identity::Role;
 use ceiba_store::{AreaRow, Db};
@@ -24,6 +25,7 @@ fn main() {
         case_records_are_for_health_roles_within_their_provinces_and_every_read_is_audited,
         dashboards_withhold_small_counts_below_the_province,
         a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes,
+        persons_are_found_again_and_duplicates_merged_with_their_history,
     );
     suite.run()
 }
@@ -671,6 +673,219 @@ async fn a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes(
     let (status, _) = send_file(&server, &worker, "application/json", "{\"id\": 1}").await?;
     assert_eq!(status, 422);
     assert_eq!(db.salud_revision().await?, before);
+    server.shut_down();
+    Ok(())
+}
+
+async fn post_person(
+    server: &TestServer,
+    token: &str,
+    body: &Value,
+) -> Result<(u16, Value), String> {
+    let authorization = format!("Bearer {token}");
+    let response = server
+        .send_json(
+            "POST",
+            "/api/v1/salud/persons",
+            body,
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    Ok((
+        response.status,
+        serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+    ))
+}
+
+async fn persons_are_found_again_and_duplicates_merged_with_their_history(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    constructed_country(&db, today_of(&server)).await?;
+    let (worker_id, worker) = signed_in_user(
+        &server,
+        &db,
+        "+5352400001",
+        "Enfermera",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
+            .await?
+    );
+    let (east_id, east) = signed_in_user(
+        &server,
+        &db,
+        "+5352400002",
+        "Enfermero",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&east_id, &["24".to_owned()])
+            .await?
+    );
+    let (_, citizen) = signed_in_user(&server, &db, "+5352400003", "Vecino", &[]).await?;
+
+    // A new person; the same again by national id, then by names and date of birth.
+    let (status, first) = post_person(
+        &server,
+        &worker,
+        &json!({
+            "national_id": "90010112345", "given_names": "José María",
+            "surnames": "Pérez Núñez", "sex": "male", "municipality_code": "23.01"
+        }),
+    )
+    .await?;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(
+        first["person"]["birth_date"], "1990-01-01",
+        "from the carné"
+    );
+    let a = first["person"]["id"].as_str().ok_or("id")?.to_owned();
+    let (status, again) = post_person(
+        &server,
+        &worker,
+        &json!({
+            "national_id": "90010112345", "given_names": "Jose", "surnames": "Perez",
+            "municipality_code": "23.01"
+        }),
+    )
+    .await?;
+    assert_eq!(
+        (status, again["matched_by"].as_str()),
+        (200, Some("national_id"))
+    );
+    assert_eq!(again["person"]["id"].as_str(), Some(a.as_str()));
+    let (status, by_name) = post_person(
+        &server,
+        &worker,
+        &json!({
+            "given_names": "  jose  maria", "surnames": "PEREZ NUNEZ", "birth_date": "1990-01-01",
+            "municipality_code": "23.01"
+        }),
+    )
+    .await?;
+    assert_eq!(
+        (status, by_name["matched_by"].as_str()),
+        (200, Some("name_and_birth_date"))
+    );
+    assert_eq!(by_name["person"]["id"].as_str(), Some(a.as_str()));
+
+    // Another carné with the same name and birthday is another record, listed as a possible
+    // duplicate.
+    let (status, second) = post_person(
+        &server,
+        &worker,
+        &json!({
+            "national_id": "90010154321", "given_names": "José María", "surnames": "Pérez Núñez",
+            "municipality_code": "23.01"
+        }),
+    )
+    .await?;
+    assert_eq!(status, 201, "{second}");
+    let b = second["person"]["id"].as_str().ok_or("id")?.to_owned();
+    let (status, groups) = get_json(&server, "/api/v1/salud/persons/duplicates", &worker).await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        groups["groups"].as_array().map(Vec::len),
+        Some(1),
+        "{groups}"
+    );
+    assert_eq!(groups["groups"][0].as_array().map(Vec::len), Some(2));
+    let (_, none) = get_json(&server, "/api/v1/salud/persons/duplicates", &east).await?;
+    assert_eq!(
+        none["groups"].as_array().map(Vec::len),
+        Some(0),
+        "not the east's to see"
+    );
+
+    // Bad input changes nothing.
+    for bad in [
+        json!({"national_id": "123", "given_names": "A", "surnames": "B", "municipality_code": "23.01"}),
+        json!({"national_id": "90010112345", "birth_date": "1991-01-01", "given_names": "A", "surnames": "B", "municipality_code": "23.01"}),
+        json!({"given_names": "", "surnames": "B", "municipality_code": "23.01"}),
+        json!({"given_names": "A", "surnames": "B", "municipality_code": "99.99"}),
+        json!({"given_names": "A", "surnames": "B", "birth_date": "2999-01-01", "municipality_code": "23.01"}),
+    ] {
+        let (status, problem) = post_person(&server, &worker, &bad).await?;
+        assert_eq!(status, 422, "{bad}: {problem}");
+    }
+    let (status, _) = post_person(
+        &server,
+        &worker,
+        &json!({
+            "given_names": "A", "surnames": "B", "municipality_code": "24.01"
+        }),
+    )
+    .await?;
+    assert_eq!(status, 403, "not the worker's province");
+    let (status, _) = get_json(&server, &format!("/api/v1/salud/persons/{a}"), &citizen).await?;
+    assert_eq!(status, 403);
+    let (status, _) = get_json(&server, &format!("/api/v1/salud/persons/{a}"), &east).await?;
+    assert_eq!(status, 404, "another province's person is as if absent");
+
+    // Cases name their person in the line list.
+    let file = format!(
+        "id,estado,fecha_confirmacion,municipio,persona\n\
+         p-0-0,confirmado,{d},23.01,{b}\n\
+         p-0-1,confirmado,{d},23.01,{a}\n\
+         p-0-2,confirmado,{d},23.01,nadie\n",
+        d = today_of(&server)
+    );
+    let (status, report) = send_file(&server, &worker, "text/csv", &file).await?;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["updated"].as_u64(), Some(2), "{report}");
+    assert_eq!(report["rejected"][0]["line"].as_u64(), Some(4));
+
+    // The duplicate is merged: its case moves, its record stays with a pointer and a history.
+    let path = format!("/api/v1/salud/persons/{a}/merge");
+    let authorization = format!("Bearer {worker}");
+    let headers = [("authorization", authorization.as_str())];
+    let before = db.audit_head().await?.tree_size;
+    let merged = server
+        .send_json("POST", &path, &json!({ "duplicate_id": b }), &headers)
+        .await?;
+    assert_eq!(merged.status, 200, "{}", merged.text());
+    let detail: Value = serde_json::from_slice(&merged.body)?;
+    assert_eq!(detail["case_ids"], json!(["p-0-0", "p-0-1"]));
+    assert_eq!(detail["merges"][0]["merged_id"].as_str(), Some(b.as_str()));
+    assert_eq!(
+        detail["merges"][0]["snapshot"]["person"]["national_id"],
+        "90010154321"
+    );
+    assert_eq!(
+        detail["merges"][0]["snapshot"]["cases_moved"],
+        json!(["p-0-0"])
+    );
+    assert!(
+        db.audit_head().await?.tree_size > before,
+        "the merge is in the audit log"
+    );
+    let (_, gone) = get_json(&server, &format!("/api/v1/salud/persons/{b}"), &worker).await?;
+    assert_eq!(gone["person"]["merged_into"].as_str(), Some(a.as_str()));
+    assert_eq!(gone["case_ids"], json!([]));
+    let (_, groups) = get_json(&server, "/api/v1/salud/persons/duplicates", &worker).await?;
+    assert_eq!(groups["groups"].as_array().map(Vec::len), Some(0));
+    let twice = server
+        .send_json("POST", &path, &json!({ "duplicate_id": b }), &headers)
+        .await?;
+    assert_eq!(twice.status, 409);
+    let itself = server
+        .send_json("POST", &path, &json!({ "duplicate_id": a }), &headers)
+        .await?;
+    assert_eq!(itself.status, 422);
+    let (_, report) = send_file(
+        &server,
+        &worker,
+        "text/csv",
+        &format!("id,estado,municipio,persona\nq-1,sospechoso,23.01,{b}\n"),
+    )
+    .await?;
+    let reason = report["rejected"][0]["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("se fusionó"), "{report}");
     server.shut_down();
     Ok(())
 }
