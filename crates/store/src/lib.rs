@@ -24,6 +24,7 @@ mod payments;
 mod payouts;
 mod salud;
 mod salud_entry;
+mod salud_followup;
 mod salud_persons;
 mod salud_views;
 pub mod testing;
@@ -79,6 +80,7 @@ pub use payouts::{
 };
 pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
 pub use salud_entry::SaludImport;
+pub use salud_followup::{CONTACTS_LIST_MAX, ContactRow, LabTestRow};
 pub use salud_persons::{DUPLICATE_GROUPS_MAX, MergeRefusal, PersonMerge, PersonRow};
 pub use salud_views::{
     ALERTS_READ_MAX, AlertRow, CASES_PAGE_MAX, CaseFilter, CaseRecord, DayCount, NationalDay,

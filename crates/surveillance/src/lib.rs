@@ -7,6 +7,8 @@
 //!   per 100,000, doubling time;
 //! - [`dashboard`]: every area's daily cases and deaths and its cases' profile, held in memory
 //!   to answer the dashboards, and the nation's headline figures;
+//! - [`followup`]: laboratory tests and contacts of a case: possible days, quarantine's end,
+//!   how a contact's follow-up may move;
 //! - [`geography`]: provinces and municipalities with their DPA codes, population and
 //!   boundaries, from the GeoJSON and population files in `shared/data/cuba`;
 //! - [`line_list`]: the line list health workers send in bulk (CSV or JSON), every row
@@ -23,6 +25,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod covid19cubadata;
 pub mod dashboard;
+pub mod followup;
 pub mod geography;
 pub mod line_list;
 pub mod map;

@@ -31,6 +31,7 @@ pub mod salud_alerts;
 pub mod salud_cases;
 pub mod salud_charts;
 pub mod salud_dashboard;
+pub mod salud_followup;
 pub mod salud_imports;
 pub mod salud_persons;
 pub mod settlement;
@@ -281,6 +282,15 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(salud_persons::duplicates))
         .routes(routes!(salud_persons::get_person))
         .routes(routes!(salud_persons::merge))
+        .routes(routes!(
+            salud_followup::add_lab_test,
+            salud_followup::lab_tests
+        ))
+        .routes(routes!(
+            salud_followup::add_contact,
+            salud_followup::case_contacts
+        ))
+        .routes(routes!(salud_followup::update_contact))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))
@@ -492,6 +502,10 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             get(salud_dashboard::municipality),
         )
         .route(salud_cases::CASES_PAGE_PATH, get(salud_cases::cases_page))
+        .route(
+            salud_followup::CONTACTS_PAGE_PATH,
+            get(salud_followup::follow_up_page),
+        )
         .merge(account_pages);
 
     let security_headers = ServiceBuilder::new()

@@ -4,7 +4,8 @@
 //! health roles only, a health worker reads only their province's, and every case read lands
 //! in the audit log; the dashboards withhold small counts below the province; a line list
 //! creates and updates cases, refuses each bad row with its line and reason, and resumes; a
-//! person is found again by national id or name and birth date, and duplicates are merged.
+//! person is found again by national id or name and birth date, and duplicates are merged;
+//! laboratory tests refuse impossible days, and contacts are followed to their quarantine's end.
 
 use ceiba_identity::Role;
 use ceiba_store::{AreaRow, Db};
@@ -26,6 +27,7 @@ fn main() {
         dashboards_withhold_small_counts_below_the_province,
         a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes,
         persons_are_found_again_and_duplicates_merged_with_their_history,
+        lab_tests_and_contacts_are_followed_to_the_end_of_quarantine,
     );
     suite.run()
 }
@@ -886,6 +888,263 @@ async fn persons_are_found_again_and_duplicates_merged_with_their_history(
     .await?;
     let reason = report["rejected"][0]["reason"].as_str().unwrap_or("");
     assert!(reason.contains("se fusionó"), "{report}");
+    server.shut_down();
+    Ok(())
+}
+
+async fn send_as(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Result<(u16, Value), String> {
+    let authorization = format!("Bearer {token}");
+    let response = server
+        .send_json(
+            method,
+            path,
+            body,
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    Ok((
+        response.status,
+        serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+    ))
+}
+
+async fn lab_tests_and_contacts_are_followed_to_the_end_of_quarantine(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    let today = today_of(&server);
+    constructed_country(&db, today).await?;
+    let (worker_id, worker) = signed_in_user(
+        &server,
+        &db,
+        "+5352500001",
+        "Enfermera",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
+            .await?
+    );
+    let (east_id, east) = signed_in_user(
+        &server,
+        &db,
+        "+5352500002",
+        "Enfermero",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&east_id, &["24".to_owned()])
+            .await?
+    );
+    let day = |offset: i64| today.plus_days(offset).to_string();
+
+    // Laboratory tests: possible days only, on cases of the worker's provinces.
+    let tests = "/api/v1/salud/cases/p-0-0/lab-tests";
+    let good = json!({"kind": "pcr", "sampled_on": day(-2), "result": "positive",
+                      "result_on": day(-1), "laboratory": "IPK"});
+    let (status, test) = send_as(&server, "POST", tests, &worker, &good).await?;
+    assert_eq!(status, 201, "{test}");
+    for bad in [
+        json!({"kind": "pcr", "sampled_on": day(-2), "result": "negative", "result_on": day(-3), "laboratory": "IPK"}),
+        json!({"kind": "pcr", "sampled_on": day(1), "result": "pending", "laboratory": "IPK"}),
+        json!({"kind": "pcr", "sampled_on": day(-2), "result": "pending", "result_on": day(-1), "laboratory": "IPK"}),
+        json!({"kind": "olfato", "sampled_on": day(-2), "result": "pending", "laboratory": "IPK"}),
+        json!({"kind": "pcr", "sampled_on": day(-2), "result": "pending", "laboratory": ""}),
+    ] {
+        let (status, problem) = send_as(&server, "POST", tests, &worker, &bad).await?;
+        assert_eq!(status, 422, "{bad}: {problem}");
+    }
+    let (status, _) = send_as(
+        &server,
+        "POST",
+        "/api/v1/salud/cases/c-0/lab-tests",
+        &worker,
+        &good,
+    )
+    .await?;
+    assert_eq!(status, 404, "another province's case");
+    let (_, listed) = get_json(&server, tests, &worker).await?;
+    assert_eq!(
+        listed["tests"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(listed["tests"][0]["result"], "positive");
+
+    // Two contacts of the case: one exposed three days ago, one twenty days ago.
+    let mut people = Vec::new();
+    for (given, birth) in [("Luis", "1970-03-04"), ("Marta", "1981-06-07")] {
+        let (status, found) = post_person(
+            &server,
+            &worker,
+            &json!({
+                "given_names": given, "surnames": "Díaz", "birth_date": birth,
+                "municipality_code": "23.01"
+            }),
+        )
+        .await?;
+        assert_eq!(status, 201);
+        people.push(found["person"]["id"].as_str().ok_or("id")?.to_owned());
+    }
+    let contacts = "/api/v1/salud/cases/p-0-0/contacts";
+    let (status, recent) = send_as(
+        &server,
+        "POST",
+        contacts,
+        &worker,
+        &json!({"person_id": people[0], "last_contact_on": day(-3)}),
+    )
+    .await?;
+    assert_eq!(status, 201, "{recent}");
+    assert_eq!(recent["quarantine_end_on"], day(11).as_str());
+    assert_eq!(recent["status"], "pending");
+    let (status, _) = send_as(
+        &server,
+        "POST",
+        contacts,
+        &worker,
+        &json!({"person_id": people[0], "last_contact_on": day(-3)}),
+    )
+    .await?;
+    assert_eq!(status, 409, "already a contact of this case");
+    let (status, _) = send_as(
+        &server,
+        "POST",
+        contacts,
+        &worker,
+        &json!({"person_id": people[1], "first_contact_on": day(-1), "last_contact_on": day(-2)}),
+    )
+    .await?;
+    assert_eq!(status, 422, "first contact after the last");
+    let (status, old) = send_as(
+        &server,
+        "POST",
+        contacts,
+        &worker,
+        &json!({"person_id": people[1], "last_contact_on": day(-20)}),
+    )
+    .await?;
+    assert_eq!(status, 201);
+
+    // The follow-up list: the one due first, marked; not the east's to see.
+    let authorization = format!("Bearer {worker}");
+    let page = server
+        .get_with(
+            "/salud/contactos",
+            &[("authorization", authorization.as_str())],
+        )
+        .await?
+        .text();
+    let marta = page.find("Marta Díaz").ok_or("Marta is listed")?;
+    let luis = page.find("Luis Díaz").ok_or("Luis is listed")?;
+    assert!(marta < luis, "the quarantine ending first comes first");
+    assert!(page.contains("class=\"vence\""), "Marta's is due");
+    let east_auth = format!("Bearer {east}");
+    let east_page = server
+        .get_with("/salud/contactos", &[("authorization", east_auth.as_str())])
+        .await?
+        .text();
+    assert!(east_page.contains("id=\"sin-contactos\""));
+
+    // The follow-up moves; an ended one stays ended; not completed before the quarantine ends.
+    let luis_path = format!(
+        "/api/v1/salud/contacts/{}",
+        recent["id"].as_str().ok_or("id")?
+    );
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        &luis_path,
+        &worker,
+        &json!({"status": "completed"}),
+    )
+    .await?;
+    assert_eq!(status, 422, "the quarantine is not over");
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        &luis_path,
+        &worker,
+        &json!({"status": "in_quarantine"}),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        &luis_path,
+        &worker,
+        &json!({"status": "became_case"}),
+    )
+    .await?;
+    assert_eq!(status, 422, "which case?");
+    let (status, became) = send_as(
+        &server,
+        "PUT",
+        &luis_path,
+        &worker,
+        &json!({"status": "became_case", "became_case_id": "p-0-1", "note": "fiebre"}),
+    )
+    .await?;
+    assert_eq!(
+        (status, became["became_case_id"].as_str()),
+        (200, Some("p-0-1")),
+        "{became}"
+    );
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        &luis_path,
+        &worker,
+        &json!({"status": "pending"}),
+    )
+    .await?;
+    assert_eq!(status, 422, "an ended follow-up stays ended");
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        &luis_path,
+        &east,
+        &json!({"status": "lost"}),
+    )
+    .await?;
+    assert_eq!(status, 404, "not the east's contact");
+    let marta_path = format!("/api/v1/salud/contacts/{}", old["id"].as_str().ok_or("id")?);
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        &marta_path,
+        &worker,
+        &json!({"status": "completed"}),
+    )
+    .await?;
+    assert_eq!(status, 200, "twenty days on, the quarantine is over");
+    let page = server
+        .get_with(
+            "/salud/contactos",
+            &[("authorization", authorization.as_str())],
+        )
+        .await?
+        .text();
+    assert!(
+        page.contains("id=\"sin-contactos\""),
+        "nobody left to follow"
+    );
+    let (_, all) = get_json(&server, contacts, &worker).await?;
+    assert_eq!(
+        all["contacts"].as_array().map(Vec::len),
+        Some(2),
+        "the case keeps both"
+    );
     server.shut_down();
     Ok(())
 }
