@@ -26,6 +26,7 @@ mod salud;
 mod salud_entry;
 mod salud_followup;
 mod salud_persons;
+mod salud_places;
 mod salud_views;
 pub mod testing;
 mod url;
@@ -82,6 +83,7 @@ pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
 pub use salud_entry::SaludImport;
 pub use salud_followup::{CONTACTS_LIST_MAX, ContactRow, LabTestRow};
 pub use salud_persons::{DUPLICATE_GROUPS_MAX, MergeRefusal, PersonMerge, PersonRow};
+pub use salud_places::{CentreRow, EventRow};
 pub use salud_views::{
     ALERTS_READ_MAX, AlertRow, CASES_PAGE_MAX, CaseFilter, CaseRecord, DayCount, NationalDay,
     ProfileCount,

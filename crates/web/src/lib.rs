@@ -34,6 +34,7 @@ pub mod salud_dashboard;
 pub mod salud_followup;
 pub mod salud_imports;
 pub mod salud_persons;
+pub mod salud_places;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
@@ -291,6 +292,11 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             salud_followup::case_contacts
         ))
         .routes(routes!(salud_followup::update_contact))
+        .routes(routes!(salud_places::open_centres))
+        .routes(routes!(salud_places::report_centre))
+        .routes(routes!(salud_places::open_event))
+        .routes(routes!(salud_places::link_cases))
+        .routes(routes!(salud_places::get_event))
         .routes(routes!(checkouts::create, checkouts::list))
         .routes(routes!(checkouts::get))
         .routes(routes!(checkouts::cancel))

@@ -5,7 +5,8 @@
 //! in the audit log; the dashboards withhold small counts below the province; a line list
 //! creates and updates cases, refuses each bad row with its line and reason, and resumes; a
 //! person is found again by national id or name and birth date, and duplicates are merged;
-//! laboratory tests refuse impossible days, and contacts are followed to their quarantine's end.
+//! laboratory tests refuse impossible days, and contacts are followed to their quarantine's end;
+//! centres report their beds as open data, and transmission events link their cases.
 
 use ceiba_identity::Role;
 use ceiba_store::{AreaRow, Db};
@@ -28,6 +29,7 @@ fn main() {
         a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes,
         persons_are_found_again_and_duplicates_merged_with_their_history,
         lab_tests_and_contacts_are_followed_to_the_end_of_quarantine,
+        centres_report_their_beds_and_events_link_their_cases,
     );
     suite.run()
 }
@@ -1145,6 +1147,147 @@ async fn lab_tests_and_contacts_are_followed_to_the_end_of_quarantine(
         Some(2),
         "the case keeps both"
     );
+    server.shut_down();
+    Ok(())
+}
+
+async fn centres_report_their_beds_and_events_link_their_cases(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    constructed_country(&db, today_of(&server)).await?;
+    db.import_salud_series(
+        &[],
+        &[ceiba_surveillance::covid19cubadata::Centre {
+            id: "hld".to_owned(),
+            kind: "isolation",
+            name: "Hospital de la Plaza".to_owned(),
+            province_code: Some("23".to_owned()),
+        }],
+        &[],
+    )
+    .await?;
+    let (worker_id, worker) = signed_in_user(
+        &server,
+        &db,
+        "+5352600001",
+        "Enfermera",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
+            .await?
+    );
+    let (east_id, east) = signed_in_user(
+        &server,
+        &db,
+        "+5352600002",
+        "Enfermero",
+        &[Role::HealthWorker],
+    )
+    .await?;
+    assert!(
+        db.set_salud_staff_provinces(&east_id, &["24".to_owned()])
+            .await?
+    );
+
+    // Beds, reported by the centre's province, published as open data.
+    let centre = "/api/v1/salud/centres/isolation/hld";
+    let (status, view) = send_as(
+        &server,
+        "PUT",
+        centre,
+        &worker,
+        &json!({"capacity": 120, "occupied": 30}),
+    )
+    .await?;
+    assert_eq!(
+        (status, view["occupancy_percent"].as_f64()),
+        (200, Some(25.0)),
+        "{view}"
+    );
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        centre,
+        &worker,
+        &json!({"capacity": 10, "occupied": 11}),
+    )
+    .await?;
+    assert_eq!(status, 422, "more beds taken than there are");
+    let (status, _) = send_as(
+        &server,
+        "PUT",
+        centre,
+        &east,
+        &json!({"capacity": 10, "occupied": 1}),
+    )
+    .await?;
+    assert_eq!(status, 404, "not the east's centre");
+    let open = server.get("/api/salud/open/centres?province=23").await?;
+    let open: Value = serde_json::from_slice(&open.body)?;
+    assert_eq!(open["schema"], "ceiba-salud-centros/1");
+    assert_eq!(open["centres"][0]["capacity"].as_u64(), Some(120));
+    assert_eq!(open["centres"][0]["occupied"].as_u64(), Some(30));
+
+    // A transmission event, and its cases: all linked or none.
+    let (status, event) = send_as(
+        &server,
+        "POST",
+        "/api/v1/salud/events",
+        &worker,
+        &json!({"place": "Escuela Primaria José Martí", "municipality_code": "23.01",
+                "longitude": -82.38, "latitude": 23.12}),
+    )
+    .await?;
+    assert_eq!(status, 201, "{event}");
+    let (status, _) = send_as(&server, "POST", "/api/v1/salud/events", &worker,
+        &json!({"place": "Madrid", "municipality_code": "23.01", "longitude": -3.7, "latitude": 40.4})).await?;
+    assert_eq!(status, 422, "not in Cuba");
+    let (status, _) = send_as(
+        &server,
+        "POST",
+        "/api/v1/salud/events",
+        &worker,
+        &json!({"place": "Fábrica", "municipality_code": "24.01"}),
+    )
+    .await?;
+    assert_eq!(status, 403, "another province");
+    let links = format!(
+        "/api/v1/salud/events/{}/cases",
+        event["id"].as_str().ok_or("id")?
+    );
+    let (status, linked) = send_as(
+        &server,
+        "POST",
+        &links,
+        &worker,
+        &json!({"case_ids": ["p-0-0", "p-0-1"]}),
+    )
+    .await?;
+    assert_eq!(status, 200, "{linked}");
+    assert_eq!(linked["case_ids"], json!(["p-0-0", "p-0-1"]));
+    let (status, problem) = send_as(
+        &server,
+        "POST",
+        &links,
+        &worker,
+        &json!({"case_ids": ["p-0-2", "c-0"]}),
+    )
+    .await?;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap_or("").contains("c-0"));
+    let event_path = format!("/api/v1/salud/events/{}", event["id"].as_str().ok_or("id")?);
+    let (_, read) = get_json(&server, &event_path, &worker).await?;
+    assert_eq!(
+        read["case_ids"],
+        json!(["p-0-0", "p-0-1"]),
+        "none of the refused request"
+    );
+    let (status, _) = get_json(&server, &event_path, &east).await?;
+    assert_eq!(status, 404);
     server.shut_down();
     Ok(())
 }
