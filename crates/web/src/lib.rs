@@ -28,6 +28,7 @@ pub mod problem;
 pub mod ratelimit;
 pub mod salud;
 pub mod salud_alerts;
+pub mod salud_case_form;
 pub mod salud_cases;
 pub mod salud_charts;
 pub mod salud_dashboard;
@@ -275,6 +276,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(salud::geography))
         .routes(routes!(salud::area_series))
         .routes(routes!(salud::area_series_csv))
+        .routes(routes!(salud::area_profile))
+        .routes(routes!(salud::area_profile_csv))
         .routes(routes!(salud_cases::list_cases))
         .routes(routes!(salud_cases::get_case))
         .routes(routes!(salud_cases::admin_set_staff_provinces))
@@ -362,6 +365,10 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
     // The account pages are never stored by a browser or proxy, and a form's `_csrf` field is
     // read before the handler so that `auth::Authenticated` can check it (see auth.rs).
     let account_pages = Router::new()
+        .route(
+            salud_case_form::FORM_PATH,
+            get(salud_case_form::form).post(salud_case_form::save),
+        )
         .route(
             account_pages::SIGN_UP_PATH,
             get(account_pages::sign_up_form).post(account_pages::sign_up),
@@ -508,6 +515,7 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             get(salud_dashboard::municipality),
         )
         .route(salud_cases::CASES_PAGE_PATH, get(salud_cases::cases_page))
+        .route(salud::DOWNLOADS_PATH, get(salud::downloads))
         .route(
             salud_followup::CONTACTS_PAGE_PATH,
             get(salud_followup::follow_up_page),

@@ -3,6 +3,8 @@
 //!
 //! - `GET /api/salud/open/geography`: the provinces and municipalities by DPA code, with the
 //!   population every rate is computed over (loaded by `ceiba salud geography`);
+//! - `GET /api/salud/open/profile[.csv]?area=`: the cases by age group, sex and source, and the
+//!   page `/salud/datos` linking every open data set;
 //! - `GET /api/salud/open/series[.csv]?area=`: an area's daily series (new and cumulative
 //!   confirmed cases, 7- and 14-day incidence per 100,000, doubling time). Below the province,
 //!   counts from 1 to 4 — and rates over windows of 1 to 4 cases — are published empty.
@@ -235,4 +237,167 @@ pub async fn area_series_csv(
         axum::http::HeaderValue::from_static(SERIES_SCHEMA),
     );
     Ok(response.into_response())
+}
+
+/// The schema of [`ProfileView`] and of its CSV.
+pub const PROFILE_SCHEMA: &str = "ceiba-salud-perfil/1";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileGroupView {
+    /// `edad`, `sexo` or `fuente`.
+    pub dimension: &'static str,
+    /// `0–9` … `80 y más`, `sin edad`; `Femenino`…; `Importado`….
+    pub group: &'static str,
+    /// `null` where suppressed (1 to 4, below the province).
+    pub cases: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    /// `ceiba-salud-perfil/1`.
+    pub schema: &'static str,
+    pub area: String,
+    pub name: String,
+    pub groups: Vec<ProfileGroupView>,
+}
+
+async fn profile_of(state: &AppState, area: Option<&str>) -> Result<ProfileView, ApiError> {
+    use ceiba_surveillance::analytics::SMALL_COUNT;
+    use ceiba_surveillance::dashboard::{AGE_BAND_LABELS, NATION, SEX_LABELS, SOURCE_LABELS};
+
+    let data = state.salud.current(&state.db).await?;
+    let (code, name, suppress) = match area.map(str::trim) {
+        None | Some("" | "cu") => (NATION.to_owned(), "Cuba".to_owned(), false),
+        Some(code) => {
+            let (area, province) = data.area(code).ok_or_else(|| {
+                ApiError::with_detail(
+                    crate::problem::ErrorCode::NotFound,
+                    "no hay ninguna provincia ni municipio con ese código DPA",
+                )
+            })?;
+            (area.code.clone(), area.name.clone(), !province)
+        }
+    };
+    let profile = data
+        .overview
+        .area(&code)
+        .map(|figures| figures.profile.clone())
+        .unwrap_or_default();
+    let hide = |count: u64| (!suppress || count == 0 || count >= SMALL_COUNT).then_some(count);
+    let mut groups = Vec::new();
+    for (dimension, labels, counts) in [
+        ("edad", &AGE_BAND_LABELS[..], &profile.age[..]),
+        ("sexo", &SEX_LABELS[..], &profile.sex[..]),
+        ("fuente", &SOURCE_LABELS[..], &profile.source[..]),
+    ] {
+        for (group, count) in labels.iter().zip(counts) {
+            groups.push(ProfileGroupView {
+                dimension,
+                group,
+                cases: hide(*count),
+            });
+        }
+    }
+    Ok(ProfileView {
+        schema: PROFILE_SCHEMA,
+        area: code,
+        name,
+        groups,
+    })
+}
+
+/// An area's confirmed cases by age group, sex and source of infection. Below the province,
+/// counts from 1 to 4 are `null`.
+#[utoipa::path(get, path = "/api/salud/open/profile", tag = "salud",
+    params(SeriesQuery),
+    responses(
+        (status = 200, description = "Casos por edad, sexo y fuente", body = ProfileView),
+        (status = 404, description = "Código DPA desconocido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn area_profile(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ProfileView>, ApiError> {
+    let axum::extract::Query(query) = query.map_err(|rejection| {
+        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
+    })?;
+    Ok(Json(profile_of(&state, query.area.as_deref()).await?))
+}
+
+/// The same as CSV: `dimension,grupo,casos` (empty where suppressed).
+#[utoipa::path(get, path = "/api/salud/open/profile.csv", tag = "salud",
+    params(SeriesQuery),
+    responses(
+        (status = 200, description = "Casos por edad, sexo y fuente, en CSV", content_type = "text/csv"),
+        (status = 404, description = "Código DPA desconocido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn area_profile_csv(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let axum::extract::Query(query) = query.map_err(|rejection| {
+        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
+    })?;
+    let view = profile_of(&state, query.area.as_deref()).await?;
+    let mut text = String::from("dimension,grupo,casos\n");
+    for group in &view.groups {
+        text.push_str(&format!(
+            "{},{},{}\n",
+            group.dimension,
+            group.group,
+            group.cases.map(|n| n.to_string()).unwrap_or_default()
+        ));
+    }
+    let mut response =
+        crate::bills::csv_file(&format!("perfil-{}.csv", view.area), text.into_bytes());
+    response.headers_mut().insert(
+        axum::http::HeaderName::from_static("ceiba-schema"),
+        axum::http::HeaderValue::from_static(PROFILE_SCHEMA),
+    );
+    Ok(response.into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The download page
+// ---------------------------------------------------------------------------------------------
+
+pub const DOWNLOADS_PATH: &str = "/salud/datos";
+
+struct DownloadArea {
+    name: String,
+    code: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "salud_datos.html")]
+struct DownloadsPage {
+    frame: crate::pages::Frame,
+    provinces: Vec<DownloadArea>,
+}
+
+/// Every open data set, in JSON and CSV, for the country and each province (a municipality's
+/// by its code in the same addresses).
+pub async fn downloads(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use askama::Template;
+    let lang = crate::pages::page_lang(None, &headers);
+    let data = state.salud.current(&state.db).await?;
+    let provinces = data
+        .provinces
+        .iter()
+        .filter(|province| province.code != ceiba_surveillance::UNKNOWN_PROVINCE)
+        .map(|province| DownloadArea {
+            name: province.name.clone(),
+            code: province.code.clone(),
+        })
+        .collect();
+    let body = DownloadsPage {
+        frame: crate::pages::Frame::for_request(lang, &headers),
+        provinces,
+    }
+    .render();
+    Ok(crate::account_pages::page(lang, body, None, None))
 }

@@ -351,7 +351,7 @@ const SPANISH: Words = Words {
     alerts_heading: "Alertas de brote",
     no_alerts: "Sin alertas en los últimos 28 días.",
     open_data: "Datos abiertos de esta serie",
-    geography_data: "Provincias y municipios con su población (JSON)",
+    geography_data: "Todos los datos abiertos",
     day_label: "Día",
     show: "Ver",
 };
@@ -399,7 +399,7 @@ const ENGLISH: Words = Words {
     alerts_heading: "Outbreak alerts",
     no_alerts: "No alerts in the last 28 days.",
     open_data: "Open data of this series",
-    geography_data: "Provinces and municipalities with their population (JSON)",
+    geography_data: "All the open data",
     day_label: "Day",
     show: "Show",
 };

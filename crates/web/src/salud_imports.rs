@@ -201,7 +201,19 @@ pub async fn import(
         })?;
     let text =
         std::str::from_utf8(&body).map_err(|_| unprocessable("el archivo no está en UTF-8"))?;
-    let list = checked_list(&state, &scope, json, text).await?;
+    Ok(Json(import_text(&state, &who, &scope, json, text).await?))
+}
+
+/// Checks and writes a line list of `who` (the API's body, or a page's one-row form): the
+/// same text again resumes, or answers the same report.
+pub(crate) async fn import_text(
+    state: &AppState,
+    who: &Authenticated,
+    scope: &CaseScope,
+    json: bool,
+    text: &str,
+) -> Result<ImportReport, ApiError> {
+    let list = checked_list(state, scope, json, text).await?;
     let rejected: Vec<RejectedRow> = list
         .errors
         .into_iter()
@@ -211,7 +223,7 @@ pub async fn import(
             reason: error.reason,
         })
         .collect();
-    let id = import_id(&who.user.id, &body);
+    let id = import_id(&who.user.id, text.as_bytes());
     let now_ms = state.clock.now_ms();
     let rejected_json = serde_json::to_string(&rejected)
         .map_err(|error| ApiError::with_detail(ErrorCode::Internal, error.to_string()))?;
@@ -253,7 +265,7 @@ pub async fn import(
         .ok_or_else(|| ApiError::new(ErrorCode::Internal))?;
     if !begun.finished {
         crate::accounts::audit(
-            &state,
+            state,
             AuditEvent::new(EventKind::CasesImported, state.clock.now_ms())
                 .actor(&who.user.id)
                 .subject(&id)
@@ -263,7 +275,7 @@ pub async fn import(
         )
         .await;
     }
-    Ok(Json(ImportReport {
+    Ok(ImportReport {
         import_id: id,
         rows: finished.rows_total,
         created: finished.created,
@@ -271,5 +283,5 @@ pub async fn import(
         resumed_from,
         // The refusals as the first send found them: the same file, the same answer.
         rejected: serde_json::from_str(&finished.rejected).unwrap_or(rejected),
-    }))
+    })
 }

@@ -18,7 +18,10 @@ use ceiba_web::salud_alerts;
 use serde_json::{Value, json};
 
 mod support;
-use support::{TestServer, assert_problem, second_factor_token, signed_in_user, unescape_html};
+use support::{
+    Browser, TestServer, active_user, assert_problem, second_factor_token, sign_in_by_form,
+    signed_in_user, unescape_html,
+};
 
 fn main() {
     let mut suite = Suite::new();
@@ -30,6 +33,7 @@ fn main() {
         persons_are_found_again_and_duplicates_merged_with_their_history,
         lab_tests_and_contacts_are_followed_to_the_end_of_quarantine,
         centres_report_their_beds_and_events_link_their_cases,
+        the_line_listing_form_saves_a_case_once_and_says_why_it_refuses_one,
     );
     suite.run()
 }
@@ -472,6 +476,43 @@ async fn dashboards_withhold_small_counts_below_the_province(database: TestDatab
     assert!(
         earlier.contains("id=\"cifra-confirmados\">58<"),
         "29 days of 2"
+    );
+
+    // The open profile: exact at the province, withheld below; the download page links all.
+    let profile = |area: &'static str| {
+        let server = &server;
+        async move {
+            let response = server
+                .get(&format!("/api/salud/open/profile?area={area}"))
+                .await?;
+            assert_eq!(response.status, 200);
+            serde_json::from_slice::<Value>(&response.body).map_err(|e| e.to_string())
+        }
+    };
+    let east = profile("24").await?;
+    assert_eq!(east["schema"], "ceiba-salud-perfil/1");
+    let female = |view: &Value| {
+        view["groups"]
+            .as_array()
+            .and_then(|groups| groups.iter().find(|group| group["group"] == "Femenino"))
+            .map(|group| group["cases"].clone())
+    };
+    assert_eq!(female(&east), Some(json!(13)));
+    assert_eq!(
+        female(&profile("24.02").await?),
+        Some(Value::Null),
+        "3 cases: withheld"
+    );
+    let csv = server.get("/api/salud/open/profile.csv?area=24.02").await?;
+    assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-perfil/1"));
+    assert!(csv.text().starts_with("dimension,grupo,casos\n"));
+    assert!(csv.text().contains("sexo,Femenino,\n"), "{}", csv.text());
+    let downloads = server.get("/salud/datos").await?;
+    assert_eq!(downloads.status, 200);
+    assert!(
+        downloads
+            .text()
+            .contains("/api/salud/open/series.csv?area=23")
     );
 
     // Unknown areas and bad days are refused.
@@ -1291,3 +1332,56 @@ async fn centres_report_their_beds_and_events_link_their_cases(
     server.shut_down();
     Ok(())
 }
+
+async fn the_line_listing_form_saves_a_case_once_and_says_why_it_refuses_one(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let mut server = TestServer::start(&db).await?;
+    let today = today_of(&server);
+    constructed_country(&db, today).await?;
+    let worker_id = active_user(&db, "+5352700001", &[Role::HealthWorker]).await?;
+    assert!(
+        db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
+            .await?
+    );
+    let mut browser = Browser::new(&server);
+    sign_in_by_form(&mut browser, "+5352700001").await?;
+    let yesterday = today.plus_days(-1).to_string();
+    let fields = |age: &'static str| {
+        vec![
+            ("id", "forma-1"),
+            ("estado", "confirmado"),
+            ("municipio", "23.01"),
+            ("fecha_confirmacion", yesterday.as_str()),
+            ("edad", age),
+            ("sexo", "F"),
+            ("fuente", "autoctono"),
+        ]
+    };
+    let refused = browser.fill(FORM, FORM, &fields("130")).await?;
+    assert_eq!(refused.status, 200);
+    let page = unescape_html(&refused.text());
+    assert!(page.contains("id=\"error\""), "{page}");
+    assert!(page.contains("edad"), "the reason names the field");
+    assert!(page.contains("value=\"forma-1\""), "what was typed is kept");
+    assert!(db.salud_case("forma-1").await?.is_none(), "nothing written");
+
+    let saved = browser.fill(FORM, FORM, &fields("30")).await?;
+    let page = unescape_html(&saved.text());
+    assert!(page.contains("Caso forma-1 registrado."), "{page}");
+    let case = db.salud_case("forma-1").await?.ok_or("saved")?;
+    assert_eq!((case.age, case.province_code.as_str()), (Some(30), "23"));
+    let revision = db.salud_revision().await?;
+    let again = browser.fill(FORM, FORM, &fields("30")).await?;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        db.salud_revision().await?,
+        revision,
+        "the same form twice writes once"
+    );
+    server.shut_down();
+    Ok(())
+}
+
+const FORM: &str = "/salud/casos/nuevo";
