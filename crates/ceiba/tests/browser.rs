@@ -991,7 +991,13 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
             "Datos hasta el 2020-04-30"
         );
         // The curves and the map are drawn, at a size a person can read.
-        for chart in ["#curva svg", "#acumulados svg", "#mapa svg"] {
+        for chart in [
+            "#curva svg",
+            "#acumulados svg",
+            "#pruebas svg",
+            "#graves svg",
+            "#mapa svg",
+        ] {
             let svg = client.find(Locator::Css(chart)).await?;
             let (_, _, width, height) = svg.rectangle().await?;
             assert!(width > 300.0 && height > 100.0, "{chart}: {width}×{height}");

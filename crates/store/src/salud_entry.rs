@@ -32,6 +32,14 @@ pub struct SaludImport {
 /// Rows written per statement.
 const ROWS_PER_STATEMENT: usize = 100;
 
+/// `$1, $2, …, $count`, for an `IN (…)` list.
+fn parameters(count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Db {
     /// The import `id`, made now (with `rows_total` good rows and its refused ones) unless it
     /// exists; as it stands.
@@ -98,10 +106,7 @@ impl Db {
         let (_turn, mut transaction) = self.begin_write().await?;
         let mut existing: HashSet<String> = HashSet::new();
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            let marks = (1..=chunk.len())
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let marks = parameters(chunk.len());
             let query = format!("SELECT id FROM salud_cases WHERE id IN ({marks})");
             let mut statement = sqlx::query_scalar::<_, String>(&query);
             for entry in chunk {
@@ -154,6 +159,39 @@ impl Db {
             }
             statement.execute(&mut *transaction).await?;
         }
+        // A death recorded in a line list is a death of the records, with its comorbidities;
+        // a case that is no longer deceased no longer has one.
+        let mut not_dead: Vec<String> = Vec::new();
+        for entry in entries {
+            let death_id = format!("ceiba-{}", entry.id);
+            match (entry.outcome, entry.outcome_on) {
+                (Some("deceased"), Some(died_on)) => {
+                    let comorbidities = serde_json::to_string(&entry.comorbidities)
+                        .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+                    sqlx::query(
+                        "INSERT INTO salud_deaths (id, case_id, died_on, comorbidities) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE \
+                         SET died_on = excluded.died_on, comorbidities = excluded.comorbidities",
+                    )
+                    .bind(&death_id)
+                    .bind(&entry.id)
+                    .bind(died_on.to_string())
+                    .bind(comorbidities)
+                    .execute(&mut *transaction)
+                    .await?;
+                }
+                _ => not_dead.push(death_id),
+            }
+        }
+        for chunk in not_dead.chunks(ROWS_PER_STATEMENT) {
+            let marks = parameters(chunk.len());
+            let query = format!("DELETE FROM salud_deaths WHERE id IN ({marks})");
+            let mut statement = sqlx::query(&query);
+            for id in chunk {
+                statement = statement.bind(id);
+            }
+            statement.execute(&mut *transaction).await?;
+        }
         let updated = entries
             .iter()
             .filter(|entry| existing.contains(&entry.id))
@@ -200,10 +238,7 @@ impl Db {
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut found = HashMap::new();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let marks = (1..=chunk.len())
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let marks = parameters(chunk.len());
             let query = format!("SELECT id, province_code FROM salud_cases WHERE id IN ({marks})");
             let mut statement = sqlx::query(&query);
             for id in chunk {

@@ -19,6 +19,7 @@
 //! | `centro_aislamiento` | text, up to 120 characters |
 //! | `gravedad` | `estable`, `grave`, `critico` |
 //! | `desenlace`, `fecha_desenlace` | `recuperado`, `fallecido`, `evacuado`, with its day |
+//! | `comorbilidades` | of a death: names separated by `;` (up to 10, 60 characters each) |
 //! | `persona` | the id of the person's record (see [`crate::persons`]) |
 //!
 //! Impossible dates are refused: any day after today, onset or sampling after confirmation,
@@ -34,9 +35,12 @@ pub const ROWS_MAX: usize = 100_000;
 /// Longest free text kept (a centre's name).
 const TEXT_CHARS_MAX: usize = 120;
 const AGE_MAX: u64 = 120;
+/// Most comorbidities of one death, and longest name of one.
+const COMORBIDITIES_MAX: usize = 10;
+const COMORBIDITY_CHARS_MAX: usize = 60;
 
 /// The columns, in the order a template lists them.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     "id",
     "estado",
     "fecha_confirmacion",
@@ -53,6 +57,7 @@ pub const COLUMNS: [&str; 17] = [
     "gravedad",
     "desenlace",
     "fecha_desenlace",
+    "comorbilidades",
     "persona",
 ];
 
@@ -81,6 +86,8 @@ pub struct CaseEntry {
     /// `recovered`, `deceased`, `evacuated`.
     pub outcome: Option<&'static str>,
     pub outcome_on: Option<Date>,
+    /// A death's comorbidities, by name.
+    pub comorbidities: Vec<String>,
     /// The person's record, as the sender names it (the caller checks it exists).
     pub person_id: Option<String>,
 }
@@ -456,6 +463,28 @@ fn entry(fields: &HashMap<String, String>, context: &Context<'_>) -> Result<Case
             ("evacuado", "evacuated"),
         ],
     )?;
+    let comorbidities: Vec<String> = text("comorbilidades")
+        .map(|names| {
+            names
+                .split(';')
+                .map(|name| name.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|name| !name.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if comorbidities.len() > COMORBIDITIES_MAX
+        || comorbidities
+            .iter()
+            .any(|name| name.chars().count() > COMORBIDITY_CHARS_MAX)
+    {
+        return Err(format!(
+            "comorbilidades: hasta {COMORBIDITIES_MAX}, de {COMORBIDITY_CHARS_MAX} caracteres \
+             cada una"
+        ));
+    }
+    if !comorbidities.is_empty() && outcome != Some("deceased") {
+        return Err("comorbilidades: solo de un fallecido".to_owned());
+    }
     let confirmed_on = day(fields, "fecha_confirmacion")?;
     let onset_on = day(fields, "fecha_inicio_sintomas")?;
     let sampled_on = day(fields, "fecha_muestra")?;
@@ -489,6 +518,7 @@ fn entry(fields: &HashMap<String, String>, context: &Context<'_>) -> Result<Case
         severity,
         outcome,
         outcome_on,
+        comorbidities,
         person_id,
     })
 }
@@ -610,6 +640,16 @@ mod tests {
         let imported = &list.entries[2].1;
         assert_eq!(imported.country.as_deref(), Some("es"));
         assert_eq!(imported.outcome, Some("deceased"));
+        let deceased = csv(
+            "id,estado,fecha_confirmacion,municipio,desenlace,fecha_desenlace,comorbilidades\n\
+             f-1,confirmado,2021-07-01,23.04,fallecido,2021-07-09,diabetes; hipertensión arterial\n\
+             f-2,confirmado,2021-07-01,23.04,recuperado,2021-07-09,asma\n",
+        );
+        assert_eq!(
+            deceased.entries[0].1.comorbidities,
+            ["diabetes", "hipertensión arterial"]
+        );
+        assert!(deceased.errors[0].reason.contains("solo de un fallecido"));
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub struct CaseForm {
     gravedad: String,
     desenlace: String,
     fecha_desenlace: String,
+    comorbilidades: String,
     persona: String,
 }
 

@@ -286,6 +286,10 @@ pub(crate) struct Words {
     weekly_caption: &'static str,
     cumulative_heading: &'static str,
     cumulative_caption: &'static str,
+    tests_heading: &'static str,
+    tests_caption: &'static str,
+    care_heading: &'static str,
+    care_caption: &'static str,
     map_heading: &'static str,
     map_caption: &'static str,
     withheld: &'static str,
@@ -334,6 +338,11 @@ const SPANISH: Words = Words {
                      publica la cifra).",
     cumulative_heading: "Acumulados y activos",
     cumulative_caption: "Casos acumulados (área) y activos (línea).",
+    tests_heading: "Pruebas",
+    tests_caption: "Pruebas realizadas cada día, según la serie publicada.",
+    care_heading: "Graves y críticos",
+    care_caption: "Pacientes graves (naranja) y críticos (azul) cada día, según la serie \
+                   publicada.",
     map_heading: "Incidencia en 14 días",
     map_caption: "Casos de los últimos 14 días por 100.000 habitantes.",
     withheld: "1 a 4 casos",
@@ -382,6 +391,11 @@ const ENGLISH: Words = Words {
                      is withheld).",
     cumulative_heading: "Cumulative and active",
     cumulative_caption: "Cumulative cases (area) and active cases (line).",
+    tests_heading: "Tests",
+    tests_caption: "Tests done each day, from the published series.",
+    care_heading: "Serious and critical",
+    care_caption: "Patients in serious (orange) and critical (blue) condition each day, from \
+                   the published series.",
     map_heading: "14-day incidence",
     map_caption: "Cases of the last 14 days per 100,000 people.",
     withheld: "1 to 4 cases",
@@ -462,6 +476,9 @@ struct DashboardPage {
     curve_svg: String,
     curve_caption: &'static str,
     cumulative_svg: String,
+    /// The nation's only: tests each day; patients serious and critical.
+    tests_svg: String,
+    care_svg: String,
     map_svg: String,
     legend: Vec<(&'static str, String)>,
     areas: Vec<AreaLine>,
@@ -735,6 +752,53 @@ async fn dashboard(
         );
         (svg, w.curve_caption)
     };
+    // The nation's published series, on the days of the case series: tests each day, and
+    // patients serious and critical.
+    let (tests_svg, care_svg) = if area.is_none() && !national_until.is_empty() {
+        let mut tests = vec![0.0; new_cases.len()];
+        let mut serious = vec![0.0; new_cases.len()];
+        let mut critical = vec![0.0; new_cases.len()];
+        for (day, figures) in national_days(&national_until).iter().zip(&national_until) {
+            let Some(date) = day.date else { continue };
+            let offset = date.days_since_epoch() - first_day.days_since_epoch();
+            let Some(index) = usize::try_from(offset)
+                .ok()
+                .filter(|index| *index < tests.len())
+            else {
+                continue;
+            };
+            tests[index] = day.tests_today.unwrap_or(0) as f64;
+            serious[index] = figures.serious.unwrap_or(0) as f64;
+            critical[index] = figures.critical.unwrap_or(0) as f64;
+        }
+        (
+            salud_charts::daily_chart(
+                first_day,
+                &[Curve {
+                    values: &tests,
+                    colour: CASES_COLOUR,
+                    filled: true,
+                }],
+            ),
+            salud_charts::daily_chart(
+                first_day,
+                &[
+                    Curve {
+                        values: &serious,
+                        colour: salud_charts::ACTIVE_COLOUR,
+                        filled: false,
+                    },
+                    Curve {
+                        values: &critical,
+                        colour: AVERAGE_COLOUR,
+                        filled: false,
+                    },
+                ],
+            ),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let cumulative_svg = if withhold {
         String::new()
     } else {
@@ -914,6 +978,8 @@ async fn dashboard(
         curve_svg,
         curve_caption,
         cumulative_svg,
+        tests_svg,
+        care_svg,
         map_svg,
         legend,
         areas,

@@ -664,6 +664,47 @@ async fn a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes(
         "the dashboards will see the change"
     );
 
+    // A death in a line list is a death of the records, with its comorbidities; undone when
+    // the case is no longer deceased.
+    let deaths_in_plaza = || async {
+        let deaths = db.salud_deaths_by_day().await?;
+        Ok::<u64, ceiba_store::StoreError>(
+            deaths
+                .iter()
+                .filter(|row| row.municipality_code == "23.01")
+                .map(|row| row.count)
+                .sum(),
+        )
+    };
+    assert_eq!(deaths_in_plaza().await?, 0);
+    let header = "id,estado,fecha_confirmacion,municipio,desenlace,fecha_desenlace,comorbilidades";
+    let died = format!(
+        "{header}\np-0-1,confirmado,{},23.01,fallecido,{},diabetes; asma\n",
+        day(1),
+        day(0)
+    );
+    let (status, death) = send_file(&server, &worker, "text/csv", &died).await?;
+    assert_eq!(
+        (status, death["updated"].as_u64()),
+        (200, Some(1)),
+        "{death}"
+    );
+    assert_eq!(deaths_in_plaza().await?, 1);
+    assert_eq!(
+        db.salud_counts().await?.deaths_added,
+        1,
+        "a death with its comorbidities"
+    );
+    let recovered = format!(
+        "{header}\np-0-1,confirmado,{},23.01,recuperado,{},\n",
+        day(1),
+        day(0)
+    );
+    let (status, _) = send_file(&server, &worker, "text/csv", &recovered).await?;
+    assert_eq!(status, 200);
+    assert_eq!(deaths_in_plaza().await?, 0, "no longer a death");
+    assert_eq!(db.salud_counts().await?.deaths_added, 0);
+
     // The same file again: the same answer, nothing written again.
     let revision = db.salud_revision().await?;
     let (status, again) = send_file(&server, &worker, "text/csv", &file).await?;
