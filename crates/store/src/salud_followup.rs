@@ -206,14 +206,11 @@ impl Db {
             if provinces.is_empty() {
                 return Ok(Vec::new());
             }
-            let marks: Vec<String> = provinces
-                .iter()
-                .map(|province| {
-                    values.push(province);
-                    format!("${}", values.len())
-                })
-                .collect();
-            conditions.push(format!("c.province_code IN ({})", marks.join(", ")));
+            conditions.push(crate::salud_views::in_list(
+                "c.province_code",
+                provinces,
+                &mut values,
+            ));
         }
         let query = format!(
             "{CONTACT_SELECT} WHERE {} ORDER BY c.quarantine_end_on, c.id LIMIT ${}",

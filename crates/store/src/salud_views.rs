@@ -81,6 +81,19 @@ fn optional(row: &sqlx::any::AnyRow, column: &str) -> Result<Option<u64>, StoreE
         .transpose()
 }
 
+/// `column IN ($n, …)` over `items`, each a parameter numbered after those in `values`, where
+/// it is added.
+pub(crate) fn in_list<'a>(column: &str, items: &'a [String], values: &mut Vec<&'a str>) -> String {
+    let marks: Vec<String> = items
+        .iter()
+        .map(|item| {
+            values.push(item);
+            format!("${}", values.len())
+        })
+        .collect();
+    format!("{column} IN ({})", marks.join(", "))
+}
+
 /// Raises the revision of Salud's records, inside the transaction that changes them.
 pub(crate) async fn bump_salud_revision(
     transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -431,14 +444,7 @@ impl Db {
             if provinces.is_empty() {
                 return Ok(Vec::new());
             }
-            let marks: Vec<String> = provinces
-                .iter()
-                .map(|province| {
-                    values.push(province);
-                    format!("${}", values.len())
-                })
-                .collect();
-            conditions.push(format!("province_code IN ({})", marks.join(", ")));
+            conditions.push(in_list("province_code", provinces, &mut values));
         }
         for (column, operator, value) in [
             ("province_code", "=", &filter.province),

@@ -210,7 +210,6 @@ pub async fn area_series_csv(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     let axum::extract::Query(query) = query.map_err(|rejection| {
         ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
     })?;
@@ -230,13 +229,11 @@ pub async fn area_series_csv(
             cell(day.doubling_days.map(|n| n.to_string())),
         ));
     }
-    let mut response =
-        crate::bills::csv_file(&format!("serie-{}.csv", view.area), text.into_bytes());
-    response.headers_mut().insert(
-        axum::http::HeaderName::from_static("ceiba-schema"),
-        axum::http::HeaderValue::from_static(SERIES_SCHEMA),
-    );
-    Ok(response.into_response())
+    Ok(csv_document(
+        &format!("serie-{}.csv", view.area),
+        text,
+        SERIES_SCHEMA,
+    ))
 }
 
 /// The schema of [`ProfileView`] and of its CSV.
@@ -335,7 +332,6 @@ pub async fn area_profile_csv(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     let axum::extract::Query(query) = query.map_err(|rejection| {
         ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
     })?;
@@ -349,13 +345,11 @@ pub async fn area_profile_csv(
             group.cases.map(|n| n.to_string()).unwrap_or_default()
         ));
     }
-    let mut response =
-        crate::bills::csv_file(&format!("perfil-{}.csv", view.area), text.into_bytes());
-    response.headers_mut().insert(
-        axum::http::HeaderName::from_static("ceiba-schema"),
-        axum::http::HeaderValue::from_static(PROFILE_SCHEMA),
-    );
-    Ok(response.into_response())
+    Ok(csv_document(
+        &format!("perfil-{}.csv", view.area),
+        text,
+        PROFILE_SCHEMA,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,4 +394,15 @@ pub async fn downloads(
     }
     .render();
     Ok(crate::account_pages::page(lang, body, None, None))
+}
+
+/// A CSV download that names its schema in the `Ceiba-Schema` header.
+fn csv_document(file_name: &str, text: String, schema: &'static str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = crate::bills::csv_file(file_name, text.into_bytes());
+    response.headers_mut().insert(
+        axum::http::HeaderName::from_static("ceiba-schema"),
+        axum::http::HeaderValue::from_static(schema),
+    );
+    response.into_response()
 }
