@@ -216,9 +216,11 @@ pub enum SaludCommand {
     /// provincia de las de los últimos días. `ceiba serve` lo hace solo cada vez que cambian
     /// los casos.
     Alerts {
-        /// Se avisa de las señales de los últimos N días (las más viejas solo se guardan).
-        #[arg(long, default_value_t = 3, value_name = "N")]
-        notify_days: u32,
+        /// Se avisa de las señales de los últimos N días (las más viejas solo se guardan); sin
+        /// él, `salud.alerts.notify_days` de la configuración (3). Los umbrales también se
+        /// leen de `[salud.alerts]`.
+        #[arg(long, value_name = "N")]
+        notify_days: Option<u32>,
         #[command(flatten)]
         storage: StorageArgs,
     },

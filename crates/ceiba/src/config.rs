@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{ServeArgs, StorageArgs};
 
 pub mod payments;
+pub mod salud;
 pub use payments::PaymentsConfig;
+pub use salud::SaludConfig;
 
 /// The configuration as written (file, environment), before it is parsed into types.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +54,7 @@ pub struct RawConfig {
     pub sms: RawSms,
     pub ussd: RawUssd,
     pub payments: payments::RawPayments,
+    pub salud: salud::RawSalud,
 }
 
 /// The USSD channel (`POST /ussd`).
@@ -175,6 +178,7 @@ impl Default for RawConfig {
                 session_idle_s: 180,
             },
             payments: payments::RawPayments::default(),
+            salud: salud::RawSalud::default(),
         }
     }
 }
@@ -219,6 +223,8 @@ pub struct Config {
     pub ussd: UssdConfig,
     /// Pagos: limits, caps, fees, the hold of a payment to a biller.
     pub payments: PaymentsConfig,
+    /// Salud: the thresholds of outbreak detection.
+    pub salud: SaludConfig,
 }
 
 /// The `[ussd]` section, parsed.
@@ -468,7 +474,8 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
                          mlc_monthly, payments.caps.cup|usd|mlc, \
                          payments.fees.OPERACIÓN.MONEDA.fixed|percent|min|max con OPERACIÓN \
                          person_to_person, bill_payment, tax_payment o top_up y MONEDA cup, usd \
-                         o mlc)",
+                         o mlc) y salud.alerts.* (ears_threshold, c3_threshold, sd_floor, \
+                         min_cases, incidence_14d_per_100k, notify_days)",
                         if key.is_empty() { field } else { &key }
                     ),
                     kind if key.is_empty() => format!("{kind} ({source})"),
@@ -656,6 +663,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         )?),
     };
     let payments = payments::parse(&raw.payments, &refuse)?;
+    let salud = salud::parse(&raw.salud, &refuse)?;
     Ok(Config {
         listen,
         storage,
@@ -672,6 +680,7 @@ fn parse(figment: &Figment, flag_keys: &[&str]) -> anyhow::Result<Config> {
         sms,
         ussd,
         payments,
+        salud,
     })
 }
 
@@ -744,7 +753,12 @@ impl Config {
     /// The effective configuration as TOML, the database and SMS gateway passwords and the USSD
     /// gateway's key hidden.
     pub fn to_toml(&self) -> String {
-        format!("{}\n{}", self.to_toml_general(), self.payments.to_toml())
+        format!(
+            "{}\n{}\n{}",
+            self.to_toml_general(),
+            self.payments.to_toml(),
+            self.salud.to_toml()
+        )
     }
 
     fn to_toml_general(&self) -> String {

@@ -239,7 +239,8 @@ pub async fn import(
 }
 
 /// Looks for outbreaks once (see `ceiba_web::salud_alerts`) and says what it found.
-pub async fn alerts(config: &Config, notify_days: u32) -> anyhow::Result<()> {
+pub async fn alerts(config: &Config, notify_days: Option<u32>) -> anyhow::Result<()> {
+    let notify_days = notify_days.unwrap_or(config.salud.notify_days);
     let db = open_database(config).await?;
     db.migrate()
         .await
@@ -249,7 +250,7 @@ pub async fn alerts(config: &Config, notify_days: u32) -> anyhow::Result<()> {
     let run = ceiba_web::salud_alerts::run(
         &db,
         &ceiba_web::salud_dashboard::SaludCache::default(),
-        &ceiba_surveillance::alerts::AlertSettings::default(),
+        &config.salud.alerts,
         today.plus_days(-i64::from(notify_days)),
         now_ms,
     )

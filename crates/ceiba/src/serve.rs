@@ -182,7 +182,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     state.ussd = Arc::new(ussd);
     let settle_task = tokio::spawn(settle_payments(state.clone(), stop.clone()));
     let payouts_task = tokio::spawn(pay_payouts(state.clone(), stop.clone()));
-    let outbreaks_task = tokio::spawn(watch_outbreaks(state.clone(), stop.clone()));
+    let outbreaks_task = tokio::spawn(watch_outbreaks(
+        state.clone(),
+        config.salud.clone(),
+        stop.clone(),
+    ));
     // Cookies are Secure when people reach Ceiba over HTTPS: served here, or by a proxy.
     state.tls = tls.is_some() || config.behind_https_proxy;
     let app = ceiba_web::router(state, config.limits);
@@ -252,15 +256,17 @@ async fn pay_payouts(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// How often the outbreak detector looks whether Salud's records changed, and how many days
-/// back a new signal is still sent to epidemiologists.
+/// How often the outbreak detector looks whether Salud's records changed.
 const OUTBREAKS_EVERY: Duration = Duration::from_secs(60);
-const OUTBREAK_NOTIFY_DAYS: i64 = 3;
 
 /// Looks for outbreaks each time Salud's records change (see `ceiba_web::salud_alerts`). Any
 /// process may: a signal is stored, and sent, once whoever finds it.
-async fn watch_outbreaks(state: AppState, mut stop: watch::Receiver<bool>) {
-    let settings = ceiba_surveillance::alerts::AlertSettings::default();
+async fn watch_outbreaks(
+    state: AppState,
+    salud: crate::config::SaludConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let settings = salud.alerts;
     let mut looked_at: Option<u64> = None;
     loop {
         tokio::select! {
@@ -277,7 +283,7 @@ async fn watch_outbreaks(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         let now_ms = state.clock.now_ms();
         let notify_from =
-            ceiba_web::salud_alerts::cuba_day(now_ms).plus_days(-OUTBREAK_NOTIFY_DAYS);
+            ceiba_web::salud_alerts::cuba_day(now_ms).plus_days(-i64::from(salud.notify_days));
         match ceiba_web::salud_alerts::run(&state.db, &state.salud, &settings, notify_from, now_ms)
             .await
         {

@@ -368,6 +368,20 @@ async fn bad_configuration_is_refused() -> TestResult {
         ),
         (
             &[],
+            &[("CEIBA_SALUD__ALERTS__SD_FLOOR", "0")],
+            &[
+                "salud.alerts.sd_floor",
+                "CEIBA_SALUD__ALERTS__SD_FLOOR",
+                "mayor que 0",
+            ],
+        ),
+        (
+            &[],
+            &[("CEIBA_SALUD__ALERTS__NOTIFY_DAYS", "400")],
+            &["salud.alerts.notify_days", "120"],
+        ),
+        (
+            &[],
             &[("CEIBA_PAYMENTS__SETTLEMENT_WINDOW_S", "7000")],
             &[
                 "payments.settlement_window_s",
@@ -2456,6 +2470,38 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
         "{}",
         stdout(&again)
     );
+    // Outbreak detection reads its thresholds from `[salud.alerts]`: set beyond reach, nothing
+    // signals; at the defaults, the spring of 2020 does (and an old day is never sent).
+    if !whole {
+        let alerts = |env: &[(&str, &str)]| {
+            let storage = database.cli_args();
+            let mut all = vec!["salud", "alerts"];
+            all.extend(storage.iter().map(String::as_str));
+            run_ceiba(database.data_dir(), &all, env)
+        };
+        let strict = alerts(&[
+            ("CEIBA_SALUD__ALERTS__EARS_THRESHOLD", "100000"),
+            ("CEIBA_SALUD__ALERTS__C3_THRESHOLD", "100000"),
+            ("CEIBA_SALUD__ALERTS__INCIDENCE_14D_PER_100K", "100000"),
+        ]);
+        assert!(strict.status.success(), "{}", stderr(&strict));
+        assert!(
+            stdout(&strict).starts_with("Alertas: 0 señales en toda la serie, 0 nuevas"),
+            "{}",
+            stdout(&strict)
+        );
+        let usual = alerts(&[]);
+        assert!(usual.status.success(), "{}", stderr(&usual));
+        let said = stdout(&usual);
+        let signals: u64 = said
+            .strip_prefix("Alertas: ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|count| count.replace('.', "").parse().ok())
+            .ok_or_else(|| format!("no count in «{said}»"))?;
+        assert!(signals > 0, "{said}");
+        assert!(said.contains("últimos 3 días"), "{said}");
+        assert!(database.db.due_sms(i64::MAX, 10).await?.is_empty());
+    }
     // The open series: the nation's cumulative count is the source's; a municipality's small
     // counts are not published.
     if !whole {
