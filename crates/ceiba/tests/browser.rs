@@ -995,6 +995,8 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
             "#curva svg",
             "#acumulados svg",
             "#pruebas svg",
+            "#positividad svg",
+            "#fallecidos svg",
             "#graves svg",
             "#mapa svg",
         ] {

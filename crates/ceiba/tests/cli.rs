@@ -2506,17 +2506,17 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
     // counts are not published.
     if !whole {
         let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
-        let open = |area: &'static str| {
+        let open = |document: &'static str| {
             let server = &server;
             async move {
-                let path = format!("/api/salud/open/series{area}");
+                let path = format!("/api/salud/open/{document}");
                 let (status, body) =
                     api(server, "GET", &path, None, None, &serde_json::Value::Null).await?;
                 assert_eq!(status, 200, "{path}: {body}");
                 Ok::<_, String>(body)
             }
         };
-        let nation = open("").await?;
+        let nation = open("series").await?;
         assert_eq!(nation["schema"], "ceiba-salud-serie/1");
         assert_eq!(nation["population"], 11_211_060);
         let last = nation["days"]
@@ -2531,9 +2531,9 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
                 .is_some_and(|rate| rate > 5.0),
             "{last}"
         );
-        let habana = open("?area=23").await?;
+        let habana = open("series?area=23").await?;
         assert_eq!(habana["level"], "province");
-        let small = open("?area=21.09").await?;
+        let small = open("series?area=21.09").await?;
         assert_eq!(small["suppressed_below"], 5);
         assert!(
             small["days"]
@@ -2544,8 +2544,110 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
                 })),
             "{small}"
         );
+        // Below the province, a cumulative count stops at the first withheld day: the
+        // difference of two would give the day's count away.
+        let days = small["days"].as_array().ok_or("days")?;
+        let first_withheld = days
+            .iter()
+            .position(|day| day["new_cases"].is_null())
+            .ok_or("21.09 has a day of 1 to 4 cases")?;
+        assert!(
+            days[first_withheld..]
+                .iter()
+                .all(|day| day["cumulative"].is_null() && day["doubling_days"].is_null()),
+            "{small}"
+        );
+        assert!(
+            days[first_withheld..]
+                .iter()
+                .take(14)
+                .all(|day| day["incidence_14d"].is_null()),
+            "{small}"
+        );
         let unknown = open_raw(&server, "/api/salud/open/series?area=99.99").await?;
         assert_eq!(unknown, 404);
+        // The published national series: each day's figures add up to the totals, which are
+        // the source's own.
+        let national = open("national").await?;
+        assert_eq!(national["schema"], "ceiba-salud-nacional/1");
+        let published = database.db.salud_national_days().await?;
+        let days = national["days"].as_array().ok_or("days")?;
+        assert_eq!(days.len(), published.len());
+        let last = days.last().ok_or("a day")?;
+        assert_eq!(last["date"], "2020-04-30");
+        assert_eq!(last["confirmed_total"], 1_537);
+        let sum = |pick: fn(&ceiba_store::NationalDay) -> Option<u64>| {
+            published.iter().filter_map(pick).sum::<u64>()
+        };
+        assert_eq!(last["deaths_total"], sum(|day| day.deaths));
+        assert_eq!(last["recovered_total"], sum(|day| day.recovered));
+        let added: u64 = days.iter().filter_map(|day| day["deaths"].as_u64()).sum();
+        assert_eq!(last["deaths_total"], added);
+        assert_eq!(
+            last["tests_total"],
+            published
+                .last()
+                .and_then(|day| day.tests_total)
+                .ok_or("tests")?
+        );
+        let positivity = last["positivity_7d"].as_f64().ok_or("positivity")?;
+        assert!((0.5..20.0).contains(&positivity), "{positivity}");
+        // Cases by group each day: every dimension adds up to the nation's 1,537.
+        for document in [
+            "groups?dimension=edad",
+            "groups?dimension=sexo",
+            "groups?dimension=fuente",
+        ] {
+            let groups = open(document).await?;
+            assert_eq!(groups["schema"], "ceiba-salud-grupos/1");
+            let last = groups["days"]
+                .as_array()
+                .and_then(|days| days.last())
+                .ok_or("days")?;
+            let total: u64 = last["cumulative"]
+                .as_array()
+                .ok_or("cumulative")?
+                .iter()
+                .filter_map(serde_json::Value::as_u64)
+                .sum();
+            assert_eq!(total, 1_537, "{document}");
+        }
+        // A municipality's groups each day would mostly be withheld: not published.
+        let municipality = open_raw(&server, "/api/salud/open/groups?area=21.09&dimension=sexo");
+        assert_eq!(municipality.await?, 404);
+        let (status, problem) = api(
+            &server,
+            "GET",
+            "/api/salud/open/groups?dimension=color",
+            None,
+            None,
+            &serde_json::Value::Null,
+        )
+        .await?;
+        assert_eq!(status, 400, "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains("«color»")),
+            "{problem}"
+        );
+        let csv =
+            http::get(&server.url("/api/salud/open/groups.csv?area=23&dimension=edad")).await?;
+        assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-grupos/1"));
+        assert!(
+            csv.text()
+                .starts_with("fecha,grupo,casos_nuevos,acumulados\n"),
+            "{}",
+            csv.text()
+        );
+        let csv = http::get(&server.url("/api/salud/open/national.csv")).await?;
+        assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-nacional/1"));
+        assert!(
+            csv.text()
+                .starts_with("fecha,confirmados,altas,fallecidos,"),
+            "{}",
+            csv.text()
+        );
         let csv = http::get(&server.url("/api/salud/open/series.csv?area=23")).await?;
         assert_eq!(csv.status, 200);
         assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-serie/1"));

@@ -85,8 +85,8 @@ pub use salud_followup::{CONTACTS_LIST_MAX, ContactRow, LabTestRow};
 pub use salud_persons::{DUPLICATE_GROUPS_MAX, MergeRefusal, PersonMerge, PersonRow};
 pub use salud_places::{CentreRow, EventRow};
 pub use salud_views::{
-    ALERTS_READ_MAX, AlertRow, CASES_PAGE_MAX, CaseFilter, CaseRecord, DayCount, NationalDay,
-    ProfileCount,
+    ALERTS_READ_MAX, AlertRow, CASES_PAGE_MAX, CaseArea, CaseDimension, CaseFilter, CaseRecord,
+    DayCount, GroupDayCount, NationalDay, ProfileCount,
 };
 pub use url::DatabaseUrl;
 pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};

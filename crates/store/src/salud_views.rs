@@ -30,6 +30,37 @@ pub struct ProfileCount {
     pub count: u64,
 }
 
+/// A way to split the confirmed cases into groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseDimension {
+    /// Decades of age: `0` (0–9) … `8` (80 and over), `-1` unknown.
+    AgeBand,
+    /// `female`, `male`, `unknown`.
+    Sex,
+    /// `imported`, `introduced`, `autochthonous`, `unknown`.
+    Source,
+}
+
+/// Where the cases counted were detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseArea<'a> {
+    Nation,
+    /// By DPA code: `23`.
+    Province(&'a str),
+    /// By DPA code: `23.04`.
+    Municipality(&'a str),
+}
+
+/// How many confirmed cases of one group one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDayCount {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// The group as [`CaseDimension`] names it.
+    pub group: String,
+    pub count: u64,
+}
+
 /// The national figures of one day as the source published them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NationalDay {
@@ -156,6 +187,46 @@ impl Db {
                     age_band: u8::try_from(band).ok(),
                     sex: row.try_get("sex")?,
                     source: row.try_get("source")?,
+                    count: to_u64(row.try_get("n")?, "casos")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Confirmed cases of an area by day of confirmation and group of `dimension`.
+    pub async fn salud_confirmed_by_day_and_group(
+        &self,
+        dimension: CaseDimension,
+        area: CaseArea<'_>,
+    ) -> Result<Vec<GroupDayCount>, StoreError> {
+        let group = match dimension {
+            CaseDimension::AgeBand => {
+                "CAST(CASE WHEN age IS NULL THEN -1 WHEN age >= 80 THEN 8 ELSE age / 10 END \
+                 AS TEXT)"
+            }
+            CaseDimension::Sex => "COALESCE(sex, 'unknown')",
+            CaseDimension::Source => "source",
+        };
+        let (filter, code) = match area {
+            CaseArea::Nation => ("", None),
+            CaseArea::Province(code) => (" AND province_code = $1", Some(code)),
+            CaseArea::Municipality(code) => (" AND municipality_code = $1", Some(code)),
+        };
+        let sql = format!(
+            "SELECT confirmed_on AS day, {group} AS grp, COUNT(*) AS n FROM salud_cases \
+             WHERE status = 'confirmed' AND confirmed_on IS NOT NULL{filter} \
+             GROUP BY confirmed_on, {group} ORDER BY confirmed_on"
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(code) = code {
+            query = query.bind(code);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(GroupDayCount {
+                    day: row.try_get("day")?,
+                    group: row.try_get("grp")?,
                     count: to_u64(row.try_get("n")?, "casos")?,
                 })
             })

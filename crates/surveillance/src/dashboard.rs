@@ -297,13 +297,25 @@ pub struct NationalHeadline {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NationalDay {
     pub date: Option<Date>,
+    /// This day's confirmed cases, recoveries and deaths.
+    pub confirmed_today: u64,
+    pub recovered_today: u64,
+    pub deaths_today: u64,
     pub confirmed_total: u64,
     pub recovered_total: u64,
     pub deaths_total: u64,
     pub evacuated_total: u64,
     /// Tests since the last day with a cumulative count (none where this day lacks one).
     pub tests_today: Option<u64>,
+    /// Tests to date, as published (the last count carried over a day without one).
+    pub tests_total: Option<u64>,
+    /// Confirmed cases per test over the 7 days that end this one, counting only days with a
+    /// test count, in percent; `None` without tests.
+    pub positivity_7d: Option<f64>,
     pub active: u64,
+    /// Patients in serious and critical condition this day.
+    pub serious: Option<u64>,
+    pub critical: Option<u64>,
 }
 
 /// The published series day by day, to date: the source gives each day's confirmed cases,
@@ -312,22 +324,42 @@ pub struct NationalDay {
 pub fn national_days(series: &[DayFigures]) -> Vec<NationalDay> {
     let mut today = NationalDay::default();
     let mut previous_tests: Option<u64> = None;
+    // (confirmed, tests) of the last 7 days, for the positivity.
+    let mut week: std::collections::VecDeque<(u64, Option<u64>)> =
+        std::collections::VecDeque::with_capacity(8);
     series
         .iter()
         .map(|day| {
             today.date = day.date;
+            today.confirmed_today = day.confirmed;
+            today.recovered_today = day.recovered.unwrap_or(0);
+            today.deaths_today = day.deaths.unwrap_or(0);
             today.confirmed_total += day.confirmed;
-            today.recovered_total += day.recovered.unwrap_or(0);
-            today.deaths_total += day.deaths.unwrap_or(0);
+            today.recovered_total += today.recovered_today;
+            today.deaths_total += today.deaths_today;
             today.evacuated_total += day.evacuated.unwrap_or(0);
             today.tests_today = match (day.tests_total, previous_tests) {
                 (Some(total), Some(before)) => total.checked_sub(before),
                 _ => None,
             };
             previous_tests = day.tests_total.or(previous_tests);
+            today.tests_total = previous_tests;
+            week.push_back((day.confirmed, today.tests_today));
+            if week.len() > 7 {
+                week.pop_front();
+            }
+            let (confirmed, tests) = week
+                .iter()
+                .filter_map(|(confirmed, tests)| Some((*confirmed, (*tests)?)))
+                .fold((0, 0), |(c, t), (confirmed, tests)| {
+                    (c + confirmed, t + tests)
+                });
+            today.positivity_7d = (tests > 0).then(|| confirmed as f64 * 100.0 / tests as f64);
             today.active = today
                 .confirmed_total
                 .saturating_sub(today.recovered_total + today.deaths_total + today.evacuated_total);
+            today.serious = day.serious;
+            today.critical = day.critical;
             today.clone()
         })
         .collect()
@@ -339,21 +371,13 @@ pub fn national_headline(series: &[DayFigures]) -> NationalHeadline {
     let (Some(last), Some(figures)) = (days.last(), series.last()) else {
         return NationalHeadline::default();
     };
-    let week = days.len().saturating_sub(7);
-    let tests_week: u64 = days[week..].iter().filter_map(|day| day.tests_today).sum();
-    let confirmed_week: u64 = series[week..]
-        .iter()
-        .zip(&days[week..])
-        .filter(|(_, day)| day.tests_today.is_some())
-        .map(|(figures, _)| figures.confirmed)
-        .sum();
     NationalHeadline {
         date: last.date,
         confirmed_total: last.confirmed_total,
         confirmed_today: figures.confirmed,
         tests_total: figures.tests_total,
         tests_today: last.tests_today,
-        positivity_7d: (tests_week > 0).then(|| confirmed_week as f64 * 100.0 / tests_week as f64),
+        positivity_7d: last.positivity_7d,
         recovered_total: last.recovered_total,
         deaths_total: last.deaths_total,
         evacuated_total: last.evacuated_total,
@@ -520,5 +544,41 @@ mod tests {
         assert_eq!(national_headline(&[]), NationalHeadline::default());
         assert_eq!(per_100k(5, 0), None);
         assert_eq!(per_100k(5, 100_000), Some(5.0));
+    }
+
+    #[test]
+    fn national_days_carry_daily_figures_and_a_sliding_positivity() {
+        // Day n (1…10) confirms n cases and runs 100 tests; day 1 has no count before it.
+        let series: Vec<DayFigures> = (1..=10_u64)
+            .map(|n| DayFigures {
+                date: Some(day("2020-03-10").plus_days(i64::try_from(n).expect("small"))),
+                confirmed: n,
+                tests_total: Some(100 * n),
+                recovered: (n % 2 == 0).then_some(n / 2),
+                deaths: Some(u64::from(n == 7)),
+                serious: Some(n + 1),
+                ..DayFigures::default()
+            })
+            .collect();
+        let days = national_days(&series);
+        assert_eq!(days.len(), 10);
+        assert_eq!(days[0].tests_today, None);
+        assert_eq!(days[0].positivity_7d, None, "no day with a test count yet");
+        assert_eq!(days[1].positivity_7d, Some(2.0), "2 of 100");
+        // The last 7 days (4…10): 49 confirmed, 700 tests.
+        let last = &days[9];
+        assert!((last.positivity_7d.expect("tests") - 7.0).abs() < 1e-9);
+        assert_eq!(last.tests_total, Some(1_000));
+        assert_eq!(
+            (
+                last.confirmed_today,
+                last.recovered_today,
+                last.deaths_today
+            ),
+            (10, 5, 0)
+        );
+        assert_eq!(days[6].deaths_today, 1);
+        assert_eq!(last.recovered_total, 1 + 2 + 3 + 4 + 5);
+        assert_eq!(last.serious, Some(11));
     }
 }

@@ -7,6 +7,8 @@
 //!   per 100,000, doubling time;
 //! - [`dashboard`]: every area's daily cases and deaths and its cases' profile, held in memory
 //!   to answer the dashboards, and the nation's headline figures;
+//! - [`disclosure`]: what may be published of small counts below the province, so that no
+//!   withheld count can be found again by subtraction;
 //! - [`followup`]: laboratory tests and contacts of a case: possible days, quarantine's end,
 //!   how a contact's follow-up may move;
 //! - [`geography`]: provinces and municipalities with their DPA codes, population and
@@ -25,6 +27,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod covid19cubadata;
 pub mod dashboard;
+pub mod disclosure;
 pub mod followup;
 pub mod geography;
 pub mod line_list;

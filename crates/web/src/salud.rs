@@ -5,6 +5,11 @@
 //!   population every rate is computed over (loaded by `ceiba salud geography`);
 //! - `GET /api/salud/open/profile[.csv]?area=`: the cases by age group, sex and source, and the
 //!   page `/salud/datos` linking every open data set;
+//! - `GET /api/salud/open/national[.csv]`: the nation's published series day by day
+//!   (confirmed, recovered, deaths, active, tests, positivity, serious, critical);
+//! - `GET /api/salud/open/groups[.csv]?area=&dimension=edad|sexo|fuente`: an area's confirmed
+//!   cases each day and to date by age group, sex or source (read from the records once per
+//!   revision);
 //! - `GET /api/salud/open/series[.csv]?area=`: an area's daily series (new and cumulative
 //!   confirmed cases, 7- and 14-day incidence per 100,000, doubling time). Below the province,
 //!   counts from 1 to 4 — and rates over windows of 1 to 4 cases — are published empty.
@@ -16,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::problem::{ApiError, Problem};
+use crate::salud_dashboard::SaludData;
 
 /// The schema of [`GeographyView`]; a change of its shape changes the version.
 pub const GEOGRAPHY_SCHEMA: &str = "ceiba-salud-geografia/1";
@@ -119,61 +125,101 @@ pub struct SeriesView {
     pub days: Vec<SeriesDayView>,
 }
 
+/// The area an open data request names.
+struct OpenArea {
+    /// `cu`, a province's code or a municipality's.
+    code: String,
+    name: String,
+    /// `nation`, `province` or `municipality`.
+    level: &'static str,
+    population: u64,
+}
+
+impl OpenArea {
+    /// The area of `?area=` (the nation without), or 404 for a code no area has.
+    fn of(data: &SaludData, area: Option<&str>) -> Result<OpenArea, ApiError> {
+        match area.map(str::trim) {
+            None | Some("" | "cu") => Ok(OpenArea {
+                code: ceiba_surveillance::dashboard::NATION.to_owned(),
+                name: "Cuba".to_owned(),
+                level: "nation",
+                population: data.population(),
+            }),
+            Some(code) => {
+                let (area, province) = data.area(code).ok_or_else(|| {
+                    ApiError::with_detail(
+                        crate::problem::ErrorCode::NotFound,
+                        "no hay ninguna provincia ni municipio con ese código DPA",
+                    )
+                })?;
+                Ok(OpenArea {
+                    code: area.code.clone(),
+                    name: area.name.clone(),
+                    level: if province { "province" } else { "municipality" },
+                    population: area.population,
+                })
+            }
+        }
+    }
+
+    /// Small counts are withheld below the province.
+    fn suppresses(&self) -> bool {
+        self.level == "municipality"
+    }
+
+    /// A count as published: `None` for 1 to 4 below the province.
+    fn published(&self, count: u64) -> Option<u64> {
+        (!self.suppresses() || ceiba_surveillance::disclosure::publishable(count)).then_some(count)
+    }
+}
+
 async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, ApiError> {
     use ceiba_surveillance::analytics::{SMALL_COUNT, series};
+    use ceiba_surveillance::disclosure::windows_publishable;
 
-    let unknown = || {
-        ApiError::with_detail(
-            crate::problem::ErrorCode::NotFound,
-            "no hay ninguna provincia ni municipio con ese código DPA",
-        )
-    };
     // From the figures held in memory (see `salud_dashboard.rs`), not from the case rows.
     let data = state.salud.current(&state.db).await?;
-    let (code, name, level, population) = match area.map(str::trim) {
-        None | Some("" | "cu") => (
-            "cu".to_owned(),
-            "Cuba".to_owned(),
-            "nation",
-            data.population(),
-        ),
-        Some(code) => {
-            let (area, province) = data.area(code).ok_or_else(unknown)?;
-            let level = if province { "province" } else { "municipality" };
-            (area.code.clone(), area.name.clone(), level, area.population)
-        }
-    };
+    let open = OpenArea::of(&data, area)?;
+    let population = open.population;
     let mut by_day = std::collections::BTreeMap::new();
-    if let (Some(first), Some(figures)) = (data.overview.first_day, data.overview.area(&code)) {
+    if let (Some(first), Some(figures)) = (data.overview.first_day, data.overview.area(&open.code))
+    {
         for (index, count) in figures.new_cases.iter().enumerate() {
             if *count > 0 {
                 by_day.insert(first.plus_days(i64::try_from(index).unwrap_or(0)), *count);
             }
         }
     }
-    let suppress = level == "municipality";
-    let hide = |count: u64| (!suppress || count == 0 || count >= SMALL_COUNT).then_some(count);
-    // A rate over a window of 1 to 4 cases would give the count away, below the province.
-    let keep_rate = |rate: &f64| {
-        let cases = (rate * population as f64 / 100_000.0).round();
-        !suppress || cases == 0.0 || cases >= SMALL_COUNT as f64
+    let suppress = open.suppresses();
+    let days = series(&by_day, population);
+    // Below the province, a sum over days is published only where every day in it is (see
+    // `ceiba_surveillance::disclosure`).
+    let daily: Vec<u64> = days.iter().map(|day| day.new_cases).collect();
+    let whole = |days: usize| {
+        if suppress {
+            windows_publishable(&daily, days)
+        } else {
+            vec![true; daily.len()]
+        }
     };
-    let days = series(&by_day, population)
+    let (so_far, week, fortnight) = (whole(0), whole(7), whole(14));
+    let days = days
         .into_iter()
-        .map(|day| SeriesDayView {
+        .enumerate()
+        .map(|(index, day)| SeriesDayView {
             date: day.date,
-            new_cases: hide(day.new_cases),
-            cumulative: hide(day.cumulative),
-            incidence_7d: day.incidence_7d.filter(keep_rate),
-            incidence_14d: day.incidence_14d.filter(keep_rate),
-            doubling_days: day.doubling_days,
+            new_cases: open.published(day.new_cases),
+            cumulative: so_far[index].then_some(day.cumulative),
+            incidence_7d: day.incidence_7d.filter(|_| week[index]),
+            incidence_14d: day.incidence_14d.filter(|_| fortnight[index]),
+            doubling_days: day.doubling_days.filter(|_| so_far[index]),
         })
         .collect();
     Ok(SeriesView {
         schema: SERIES_SCHEMA,
-        area: code,
-        name,
-        level,
+        area: open.code,
+        name: open.name,
+        level: open.level,
         population,
         suppressed_below: suppress.then_some(SMALL_COUNT),
         days,
@@ -259,46 +305,39 @@ pub struct ProfileView {
 }
 
 async fn profile_of(state: &AppState, area: Option<&str>) -> Result<ProfileView, ApiError> {
-    use ceiba_surveillance::analytics::SMALL_COUNT;
-    use ceiba_surveillance::dashboard::{AGE_BAND_LABELS, NATION, SEX_LABELS, SOURCE_LABELS};
+    use ceiba_surveillance::dashboard::{AGE_BAND_LABELS, SEX_LABELS, SOURCE_LABELS};
+    use ceiba_surveillance::disclosure::groups_publishable;
 
     let data = state.salud.current(&state.db).await?;
-    let (code, name, suppress) = match area.map(str::trim) {
-        None | Some("" | "cu") => (NATION.to_owned(), "Cuba".to_owned(), false),
-        Some(code) => {
-            let (area, province) = data.area(code).ok_or_else(|| {
-                ApiError::with_detail(
-                    crate::problem::ErrorCode::NotFound,
-                    "no hay ninguna provincia ni municipio con ese código DPA",
-                )
-            })?;
-            (area.code.clone(), area.name.clone(), !province)
-        }
-    };
+    let open = OpenArea::of(&data, area)?;
     let profile = data
         .overview
-        .area(&code)
+        .area(&open.code)
         .map(|figures| figures.profile.clone())
         .unwrap_or_default();
-    let hide = |count: u64| (!suppress || count == 0 || count >= SMALL_COUNT).then_some(count);
     let mut groups = Vec::new();
     for (dimension, labels, counts) in [
         ("edad", &AGE_BAND_LABELS[..], &profile.age[..]),
         ("sexo", &SEX_LABELS[..], &profile.sex[..]),
         ("fuente", &SOURCE_LABELS[..], &profile.source[..]),
     ] {
-        for (group, count) in labels.iter().zip(counts) {
+        let shown = if open.suppresses() {
+            groups_publishable(counts)
+        } else {
+            counts.iter().copied().map(Some).collect()
+        };
+        for (group, cases) in labels.iter().zip(shown) {
             groups.push(ProfileGroupView {
                 dimension,
                 group,
-                cases: hide(*count),
+                cases,
             });
         }
     }
     Ok(ProfileView {
         schema: PROFILE_SCHEMA,
-        area: code,
-        name,
+        area: open.code,
+        name: open.name,
         groups,
     })
 }
@@ -349,6 +388,307 @@ pub async fn area_profile_csv(
         &format!("perfil-{}.csv", view.area),
         text,
         PROFILE_SCHEMA,
+    ))
+}
+
+/// The schema of [`NationalView`] and of its CSV.
+pub const NATIONAL_SCHEMA: &str = "ceiba-salud-nacional/1";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NationalDayView {
+    pub date: String,
+    /// That day's confirmed cases, recoveries and deaths.
+    pub confirmed: u64,
+    pub recovered: u64,
+    pub deaths: u64,
+    /// To date.
+    pub confirmed_total: u64,
+    pub recovered_total: u64,
+    pub deaths_total: u64,
+    pub evacuated_total: u64,
+    /// Confirmed − recovered − deaths − evacuated, to date.
+    pub active: u64,
+    /// Tests since the last day with a count (`null` where the day has none), and to date.
+    pub tests: Option<u64>,
+    pub tests_total: Option<u64>,
+    /// Confirmed per 100 tests over the 7 days to this one (days with a test count only).
+    pub positivity_7d: Option<f64>,
+    /// Patients in serious and critical condition that day.
+    pub serious: Option<u64>,
+    pub critical: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NationalView {
+    /// `ceiba-salud-nacional/1`.
+    pub schema: &'static str,
+    pub days: Vec<NationalDayView>,
+}
+
+async fn national_of(state: &AppState) -> Result<NationalView, ApiError> {
+    let data = state.salud.current(&state.db).await?;
+    let days = ceiba_surveillance::dashboard::national_days(&data.national)
+        .into_iter()
+        .filter_map(|day| {
+            Some(NationalDayView {
+                date: day.date?.to_string(),
+                confirmed: day.confirmed_today,
+                recovered: day.recovered_today,
+                deaths: day.deaths_today,
+                confirmed_total: day.confirmed_total,
+                recovered_total: day.recovered_total,
+                deaths_total: day.deaths_total,
+                evacuated_total: day.evacuated_total,
+                active: day.active,
+                tests: day.tests_today,
+                tests_total: day.tests_total,
+                positivity_7d: day.positivity_7d.map(|rate| (rate * 100.0).round() / 100.0),
+                serious: day.serious,
+                critical: day.critical,
+            })
+        })
+        .collect();
+    Ok(NationalView {
+        schema: NATIONAL_SCHEMA,
+        days,
+    })
+}
+
+/// The nation's series as the health authority published it, day by day: confirmed cases,
+/// recoveries, deaths (each day and to date), active cases, tests and 7-day positivity,
+/// patients serious and critical. Nothing is withheld: these are national totals.
+#[utoipa::path(get, path = "/api/salud/open/national", tag = "salud",
+    responses(
+        (status = 200, description = "La serie nacional publicada", body = NationalView),
+    ))]
+pub async fn national_series(
+    State(state): State<AppState>,
+) -> Result<Json<NationalView>, ApiError> {
+    Ok(Json(national_of(&state).await?))
+}
+
+/// The same as CSV: `fecha,confirmados,altas,fallecidos,confirmados_acumulados,
+/// altas_acumuladas,fallecidos_acumulados,evacuados_acumulados,activos,pruebas,
+/// pruebas_acumuladas,positividad_7d,graves,criticos`.
+#[utoipa::path(get, path = "/api/salud/open/national.csv", tag = "salud",
+    responses(
+        (status = 200, description = "La serie nacional en CSV", content_type = "text/csv"),
+    ))]
+pub async fn national_series_csv(
+    State(state): State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    let view = national_of(&state).await?;
+    let cell = |value: Option<u64>| value.map(|n| n.to_string()).unwrap_or_default();
+    let mut text = String::from(
+        "fecha,confirmados,altas,fallecidos,confirmados_acumulados,altas_acumuladas,\
+         fallecidos_acumulados,evacuados_acumulados,activos,pruebas,pruebas_acumuladas,\
+         positividad_7d,graves,criticos\n",
+    );
+    for day in &view.days {
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            day.date,
+            day.confirmed,
+            day.recovered,
+            day.deaths,
+            day.confirmed_total,
+            day.recovered_total,
+            day.deaths_total,
+            day.evacuated_total,
+            day.active,
+            cell(day.tests),
+            cell(day.tests_total),
+            day.positivity_7d
+                .map(|rate| format!("{rate:.2}"))
+                .unwrap_or_default(),
+            cell(day.serious),
+            cell(day.critical),
+        ));
+    }
+    Ok(csv_document("serie-nacional.csv", text, NATIONAL_SCHEMA))
+}
+
+/// The schema of [`GroupSeriesView`] and of its CSV.
+pub const GROUPS_SCHEMA: &str = "ceiba-salud-grupos/1";
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GroupsQuery {
+    /// A province (`23`) by DPA code; the whole country without.
+    pub area: Option<String>,
+    /// `edad` (age group), `sexo` or `fuente` (source of infection).
+    pub dimension: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupDayView {
+    pub date: String,
+    /// Confirmed that day in each group, in the order of `groups`.
+    pub new_cases: Vec<u64>,
+    /// Confirmed to date in each group.
+    pub cumulative: Vec<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupSeriesView {
+    /// `ceiba-salud-grupos/1`.
+    pub schema: &'static str,
+    pub area: String,
+    pub name: String,
+    pub level: &'static str,
+    /// `edad`, `sexo` or `fuente`.
+    pub dimension: &'static str,
+    /// The groups' labels: `0–9` … `80 y más`, `sin edad`; `Femenino`…; `Importado`….
+    pub groups: Vec<&'static str>,
+    /// Every day from the area's first confirmed case to its last.
+    pub days: Vec<GroupDayView>,
+}
+
+async fn groups_of(state: &AppState, query: &GroupsQuery) -> Result<GroupSeriesView, ApiError> {
+    use ceiba_store::CaseDimension;
+    use ceiba_surveillance::covid19cubadata::Date;
+    use ceiba_surveillance::dashboard::{AGE_BAND_LABELS, SEX_LABELS, SOURCE_LABELS};
+
+    let (dimension, name, labels, keys): (_, _, &[&'static str], &[&str]) =
+        match query.dimension.as_deref().map(str::trim) {
+            Some("edad") => (
+                CaseDimension::AgeBand,
+                "edad",
+                &AGE_BAND_LABELS,
+                &["0", "1", "2", "3", "4", "5", "6", "7", "8", "-1"],
+            ),
+            Some("sexo") => (
+                CaseDimension::Sex,
+                "sexo",
+                &SEX_LABELS,
+                &["female", "male", "unknown"],
+            ),
+            Some("fuente") => (
+                CaseDimension::Source,
+                "fuente",
+                &SOURCE_LABELS,
+                &["imported", "introduced", "autochthonous", "unknown"],
+            ),
+            other => {
+                return Err(ApiError::with_detail(
+                    crate::problem::ErrorCode::BadRequest,
+                    format!(
+                        "dimension debe ser «edad», «sexo» o «fuente», no «{}»",
+                        other.unwrap_or("")
+                    ),
+                ));
+            }
+        };
+    let data = state.salud.current(&state.db).await?;
+    let open = OpenArea::of(&data, query.area.as_deref())?;
+    if open.suppresses() {
+        // A municipality's groups each day are mostly 1 to 4 cases, and the ones published
+        // would give the rest away against the day's total: only the nation and provinces.
+        return Err(ApiError::with_detail(
+            crate::problem::ErrorCode::NotFound,
+            "los casos de cada día por grupos se publican solo para el país y las provincias; \
+             para un municipio, vea su perfil (/api/salud/open/profile)",
+        ));
+    }
+    let counts = data.group_counts(&state.db, &open.code, dimension).await?;
+    let parsed: Vec<(Date, usize, u64)> = counts
+        .iter()
+        .filter_map(|row| {
+            let group = keys.iter().position(|key| *key == row.group)?;
+            Some((Date::parse(&row.day)?, group, row.count))
+        })
+        .collect();
+    let mut days = Vec::new();
+    let first = parsed.iter().map(|(day, _, _)| *day).min();
+    let last = parsed.iter().map(|(day, _, _)| *day).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        let span = usize::try_from(last.days_since_epoch() - first.days_since_epoch() + 1)
+            .unwrap_or(0)
+            .min(ceiba_surveillance::dashboard::DAYS_MAX);
+        let mut daily = vec![vec![0_u64; labels.len()]; span];
+        for (day, group, count) in &parsed {
+            if let Some(slot) = usize::try_from(day.days_since_epoch() - first.days_since_epoch())
+                .ok()
+                .and_then(|index| daily.get_mut(index))
+            {
+                slot[*group] += count;
+            }
+        }
+        let mut totals = vec![0_u64; labels.len()];
+        for (index, counts) in daily.iter().enumerate() {
+            for (total, count) in totals.iter_mut().zip(counts) {
+                *total += count;
+            }
+            days.push(GroupDayView {
+                date: first
+                    .plus_days(i64::try_from(index).unwrap_or(0))
+                    .to_string(),
+                new_cases: counts.clone(),
+                cumulative: totals.clone(),
+            });
+        }
+    }
+    Ok(GroupSeriesView {
+        schema: GROUPS_SCHEMA,
+        area: open.code,
+        name: open.name,
+        level: open.level,
+        dimension: name,
+        groups: labels.to_vec(),
+        days,
+    })
+}
+
+fn groups_query(
+    query: Result<axum::extract::Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<GroupsQuery, ApiError> {
+    query
+        .map(|axum::extract::Query(query)| query)
+        .map_err(|rejection| {
+            ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
+        })
+}
+
+/// An area's confirmed cases each day and to date, by age group, sex or source of infection
+/// (`dimension`): the nation's or a province's only.
+#[utoipa::path(get, path = "/api/salud/open/groups", tag = "salud",
+    params(GroupsQuery),
+    responses(
+        (status = 200, description = "La serie diaria por grupos", body = GroupSeriesView),
+        (status = 400, description = "Dimensión desconocida", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Código DPA desconocido, o un municipio", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn group_series(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<GroupSeriesView>, ApiError> {
+    Ok(Json(groups_of(&state, &groups_query(query)?).await?))
+}
+
+/// The same as CSV, one line per day and group: `fecha,grupo,casos_nuevos,acumulados`.
+#[utoipa::path(get, path = "/api/salud/open/groups.csv", tag = "salud",
+    params(GroupsQuery),
+    responses(
+        (status = 200, description = "La serie diaria por grupos en CSV", content_type = "text/csv"),
+        (status = 400, description = "Dimensión desconocida", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Código DPA desconocido", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn group_series_csv(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let view = groups_of(&state, &groups_query(query)?).await?;
+    let mut text = String::from("fecha,grupo,casos_nuevos,acumulados\n");
+    for day in &view.days {
+        for ((group, new), total) in view.groups.iter().zip(&day.new_cases).zip(&day.cumulative) {
+            text.push_str(&format!("{},{},{},{}\n", day.date, group, new, total));
+        }
+    }
+    Ok(csv_document(
+        &format!("grupos-{}-{}.csv", view.dimension, view.area),
+        text,
+        GROUPS_SCHEMA,
     ))
 }
 

@@ -21,12 +21,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use ceiba_identity::Role;
-use ceiba_store::{Area, Db, StoreError};
+use ceiba_store::{Area, CaseArea, CaseDimension, Db, GroupDayCount, StoreError};
 use ceiba_surveillance::analytics::SMALL_COUNT;
 use ceiba_surveillance::covid19cubadata::{Date, DayFigures};
 use ceiba_surveillance::dashboard::{
-    AGE_BAND_LABELS, AreaFigures, NATION, Overview, ProfileGroup, SEX_LABELS, SOURCE_LABELS,
-    national_days, national_headline, per_100k,
+    AGE_BAND_LABELS, AreaFigures, NATION, NationalDay, Overview, ProfileGroup, SEX_LABELS,
+    SOURCE_LABELS, national_days, national_headline, per_100k,
 };
 use ceiba_surveillance::map::{Frame as MapFrame, outline_path};
 use ceiba_surveillance::{MultiPolygon, UNKNOWN_MUNICIPALITY, UNKNOWN_PROVINCE};
@@ -68,7 +68,12 @@ pub struct SaludData {
     boundaries: HashMap<String, MultiPolygon>,
     /// The outlines of each map drawn so far, by the code of the area it shows.
     maps: std::sync::Mutex<HashMap<String, Arc<MapOutlines>>>,
+    /// Daily confirmed cases by group read so far, by area code and dimension (at most one
+    /// entry per area and dimension: a few hundred).
+    groups: std::sync::Mutex<GroupCounts>,
 }
+
+type GroupCounts = HashMap<(String, CaseDimension), Arc<Vec<GroupDayCount>>>;
 
 /// A map's frame size and the outline of each of its areas.
 #[derive(Debug)]
@@ -87,6 +92,32 @@ impl SaludData {
             .iter()
             .find(|area| area.code == code)
             .map(|area| (area, false))
+    }
+
+    /// An area's confirmed cases by day and group of `dimension` (`code`: [`NATION`], or one
+    /// that [`SaludData::area`] knows), read from the records once per revision.
+    pub async fn group_counts(
+        &self,
+        db: &Db,
+        code: &str,
+        dimension: CaseDimension,
+    ) -> Result<Arc<Vec<GroupDayCount>>, StoreError> {
+        let key = (code.to_owned(), dimension);
+        if let Ok(groups) = self.groups.lock()
+            && let Some(counts) = groups.get(&key)
+        {
+            return Ok(Arc::clone(counts));
+        }
+        let area = match self.area(code) {
+            None => CaseArea::Nation,
+            Some((area, true)) => CaseArea::Province(&area.code),
+            Some((area, false)) => CaseArea::Municipality(&area.code),
+        };
+        let counts = Arc::new(db.salud_confirmed_by_day_and_group(dimension, area).await?);
+        if let Ok(mut groups) = self.groups.lock() {
+            groups.insert(key, Arc::clone(&counts));
+        }
+        Ok(counts)
     }
 
     pub fn population(&self) -> u64 {
@@ -254,6 +285,7 @@ async fn build(db: &Db, revision: u64) -> Result<SaludData, StoreError> {
         national,
         boundaries,
         maps: std::sync::Mutex::new(HashMap::new()),
+        groups: std::sync::Mutex::new(HashMap::new()),
     })
 }
 
@@ -286,8 +318,13 @@ pub(crate) struct Words {
     weekly_caption: &'static str,
     cumulative_heading: &'static str,
     cumulative_caption: &'static str,
+    cumulative_caption_nation: &'static str,
     tests_heading: &'static str,
     tests_caption: &'static str,
+    positivity_heading: &'static str,
+    positivity_caption: &'static str,
+    deaths_heading: &'static str,
+    deaths_caption: &'static str,
     care_heading: &'static str,
     care_caption: &'static str,
     map_heading: &'static str,
@@ -338,8 +375,15 @@ const SPANISH: Words = Words {
                      publica la cifra).",
     cumulative_heading: "Acumulados y activos",
     cumulative_caption: "Casos acumulados (área) y activos (línea).",
+    cumulative_caption_nation: "Casos acumulados (área), activos (línea naranja) y altas \
+                                acumuladas (línea azul), según la serie publicada.",
     tests_heading: "Pruebas",
     tests_caption: "Pruebas realizadas cada día, según la serie publicada.",
+    positivity_heading: "Positividad",
+    positivity_caption: "Porcentaje de pruebas positivas en los 7 días anteriores a cada \
+                         fecha (confirmados entre pruebas realizadas), según la serie publicada.",
+    deaths_heading: "Fallecidos",
+    deaths_caption: "Fallecidos cada día, según la serie publicada.",
     care_heading: "Graves y críticos",
     care_caption: "Pacientes graves (naranja) y críticos (azul) cada día, según la serie \
                    publicada.",
@@ -391,8 +435,15 @@ const ENGLISH: Words = Words {
                      is withheld).",
     cumulative_heading: "Cumulative and active",
     cumulative_caption: "Cumulative cases (area) and active cases (line).",
+    cumulative_caption_nation: "Cumulative cases (area), active cases (orange line) and \
+                                recoveries to date (blue line), from the published series.",
     tests_heading: "Tests",
     tests_caption: "Tests done each day, from the published series.",
+    positivity_heading: "Positivity",
+    positivity_caption: "Percentage of tests positive over the 7 days to each date (confirmed \
+                         cases over tests done), from the published series.",
+    deaths_heading: "Deaths",
+    deaths_caption: "Deaths each day, from the published series.",
     care_heading: "Serious and critical",
     care_caption: "Patients in serious (orange) and critical (blue) condition each day, from \
                    the published series.",
@@ -476,8 +527,12 @@ struct DashboardPage {
     curve_svg: String,
     curve_caption: &'static str,
     cumulative_svg: String,
-    /// The nation's only: tests each day; patients serious and critical.
+    cumulative_caption: &'static str,
+    /// The nation's only: tests each day, the 7-day positivity, deaths each day, patients
+    /// serious and critical.
     tests_svg: String,
+    positivity_svg: String,
+    deaths_svg: String,
     care_svg: String,
     map_svg: String,
     legend: Vec<(&'static str, String)>,
@@ -487,6 +542,47 @@ struct DashboardPage {
     alerts: Vec<AlertLine>,
     data_href: String,
 }
+
+/// The nation's published series laid on the days of the case series (a day the series lacks
+/// draws as 0).
+struct PublishedCurves {
+    tests: Vec<f64>,
+    positivity: Vec<f64>,
+    deaths: Vec<f64>,
+    recovered_total: Vec<f64>,
+    serious: Vec<f64>,
+    critical: Vec<f64>,
+}
+
+impl PublishedCurves {
+    fn on_days(first_day: Date, days: usize, published: &[NationalDay]) -> PublishedCurves {
+        let mut curves = PublishedCurves {
+            tests: vec![0.0; days],
+            positivity: vec![0.0; days],
+            deaths: vec![0.0; days],
+            recovered_total: vec![0.0; days],
+            serious: vec![0.0; days],
+            critical: vec![0.0; days],
+        };
+        for day in published {
+            let Some(date) = day.date else { continue };
+            let offset = date.days_since_epoch() - first_day.days_since_epoch();
+            let Some(index) = usize::try_from(offset).ok().filter(|index| *index < days) else {
+                continue;
+            };
+            curves.tests[index] = day.tests_today.unwrap_or(0) as f64;
+            curves.positivity[index] = day.positivity_7d.unwrap_or(0.0);
+            curves.deaths[index] = day.deaths_today as f64;
+            curves.recovered_total[index] = day.recovered_total as f64;
+            curves.serious[index] = day.serious.unwrap_or(0) as f64;
+            curves.critical[index] = day.critical.unwrap_or(0) as f64;
+        }
+        curves
+    }
+}
+
+/// A group withheld although not small, so that a small one beside it cannot be found.
+const WITHHELD: &str = "reservado";
 
 /// A count for everybody: below the province, 1 to 4 is `<5`.
 fn shown(count: u64, withhold: bool) -> String {
@@ -504,16 +600,28 @@ fn decimal_es(value: f64) -> String {
 
 fn groups(labels: &[&'static str], counts: &[u64], withhold: bool) -> Vec<GroupLine> {
     let total: u64 = counts.iter().sum();
+    // The area's total is on the page: one withheld group alone would be the total less the
+    // others, so more are withheld with it (see `ceiba_surveillance::disclosure`).
+    let published = if withhold {
+        ceiba_surveillance::disclosure::groups_publishable(counts)
+    } else {
+        counts.iter().copied().map(Some).collect()
+    };
     labels
         .iter()
-        .zip(counts)
-        .map(|(label, count)| GroupLine {
+        .zip(published)
+        .enumerate()
+        .map(|(index, (label, count))| GroupLine {
             label,
-            cases: shown(*count, withhold),
-            share: if total == 0 || (withhold && (1..SMALL_COUNT).contains(count)) {
-                String::new()
-            } else {
-                decimal_es(*count as f64 * 100.0 / total as f64)
+            cases: match (count, counts.get(index)) {
+                (Some(count), _) => ceiba_surveillance::count_es(count),
+                (None, Some(hidden)) if *hidden < SMALL_COUNT => format!("<{SMALL_COUNT}"),
+                // Withheld only so that a small group next to it cannot be found.
+                (None, _) => WITHHELD.to_owned(),
+            },
+            share: match count {
+                Some(count) if total > 0 => decimal_es(count as f64 * 100.0 / total as f64),
+                _ => String::new(),
             },
         })
         .collect()
@@ -752,30 +860,39 @@ async fn dashboard(
         );
         (svg, w.curve_caption)
     };
-    // The nation's published series, on the days of the case series: tests each day, and
-    // patients serious and critical.
-    let (tests_svg, care_svg) = if area.is_none() && !national_until.is_empty() {
-        let mut tests = vec![0.0; new_cases.len()];
-        let mut serious = vec![0.0; new_cases.len()];
-        let mut critical = vec![0.0; new_cases.len()];
-        for (day, figures) in national_days(&national_until).iter().zip(&national_until) {
-            let Some(date) = day.date else { continue };
-            let offset = date.days_since_epoch() - first_day.days_since_epoch();
-            let Some(index) = usize::try_from(offset)
-                .ok()
-                .filter(|index| *index < tests.len())
-            else {
-                continue;
-            };
-            tests[index] = day.tests_today.unwrap_or(0) as f64;
-            serious[index] = figures.serious.unwrap_or(0) as f64;
-            critical[index] = figures.critical.unwrap_or(0) as f64;
-        }
-        (
+    // The nation's published series, on the days of the case series: tests each day, the
+    // 7-day positivity, deaths each day, recoveries to date, patients serious and critical.
+    let published = if area.is_none() && !national_until.is_empty() {
+        Some(PublishedCurves::on_days(
+            first_day,
+            new_cases.len(),
+            &national_days(&national_until),
+        ))
+    } else {
+        None
+    };
+    let (tests_svg, positivity_svg, deaths_svg, care_svg) = match &published {
+        Some(curves) => (
             salud_charts::daily_chart(
                 first_day,
                 &[Curve {
-                    values: &tests,
+                    values: &curves.tests,
+                    colour: CASES_COLOUR,
+                    filled: true,
+                }],
+            ),
+            salud_charts::daily_chart(
+                first_day,
+                &[Curve {
+                    values: &curves.positivity,
+                    colour: AVERAGE_COLOUR,
+                    filled: false,
+                }],
+            ),
+            salud_charts::daily_chart(
+                first_day,
+                &[Curve {
+                    values: &curves.deaths,
                     colour: CASES_COLOUR,
                     filled: true,
                 }],
@@ -784,20 +901,19 @@ async fn dashboard(
                 first_day,
                 &[
                     Curve {
-                        values: &serious,
+                        values: &curves.serious,
                         colour: salud_charts::ACTIVE_COLOUR,
                         filled: false,
                     },
                     Curve {
-                        values: &critical,
+                        values: &curves.critical,
                         colour: AVERAGE_COLOUR,
                         filled: false,
                     },
                 ],
             ),
-        )
-    } else {
-        (String::new(), String::new())
+        ),
+        None => Default::default(),
     };
     let cumulative_svg = if withhold {
         String::new()
@@ -824,21 +940,26 @@ async fn dashboard(
                 .map(|n| *n as f64)
                 .collect()
         };
-        salud_charts::daily_chart(
-            first_day,
-            &[
-                Curve {
-                    values: &cumulative,
-                    colour: CASES_COLOUR,
-                    filled: true,
-                },
-                Curve {
-                    values: &active,
-                    colour: salud_charts::ACTIVE_COLOUR,
-                    filled: false,
-                },
-            ],
-        )
+        let mut curves = vec![
+            Curve {
+                values: &cumulative,
+                colour: CASES_COLOUR,
+                filled: true,
+            },
+            Curve {
+                values: &active,
+                colour: salud_charts::ACTIVE_COLOUR,
+                filled: false,
+            },
+        ];
+        if let Some(published) = &published {
+            curves.push(Curve {
+                values: &published.recovered_total,
+                colour: AVERAGE_COLOUR,
+                filled: false,
+            });
+        }
+        salud_charts::daily_chart(first_day, &curves)
     };
 
     // The map, and the table of the areas it shows.
@@ -978,7 +1099,14 @@ async fn dashboard(
         curve_svg,
         curve_caption,
         cumulative_svg,
+        cumulative_caption: if published.is_some() {
+            w.cumulative_caption_nation
+        } else {
+            w.cumulative_caption
+        },
         tests_svg,
+        positivity_svg,
+        deaths_svg,
         care_svg,
         map_svg,
         legend,
