@@ -60,6 +60,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SaludCommand,
     },
+    /// Modelos de Salud: número reproductivo (Rt), pronósticos, escenarios SEIR de
+    /// metapoblaciones y el modelo basado en agentes de toda Cuba.
+    Epi {
+        #[command(subcommand)]
+        command: EpiCommand,
+    },
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -223,6 +229,90 @@ pub enum SaludCommand {
         notify_days: Option<u32>,
         #[command(flatten)]
         storage: StorageArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EpiCommand {
+    /// Rt de un territorio por el método de Cori et al. (EpiEstim) con los casos guardados:
+    /// ventana deslizante, intervalo serial gamma discretizado, a priori media 5 y desviación
+    /// 5, intervalo de credibilidad del 95 %; los casos importados contagian pero no cuentan
+    /// como contagiados aquí. Escribe un CSV o un JSON (por la extensión de --out) e imprime
+    /// el último valor.
+    Rt {
+        /// Código DPA: `cu` (el país), una provincia (`23`) o un municipio (`23.04`).
+        #[arg(long, default_value = "cu", value_name = "CÓDIGO")]
+        area: String,
+        /// Días de cada ventana.
+        #[arg(long, default_value_t = 7, value_name = "DÍAS")]
+        window: usize,
+        /// Media y desviación típica del intervalo serial, en días.
+        #[arg(long, default_value_t = 4.8, value_name = "DÍAS")]
+        si_mean: f64,
+        #[arg(long, default_value_t = 2.3, value_name = "DÍAS")]
+        si_sd: f64,
+        /// Archivo de salida (.csv o .json); sin él, solo el resumen.
+        #[arg(long, value_name = "ARCHIVO")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Pronóstico a corto plazo de un territorio: conjunto de modelos de crecimiento
+    /// (logístico generalizado, Richards, Gompertz generalizado) ajustados a los últimos 42
+    /// días, con intervalos de predicción, la línea de base ingenua y las puntuaciones de los
+    /// pronósticos de una a cuatro semanas antes. Escribe JSON.
+    Forecast {
+        #[arg(long, default_value = "cu", value_name = "CÓDIGO")]
+        area: String,
+        #[arg(long, value_name = "ARCHIVO")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Escenarios del modelo SEIR de metapoblaciones sobre las provincias o los municipios,
+    /// desde los casos guardados (o 10 infecciosos en el territorio más poblado si no hay
+    /// casos recientes). Los parámetros, en un JSON como el de la API (`days`, `r0`,
+    /// `scenarios`…); sin él, 180 días y los escenarios favorable, medio y crítico.
+    Seir {
+        /// JSON con los parámetros (el mismo de POST /api/v1/salud/models/runs).
+        #[arg(long, value_name = "ARCHIVO")]
+        parameters: Option<PathBuf>,
+        /// Días (sustituye al del JSON).
+        #[arg(long, value_name = "DÍAS")]
+        days: Option<u32>,
+        /// La versión estocástica (cadena binomial) con esta semilla, sin escenarios.
+        #[arg(long, value_name = "SEMILLA")]
+        stochastic: Option<u64>,
+        #[arg(long, value_name = "ARCHIVO")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Modelo basado en agentes: una población sintética de Cuba (hogares, escuelas, centros
+    /// de trabajo y comunidad por municipio) o de N personas, con la progresión de la
+    /// enfermedad por edad y pruebas, aislamiento, rastreo y cuarentena. Escribe las series
+    /// diarias (JSON, o CSV por la extensión) e imprime una línea JSON con agents, days,
+    /// seconds, person_days_per_second y la memoria máxima.
+    Abm {
+        /// `cuba` (los 168 municipios de --dir) o un número de personas.
+        #[arg(long, default_value = "cuba", value_name = "cuba|N")]
+        population: String,
+        #[arg(long, value_name = "DÍAS")]
+        days: u32,
+        #[arg(long, default_value_t = 1, value_name = "SEMILLA")]
+        seed: u64,
+        /// Hilos (el resultado es el mismo con cualquier número).
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        threads: usize,
+        /// JSON con los parámetros del modelo (r0, capas, enfermedad, intervenciones).
+        #[arg(long, value_name = "ARCHIVO")]
+        params: Option<PathBuf>,
+        /// La carpeta con municipios.geojson, provincias.geojson y
+        /// municipality-population.json.
+        #[arg(long, default_value = "../shared/data/cuba", value_name = "CARPETA")]
+        dir: PathBuf,
+        #[arg(long, value_name = "ARCHIVO")]
+        out: PathBuf,
     },
 }
 

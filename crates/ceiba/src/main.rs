@@ -11,6 +11,7 @@ mod bench_salud;
 mod cli;
 mod config;
 mod demo;
+mod epi;
 mod ledger;
 mod load_plan;
 mod qr;
@@ -131,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config);
             runtime()?.block_on(salud::alerts(&config, notify_days))
         }
+        Command::Epi { command } => epi::run(cli.config.as_deref(), command),
         Command::Demo {
             command: DemoCommand::Seed { storage, force },
         } => {
@@ -347,7 +349,7 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     print_line(&serde_json::to_string_pretty(value).context("JSON")?)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

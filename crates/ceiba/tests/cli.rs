@@ -75,6 +75,10 @@ fn main() {
         bench_salud_refuses_bad_arguments,
     );
     suite.test(
+        "epi_abm_runs_cuba_and_synthetic_populations_reproducibly",
+        epi_abm_runs_reproducibly,
+    );
+    suite.test(
         "bench_ledger_refuses_bad_arguments",
         bench_ledger_refuses_bad_arguments,
     );
@@ -2502,6 +2506,78 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
         assert!(said.contains("últimos 3 días"), "{said}");
         assert!(database.db.due_sms(i64::MAX, 10).await?.is_empty());
     }
+    // The models from the command line, on the same records.
+    if !whole {
+        let dir = tempfile::tempdir()?;
+        let csv = dir.path().join("rt.csv").display().to_string();
+        let rt = run_on(&database, &["epi", "rt", "--area", "cu", "--out", &csv]);
+        assert!(rt.status.success(), "{}", stderr(&rt));
+        assert!(
+            stdout(&rt).starts_with("Rt de Cuba al 2020-04-30: "),
+            "{}",
+            stdout(&rt)
+        );
+        let text = std::fs::read_to_string(&csv)?;
+        assert!(
+            text.starts_with("fecha,rt_media,rt_inferior_95,rt_mediana,rt_superior_95,fiable\n")
+        );
+        assert!(
+            text.trim_end()
+                .lines()
+                .last()
+                .is_some_and(|line| line.starts_with("2020-04-30,"))
+        );
+        for (args, needle) in [
+            (&["epi", "rt", "--area", "99"][..], "«99»"),
+            (&["epi", "rt", "--window", "0"][..], "window_days"),
+            (&["epi", "rt", "--si-mean", "0.5"][..], "mean"),
+        ] {
+            let refused = run_on(&database, args);
+            assert_eq!(refused.status.code(), Some(1), "{args:?}");
+            assert!(
+                stderr(&refused).contains(needle),
+                "{args:?}: {}",
+                stderr(&refused)
+            );
+        }
+        let json = dir.path().join("pronostico.json").display().to_string();
+        let forecast = run_on(
+            &database,
+            &["epi", "forecast", "--area", "23", "--out", &json],
+        );
+        assert!(forecast.status.success(), "{}", stderr(&forecast));
+        assert!(
+            stdout(&forecast).starts_with("Pronóstico de La Habana desde el 2020-05-01"),
+            "{}",
+            stdout(&forecast)
+        );
+        let view: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+        assert_eq!(view["forecast"].as_array().map(Vec::len), Some(28));
+        let json = dir.path().join("seir.json").display().to_string();
+        let seir = run_on(&database, &["epi", "seir", "--days", "90", "--out", &json]);
+        assert!(seir.status.success(), "{}", stderr(&seir));
+        let said = stdout(&seir);
+        let names: Vec<&str> = said
+            .lines()
+            .filter_map(|line| line.split(':').next())
+            .collect();
+        assert_eq!(names, ["Favorable", "Medio", "Crítico"], "{said}");
+        let outcome: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+        assert_eq!(
+            outcome["outcome"]["patches"], 16,
+            "the provinces with people"
+        );
+        assert_eq!(outcome["outcome"]["start_day"], "2020-04-30");
+        let stochastic = run_on(
+            &database,
+            &["epi", "seir", "--days", "30", "--stochastic", "5"],
+        );
+        assert!(stochastic.status.success(), "{}", stderr(&stochastic));
+        assert!(
+            stdout(&stochastic)
+                .starts_with("SEIR estocástico (semilla 5), 16 territorios, 30 días: ")
+        );
+    }
     // The open series: the nation's cumulative count is the source's; a municipality's small
     // counts are not published.
     if !whole {
@@ -2517,7 +2593,7 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
             }
         };
         let nation = open("series").await?;
-        assert_eq!(nation["schema"], "ceiba-salud-serie/1");
+        assert_eq!(nation["schema"], "ceiba-salud-serie/2");
         assert_eq!(nation["population"], 11_211_060);
         let last = nation["days"]
             .as_array()
@@ -2544,25 +2620,93 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
                 })),
             "{small}"
         );
-        // Below the province, a cumulative count stops at the first withheld day: the
-        // difference of two would give the day's count away.
+        // Below the province, by complete weeks; a cumulative count stops at the first
+        // withheld week, since the difference of two would give it away.
+        assert_eq!(small["period_days"], 7);
         let days = small["days"].as_array().ok_or("days")?;
+        assert!(
+            days.windows(2).all(|pair| {
+                let day = |value: &serde_json::Value| {
+                    value["date"].as_str().and_then(ceiba_surveillance::covid19cubadata::Date::parse)
+                };
+                matches!((day(&pair[0]), day(&pair[1])), (Some(a), Some(b)) if b.days_since_epoch() - a.days_since_epoch() == 7)
+            }),
+            "{small}"
+        );
         let first_withheld = days
             .iter()
             .position(|day| day["new_cases"].is_null())
-            .ok_or("21.09 has a day of 1 to 4 cases")?;
+            .ok_or("21.09 has a week withheld")?;
         assert!(
             days[first_withheld..]
                 .iter()
-                .all(|day| day["cumulative"].is_null() && day["doubling_days"].is_null()),
+                .all(|day| day["cumulative"].is_null()),
             "{small}"
         );
         assert!(
             days[first_withheld..]
                 .iter()
-                .take(14)
+                .take(2)
                 .all(|day| day["incidence_14d"].is_null()),
             "{small}"
+        );
+        // No withheld week can be worked out from its province's week: in Pinar del Río, the
+        // province's count each week less its municipalities' published ones is 0 or at least 5.
+        let province = open("series?area=21").await?;
+        assert_eq!(province["period_days"], 1);
+        let province_days = province["days"].as_array().ok_or("days")?;
+        let first_day =
+            ceiba_surveillance::covid19cubadata::Date::parse("2020-03-11").ok_or("day")?;
+        let mut province_weeks = std::collections::BTreeMap::new();
+        for day in province_days {
+            let date = day["date"]
+                .as_str()
+                .and_then(ceiba_surveillance::covid19cubadata::Date::parse)
+                .ok_or("date")?;
+            let week = (date.days_since_epoch() - first_day.days_since_epoch()) / 7;
+            *province_weeks.entry(week).or_insert(0_u64) +=
+                day["new_cases"].as_u64().ok_or("count")?;
+        }
+        let geography = open("geography").await?;
+        let municipalities: Vec<String> = geography["provinces"]
+            .as_array()
+            .and_then(|provinces| provinces.iter().find(|p| p["code"] == "21"))
+            .and_then(|p| p["municipalities"].as_array())
+            .ok_or("Pinar del Río")?
+            .iter()
+            .filter_map(|m| m["code"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(municipalities.len(), 11);
+        let mut published = std::collections::BTreeMap::new();
+        for code in &municipalities {
+            let path = format!("/api/salud/open/series?area={code}");
+            let (status, series) =
+                api(&server, "GET", &path, None, None, &serde_json::Value::Null).await?;
+            assert_eq!(status, 200, "{series}");
+            for day in series["days"].as_array().ok_or("days")? {
+                let date = day["date"]
+                    .as_str()
+                    .and_then(ceiba_surveillance::covid19cubadata::Date::parse)
+                    .ok_or("date")?;
+                let week = (date.days_since_epoch() - first_day.days_since_epoch()) / 7;
+                let entry = published.entry(week).or_insert((0_u64, 0_usize));
+                match day["new_cases"].as_u64() {
+                    Some(count) => entry.0 += count,
+                    None => entry.1 += 1,
+                }
+            }
+        }
+        for (week, (shown, withheld)) in &published {
+            let total = province_weeks.get(week).copied().unwrap_or(0);
+            let hidden = total - shown;
+            assert!(
+                hidden == 0 || hidden >= 5 || *withheld >= 2,
+                "week {week}: {total} in the province, {shown} shown, {withheld} withheld"
+            );
+        }
+        assert_eq!(
+            open_raw(&server, "/api/salud/open/profile?area=21.09").await?,
+            404
         );
         let unknown = open_raw(&server, "/api/salud/open/series?area=99.99").await?;
         assert_eq!(unknown, 404);
@@ -2640,6 +2784,73 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
             "{}",
             csv.text()
         );
+        // The models: Rt as an independent run of the method over the open counts by source
+        // gives it, a 28-day forecast, and the forecast of a week earlier scored.
+        let models = open("models").await?;
+        assert_eq!(models["schema"], "ceiba-salud-modelos/1");
+        assert_eq!(models["last_day"], "2020-04-30");
+        let by_source = open("groups?dimension=fuente").await?;
+        let imported_at = by_source["groups"]
+            .as_array()
+            .and_then(|groups| groups.iter().position(|group| group == "Importado"))
+            .ok_or("imported group")?;
+        let (mut local, mut imported) = (Vec::new(), Vec::new());
+        for day in by_source["days"].as_array().ok_or("days")? {
+            let counts: Vec<u64> = day["new_cases"]
+                .as_array()
+                .ok_or("counts")?
+                .iter()
+                .filter_map(serde_json::Value::as_u64)
+                .collect();
+            imported.push(counts[imported_at]);
+            local.push(counts.iter().sum::<u64>() - counts[imported_at]);
+        }
+        let expected =
+            ceiba_epi::rt::estimate_rt(&local, &imported, &ceiba_epi::rt::RtParams::default())?;
+        let rt = models["rt"].as_array().ok_or("rt")?;
+        assert_eq!(rt.len(), expected.len());
+        let last_rt = rt.last().ok_or("an Rt")?;
+        assert_eq!(last_rt["date"], "2020-04-30");
+        let mean = last_rt["mean"].as_f64().ok_or("mean")?;
+        let reference = expected.last().ok_or("an estimate")?;
+        assert!(
+            (mean - reference.mean).abs() < 1e-9,
+            "{mean} {}",
+            reference.mean
+        );
+        assert!(
+            last_rt["lower_95"].as_f64() < Some(mean) && Some(mean) < last_rt["upper_95"].as_f64()
+        );
+        assert_eq!(models["forecast"].as_array().map(Vec::len), Some(28));
+        assert_eq!(models["forecast"][0]["date"], "2020-05-01");
+        let past = models["past_forecasts"].as_array().ok_or("past")?;
+        assert_eq!(
+            past.len(),
+            1,
+            "51 days: one forecast a week back with 42 days before it"
+        );
+        assert_eq!(past[0]["origin"], "2020-04-23");
+        assert_eq!(past[0]["ensemble"]["days_scored"], 7);
+        assert_eq!(
+            models,
+            open("models").await?,
+            "the same revision, the same figures"
+        );
+        assert_eq!(
+            open_raw(&server, "/api/salud/open/models?area=21.09").await?,
+            404
+        );
+        let page = http::get(&server.url("/salud/modelos?area=23")).await?;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.text().contains("Modelos: La Habana"),
+            "{}",
+            page.text()
+        );
+        assert!(
+            page.text().matches("<svg").count() >= 2,
+            "Rt and forecast charts"
+        );
         let csv = http::get(&server.url("/api/salud/open/national.csv")).await?;
         assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-nacional/1"));
         assert!(
@@ -2650,7 +2861,7 @@ async fn salud_import_matches_the_series(database: TestDatabase) -> TestResult {
         );
         let csv = http::get(&server.url("/api/salud/open/series.csv?area=23")).await?;
         assert_eq!(csv.status, 200);
-        assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-serie/1"));
+        assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-serie/2"));
         assert!(
             csv.text().starts_with("fecha,casos_nuevos,acumulados,"),
             "{}",
@@ -2694,5 +2905,139 @@ async fn bench_salud_refuses_bad_arguments() -> TestResult {
         "{}",
         stderr(&missing)
     );
+    Ok(())
+}
+
+/// `ceiba epi abm`: the line of figures the issue asks for, the daily series, the same output
+/// for the same seed with any number of threads, all of Cuba, and clear refusals.
+async fn epi_abm_runs_reproducibly() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let abm = |args: &[&str]| {
+        let mut all = vec!["epi", "abm"];
+        all.extend_from_slice(args);
+        run_ceiba(dir.path(), &all, &[])
+    };
+    let csv = out("serie.csv");
+    let run = abm(&[
+        "--population",
+        "20000",
+        "--days",
+        "60",
+        "--seed",
+        "4",
+        "--out",
+        &csv,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let figures: serde_json::Value = serde_json::from_str(stdout(&run).trim())?;
+    assert_eq!(figures["agents"], 20_000);
+    assert_eq!(figures["days"], 60);
+    for key in ["seconds", "person_days_per_second", "peak_memory_bytes"] {
+        assert!(
+            figures[key].as_f64().is_some_and(|value| value > 0.0),
+            "{key}: {figures}"
+        );
+    }
+    let text = std::fs::read_to_string(&csv)?;
+    assert!(text.starts_with("dia,infecciones,"), "{text}");
+    assert_eq!(text.lines().count(), 61, "a header and one line a day");
+    let infections: u64 = figures["infections"].as_u64().ok_or("infections")?;
+    assert!(
+        infections > 100,
+        "the epidemic spreads from its 100 first cases: {figures}"
+    );
+
+    let (one, two) = (out("uno.json"), out("dos.json"));
+    for (file, threads) in [(&one, "1"), (&two, "2")] {
+        let run = abm(&[
+            "--population",
+            "20000",
+            "--days",
+            "60",
+            "--seed",
+            "4",
+            "--threads",
+            threads,
+            "--out",
+            file,
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    assert_eq!(
+        std::fs::read(&one)?,
+        std::fs::read(&two)?,
+        "same seed, 1 or 2 threads"
+    );
+    let other = out("otra.json");
+    let run = abm(&[
+        "--population",
+        "20000",
+        "--days",
+        "60",
+        "--seed",
+        "5",
+        "--out",
+        &other,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_ne!(
+        std::fs::read(&one)?,
+        std::fs::read(&other)?,
+        "another seed, another epidemic"
+    );
+
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/cuba")
+        .display()
+        .to_string();
+    let cuba = abm(&[
+        "--population",
+        "cuba",
+        "--dir",
+        &data,
+        "--days",
+        "3",
+        "--out",
+        &out("cuba.json"),
+    ]);
+    assert!(cuba.status.success(), "{}", stderr(&cuba));
+    let figures: serde_json::Value = serde_json::from_str(stdout(&cuba).trim())?;
+    assert_eq!(figures["agents"], 11_211_060, "one agent per Cuban");
+
+    let params = out("params.json");
+    std::fs::write(&params, r#"{"r0": -2}"#)?;
+    for (args, needle) in [
+        (vec!["--population", "1000", "--days", "0"], "days"),
+        (vec!["--population", "0", "--days", "10"], "habitantes"),
+        (vec!["--population", "mil", "--days", "10"], "«mil»"),
+        (
+            vec!["--population", "1000", "--days", "10", "--threads", "0"],
+            "threads",
+        ),
+        (
+            vec![
+                "--population",
+                "1000",
+                "--days",
+                "10",
+                "--params",
+                params.as_str(),
+            ],
+            "r0",
+        ),
+    ] {
+        let mut all = args.clone();
+        let target = out("nada.json");
+        all.extend(["--out", target.as_str()]);
+        let refused = abm(&all);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&refused).contains(needle),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+        assert!(!Path::new(&target).exists(), "{args:?}: nothing written");
+    }
     Ok(())
 }

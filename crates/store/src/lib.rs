@@ -25,6 +25,7 @@ mod payouts;
 mod salud;
 mod salud_entry;
 mod salud_followup;
+mod salud_models;
 mod salud_persons;
 mod salud_places;
 mod salud_views;
@@ -82,6 +83,7 @@ pub use payouts::{
 pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
 pub use salud_entry::SaludImport;
 pub use salud_followup::{CONTACTS_LIST_MAX, ContactRow, LabTestRow};
+pub use salud_models::{MODEL_RUNS_LIST_MAX, ModelRunRow};
 pub use salud_persons::{DUPLICATE_GROUPS_MAX, MergeRefusal, PersonMerge, PersonRow};
 pub use salud_places::{CentreRow, EventRow};
 pub use salud_views::{

@@ -382,9 +382,51 @@ fn same_name(listed: &str, name: &str) -> bool {
         })
 }
 
+/// The centre of a boundary: the area-weighted centroid of its outer rings (holes ignored:
+/// they are lakes and bays, a small correction), as longitude and latitude. Good enough for
+/// distances between municipalities (a plane over Cuba's few degrees); `None` for a boundary
+/// without area.
+pub fn centroid(boundary: &MultiPolygon) -> Option<Position> {
+    let (mut area_sum, mut x_sum, mut y_sum) = (0.0, 0.0, 0.0);
+    for ring in boundary.iter().filter_map(|polygon| polygon.first()) {
+        for pair in ring.windows(2) {
+            let ([x0, y0], [x1, y1]) = (pair[0], pair[1]);
+            let cross = x0 * y1 - x1 * y0;
+            area_sum += cross;
+            x_sum += (x0 + x1) * cross;
+            y_sum += (y0 + y1) * cross;
+        }
+    }
+    (area_sum.abs() > f64::EPSILON).then(|| [x_sum / (3.0 * area_sum), y_sum / (3.0 * area_sum)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_centroid_weighs_each_piece_by_its_area() {
+        let square = |x: f64, y: f64, side: f64| {
+            vec![vec![
+                [x, y],
+                [x + side, y],
+                [x + side, y + side],
+                [x, y + side],
+                [x, y],
+            ]]
+        };
+        let one = vec![square(-82.0, 22.0, 2.0)];
+        let [x, y] = centroid(&one).expect("an area");
+        assert!(
+            (x + 81.0).abs() < 1e-12 && (y - 23.0).abs() < 1e-12,
+            "{x} {y}"
+        );
+        // A second piece of a quarter of the area pulls a fifth of the way toward it.
+        let two = vec![square(0.0, 0.0, 2.0), square(10.0, 0.0, 1.0)];
+        let [x, _] = centroid(&two).expect("an area");
+        assert!((x - (1.0 * 4.0 + 10.5) / 5.0).abs() < 1e-12, "{x}");
+        assert_eq!(centroid(&Vec::new()), None);
+    }
 
     #[test]
     fn names_match_without_case_accents_or_abbreviations() {

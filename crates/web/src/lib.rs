@@ -34,8 +34,11 @@ pub mod salud_charts;
 pub mod salud_dashboard;
 pub mod salud_followup;
 pub mod salud_imports;
+pub mod salud_models;
 pub mod salud_persons;
 pub mod salud_places;
+pub mod salud_runs;
+pub mod salud_scenarios;
 pub mod settlement;
 pub mod statements;
 pub mod ussd;
@@ -99,6 +102,8 @@ pub struct AppState {
     pub bank_connector: Arc<dyn bank_accounts::BankConnector>,
     /// Salud's dashboards' figures, held in memory and built again when the records change.
     pub salud: Arc<salud_dashboard::SaludCache>,
+    /// Salud's model runs of this process (one at a time).
+    pub model_runs: Arc<salud_runs::ModelRunner>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -137,6 +142,7 @@ impl AppState {
             biller_connector: Arc::new(bills::BuiltInConnector::new()),
             bank_connector: Arc::new(bank_accounts::SimulatedBank::new()),
             salud: Arc::new(salud_dashboard::SaludCache::default()),
+            model_runs: Arc::new(salud_runs::ModelRunner::default()),
         }
     }
 }
@@ -280,6 +286,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(salud::national_series_csv))
         .routes(routes!(salud::group_series))
         .routes(routes!(salud::group_series_csv))
+        .routes(routes!(salud_models::models))
+        .routes(routes!(salud_runs::start, salud_runs::list))
+        .routes(routes!(salud_runs::show, salud_runs::cancel))
         .routes(routes!(salud::area_profile))
         .routes(routes!(salud::area_profile_csv))
         .routes(routes!(salud_cases::list_cases))
@@ -510,6 +519,11 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
         .route("/", get(pages::home))
         .route(pages::STYLESHEET_PATH.as_str(), get(pages::stylesheet))
         .route(salud_dashboard::NATION_PATH, get(salud_dashboard::nation))
+        .route(salud_models::MODELS_PATH, get(salud_models::page))
+        .route(
+            &format!("{}/{{id}}", salud_runs::SCENARIOS_PATH),
+            get(salud_runs::scenarios_page),
+        )
         .route(
             salud_dashboard::PROVINCE_PATH,
             get(salud_dashboard::province),

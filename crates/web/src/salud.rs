@@ -12,7 +12,11 @@
 //!   revision);
 //! - `GET /api/salud/open/series[.csv]?area=`: an area's daily series (new and cumulative
 //!   confirmed cases, 7- and 14-day incidence per 100,000, doubling time). Below the province,
-//!   counts from 1 to 4 — and rates over windows of 1 to 4 cases — are published empty.
+//!   by complete weeks, with what `ceiba_surveillance::disclosure` withholds published empty:
+//!   a week of 1 to 4 cases, a week withheld beside one so it cannot be worked out from the
+//!   province's total or the municipality's, and every sum over weeks holding one of them.
+//!   The profile and the daily cases by group are published for the nation and provinces
+//!   only.
 
 use axum::Json;
 use axum::extract::State;
@@ -88,7 +92,7 @@ pub async fn geography(State(state): State<AppState>) -> Result<Json<GeographyVi
 }
 
 /// The schema of [`SeriesView`] and of its CSV.
-pub const SERIES_SCHEMA: &str = "ceiba-salud-serie/1";
+pub const SERIES_SCHEMA: &str = "ceiba-salud-serie/2";
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(default, deny_unknown_fields)]
@@ -100,11 +104,13 @@ pub struct SeriesQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesDayView {
+    /// The last day of the entry's period.
     pub date: String,
-    /// `null` where suppressed (1 to 4, below the province).
+    /// Cases in the period (the day, or the week below the province); `null` where withheld.
     pub new_cases: Option<u64>,
     pub cumulative: Option<u64>,
-    /// Per 100,000 people, over the last 7 and 14 days.
+    /// Per 100,000 people, over the last 7 and 14 days (the last one and two weeks below the
+    /// province).
     pub incidence_7d: Option<f64>,
     pub incidence_14d: Option<f64>,
     pub doubling_days: Option<u32>,
@@ -112,8 +118,11 @@ pub struct SeriesDayView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesView {
-    /// `ceiba-salud-serie/1`.
+    /// `ceiba-salud-serie/2` (version 2: a municipality's series is by weeks).
     pub schema: &'static str,
+    /// Days each entry covers: 1 for the nation and provinces; 7 for a municipality, whose
+    /// entries are its complete weeks, dated on their last day.
+    pub period_days: u64,
     /// `cu`, a province's code or a municipality's.
     pub area: String,
     pub name: String,
@@ -126,18 +135,18 @@ pub struct SeriesView {
 }
 
 /// The area an open data request names.
-struct OpenArea {
+pub(crate) struct OpenArea {
     /// `cu`, a province's code or a municipality's.
-    code: String,
-    name: String,
+    pub(crate) code: String,
+    pub(crate) name: String,
     /// `nation`, `province` or `municipality`.
-    level: &'static str,
-    population: u64,
+    pub(crate) level: &'static str,
+    pub(crate) population: u64,
 }
 
 impl OpenArea {
     /// The area of `?area=` (the nation without), or 404 for a code no area has.
-    fn of(data: &SaludData, area: Option<&str>) -> Result<OpenArea, ApiError> {
+    pub(crate) fn of(data: &SaludData, area: Option<&str>) -> Result<OpenArea, ApiError> {
         match area.map(str::trim) {
             None | Some("" | "cu") => Ok(OpenArea {
                 code: ceiba_surveillance::dashboard::NATION.to_owned(),
@@ -163,60 +172,74 @@ impl OpenArea {
     }
 
     /// Small counts are withheld below the province.
-    fn suppresses(&self) -> bool {
+    pub(crate) fn suppresses(&self) -> bool {
         self.level == "municipality"
-    }
-
-    /// A count as published: `None` for 1 to 4 below the province.
-    fn published(&self, count: u64) -> Option<u64> {
-        (!self.suppresses() || ceiba_surveillance::disclosure::publishable(count)).then_some(count)
     }
 }
 
 async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, ApiError> {
     use ceiba_surveillance::analytics::{SMALL_COUNT, series};
-    use ceiba_surveillance::disclosure::windows_publishable;
+    use ceiba_surveillance::disclosure::WEEK_DAYS;
 
     // From the figures held in memory (see `salud_dashboard.rs`), not from the case rows.
     let data = state.salud.current(&state.db).await?;
     let open = OpenArea::of(&data, area)?;
     let population = open.population;
-    let mut by_day = std::collections::BTreeMap::new();
-    if let (Some(first), Some(figures)) = (data.overview.first_day, data.overview.area(&open.code))
-    {
-        for (index, count) in figures.new_cases.iter().enumerate() {
-            if *count > 0 {
-                by_day.insert(first.plus_days(i64::try_from(index).unwrap_or(0)), *count);
+    let rate = |cases: u64| {
+        ceiba_surveillance::dashboard::per_100k(cases, population)
+            .map(|rate| (rate * 100.0).round() / 100.0)
+    };
+    let days = if open.suppresses() {
+        // Below the province, by complete weeks as the dashboards show them (see
+        // `ceiba_surveillance::disclosure`): a week withheld, or withheld with a small one
+        // beside it, is null, and so is every sum over weeks that holds one.
+        let (Some(first), Some(last)) = (data.overview.first_day, data.overview.last_index())
+        else {
+            return Ok(SeriesView::empty(open, SMALL_COUNT));
+        };
+        let weekly = data.weekly(&open.code, last, false);
+        (0..weekly.weeks())
+            .map(|week| {
+                let upto = data.weekly(&open.code, week * WEEK_DAYS + WEEK_DAYS - 1, false);
+                SeriesDayView {
+                    date: first
+                        .plus_days(i64::try_from(week * WEEK_DAYS + WEEK_DAYS - 1).unwrap_or(0))
+                        .to_string(),
+                    new_cases: weekly.week(week),
+                    cumulative: upto.total(),
+                    incidence_7d: upto.last(1).and_then(rate),
+                    incidence_14d: upto.last(2).and_then(rate),
+                    doubling_days: None,
+                }
+            })
+            .collect()
+    } else {
+        let mut by_day = std::collections::BTreeMap::new();
+        if let (Some(first), Some(figures)) =
+            (data.overview.first_day, data.overview.area(&open.code))
+        {
+            for (index, count) in figures.new_cases.iter().enumerate() {
+                if *count > 0 {
+                    by_day.insert(first.plus_days(i64::try_from(index).unwrap_or(0)), *count);
+                }
             }
         }
-    }
-    let suppress = open.suppresses();
-    let days = series(&by_day, population);
-    // Below the province, a sum over days is published only where every day in it is (see
-    // `ceiba_surveillance::disclosure`).
-    let daily: Vec<u64> = days.iter().map(|day| day.new_cases).collect();
-    let whole = |days: usize| {
-        if suppress {
-            windows_publishable(&daily, days)
-        } else {
-            vec![true; daily.len()]
-        }
+        series(&by_day, population)
+            .into_iter()
+            .map(|day| SeriesDayView {
+                date: day.date,
+                new_cases: Some(day.new_cases),
+                cumulative: Some(day.cumulative),
+                incidence_7d: day.incidence_7d,
+                incidence_14d: day.incidence_14d,
+                doubling_days: day.doubling_days,
+            })
+            .collect()
     };
-    let (so_far, week, fortnight) = (whole(0), whole(7), whole(14));
-    let days = days
-        .into_iter()
-        .enumerate()
-        .map(|(index, day)| SeriesDayView {
-            date: day.date,
-            new_cases: open.published(day.new_cases),
-            cumulative: so_far[index].then_some(day.cumulative),
-            incidence_7d: day.incidence_7d.filter(|_| week[index]),
-            incidence_14d: day.incidence_14d.filter(|_| fortnight[index]),
-            doubling_days: day.doubling_days.filter(|_| so_far[index]),
-        })
-        .collect();
+    let suppress = open.suppresses();
     Ok(SeriesView {
         schema: SERIES_SCHEMA,
+        period_days: if suppress { WEEK_DAYS as u64 } else { 1 },
         area: open.code,
         name: open.name,
         level: open.level,
@@ -224,6 +247,21 @@ async fn series_of(state: &AppState, area: Option<&str>) -> Result<SeriesView, A
         suppressed_below: suppress.then_some(SMALL_COUNT),
         days,
     })
+}
+
+impl SeriesView {
+    fn empty(open: OpenArea, small: u64) -> SeriesView {
+        SeriesView {
+            schema: SERIES_SCHEMA,
+            period_days: ceiba_surveillance::disclosure::WEEK_DAYS as u64,
+            area: open.code,
+            name: open.name,
+            level: open.level,
+            population: open.population,
+            suppressed_below: Some(small),
+            days: Vec::new(),
+        }
+    }
 }
 
 /// An area's daily series: new and cumulative confirmed cases, 7- and 14-day incidence per
@@ -291,7 +329,7 @@ pub struct ProfileGroupView {
     pub dimension: &'static str,
     /// `0–9` … `80 y más`, `sin edad`; `Femenino`…; `Importado`….
     pub group: &'static str,
-    /// `null` where suppressed (1 to 4, below the province).
+    /// Never `null` now: the profile is published for the nation and provinces only.
     pub cases: Option<u64>,
 }
 
@@ -306,10 +344,16 @@ pub struct ProfileView {
 
 async fn profile_of(state: &AppState, area: Option<&str>) -> Result<ProfileView, ApiError> {
     use ceiba_surveillance::dashboard::{AGE_BAND_LABELS, SEX_LABELS, SOURCE_LABELS};
-    use ceiba_surveillance::disclosure::groups_publishable;
 
     let data = state.salud.current(&state.db).await?;
     let open = OpenArea::of(&data, area)?;
+    if open.suppresses() {
+        // Its total is public (by weeks) and its groups are small: they could be worked out.
+        return Err(ApiError::with_detail(
+            crate::problem::ErrorCode::NotFound,
+            "el perfil de los casos se publica solo para el país y las provincias",
+        ));
+    }
     let profile = data
         .overview
         .area(&open.code)
@@ -321,16 +365,11 @@ async fn profile_of(state: &AppState, area: Option<&str>) -> Result<ProfileView,
         ("sexo", &SEX_LABELS[..], &profile.sex[..]),
         ("fuente", &SOURCE_LABELS[..], &profile.source[..]),
     ] {
-        let shown = if open.suppresses() {
-            groups_publishable(counts)
-        } else {
-            counts.iter().copied().map(Some).collect()
-        };
-        for (group, cases) in labels.iter().zip(shown) {
+        for (group, cases) in labels.iter().zip(counts) {
             groups.push(ProfileGroupView {
                 dimension,
                 group,
-                cases,
+                cases: Some(*cases),
             });
         }
     }
@@ -737,7 +776,11 @@ pub async fn downloads(
 }
 
 /// A CSV download that names its schema in the `Ceiba-Schema` header.
-fn csv_document(file_name: &str, text: String, schema: &'static str) -> axum::response::Response {
+pub(crate) fn csv_document(
+    file_name: &str,
+    text: String,
+    schema: &'static str,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut response = crate::bills::csv_file(file_name, text.into_bytes());
     response.headers_mut().insert(

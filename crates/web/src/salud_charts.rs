@@ -127,6 +127,96 @@ pub fn daily_chart(first_day: Date, curves: &[Curve<'_>]) -> String {
     })
 }
 
+/// A curve that starts `start` days after the chart's first day.
+#[derive(Debug)]
+pub struct Segment<'a> {
+    pub start: usize,
+    pub values: &'a [f64],
+    pub colour: RGBColor,
+}
+
+/// An interval drawn as a shaded band, from `start` days after the chart's first day.
+#[derive(Debug)]
+pub struct Band<'a> {
+    pub start: usize,
+    pub lower: &'a [f64],
+    pub upper: &'a [f64],
+    pub colour: RGBColor,
+    /// 0 (invisible) to 1 (solid).
+    pub opacity: f64,
+}
+
+/// A chart of `days` days of intervals (bands) and curves (segments), with a dashed
+/// horizontal line at `reference` (1 on a chart of the reproduction number). Empty when there
+/// is nothing to draw.
+pub fn band_chart(
+    first_day: Date,
+    days: usize,
+    bands: &[Band<'_>],
+    segments: &[Segment<'_>],
+    reference: Option<f64>,
+) -> String {
+    if days == 0 || (bands.is_empty() && segments.is_empty()) {
+        return String::new();
+    }
+    let top = y_top(
+        bands
+            .iter()
+            .flat_map(|band| band.upper.iter().copied())
+            .chain(
+                segments
+                    .iter()
+                    .flat_map(|segment| segment.values.iter().copied()),
+            )
+            .chain(reference)
+            .filter(|value| value.is_finite()),
+    );
+    let x_end = u32::try_from(days - 1).unwrap_or(u32::MAX);
+    let at = |start: usize, index: usize| u32::try_from(start + index).unwrap_or(u32::MAX);
+    chart(first_day, x_end, top, |chart| {
+        for band in bands {
+            let mut outline: Vec<(u32, f64)> = band
+                .upper
+                .iter()
+                .enumerate()
+                .map(|(index, value)| (at(band.start, index), value.min(top)))
+                .collect();
+            outline.extend(
+                band.lower
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(index, value)| (at(band.start, index), value.max(0.0))),
+            );
+            if outline.len() > 2 {
+                chart.draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    band.colour.mix(band.opacity).filled(),
+                )))?;
+            }
+        }
+        if let Some(level) = reference {
+            chart.draw_series(DashedLineSeries::new(
+                [(0, level), (x_end, level)],
+                6,
+                4,
+                AXIS.stroke_width(1),
+            ))?;
+        }
+        for segment in segments {
+            chart.draw_series(LineSeries::new(
+                segment
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(index, value)| (at(segment.start, index), *value)),
+                segment.colour.stroke_width(2),
+            ))?;
+        }
+        Ok(())
+    })
+}
+
 /// One bar of a chart of periods: its first day's index and its count, `None` where the count
 /// is suppressed (drawn as a grey bar to [`SUPPRESSED_HEIGHT`]).
 pub type PeriodBar = (usize, Option<u64>);

@@ -22,12 +22,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use ceiba_identity::Role;
 use ceiba_store::{Area, CaseArea, CaseDimension, Db, GroupDayCount, StoreError};
-use ceiba_surveillance::analytics::SMALL_COUNT;
 use ceiba_surveillance::covid19cubadata::{Date, DayFigures};
 use ceiba_surveillance::dashboard::{
     AGE_BAND_LABELS, AreaFigures, NATION, NationalDay, Overview, ProfileGroup, SEX_LABELS,
     SOURCE_LABELS, national_days, national_headline, per_100k,
 };
+use ceiba_surveillance::disclosure::{Weekly, table_publishable, week_end, weekly_sums};
 use ceiba_surveillance::map::{Frame as MapFrame, outline_path};
 use ceiba_surveillance::{MultiPolygon, UNKNOWN_MUNICIPALITY, UNKNOWN_PROVINCE};
 use serde::Deserialize;
@@ -71,6 +71,58 @@ pub struct SaludData {
     /// Daily confirmed cases by group read so far, by area code and dimension (at most one
     /// entry per area and dimension: a few hundred).
     groups: std::sync::Mutex<GroupCounts>,
+    /// The models computed so far, by area code.
+    models: crate::salud_models::ModelsCache,
+    /// Each municipality's cases and deaths by week, and which weeks may be published.
+    weekly: HashMap<String, WeeklyCounts>,
+}
+
+/// A municipality's weekly counts and the weeks that may be published (see
+/// `ceiba_surveillance::disclosure::table_publishable`).
+#[derive(Debug, Default)]
+struct WeeklyCounts {
+    cases: (Vec<u64>, Vec<bool>),
+    deaths: (Vec<u64>, Vec<bool>),
+}
+
+/// The weekly counts of every municipality, each province's table protected as a whole.
+fn weekly_counts(overview: &Overview, municipalities: &[Area]) -> HashMap<String, WeeklyCounts> {
+    let mut by_province: HashMap<&str, Vec<&Area>> = HashMap::new();
+    for municipality in municipalities {
+        by_province
+            .entry(municipality.province_code.as_str())
+            .or_default()
+            .push(municipality);
+    }
+    let mut weekly = HashMap::new();
+    for members in by_province.values() {
+        let pick = |deaths: bool| -> Vec<Vec<u64>> {
+            members
+                .iter()
+                .map(|area| {
+                    overview.area(&area.code).map_or_else(Vec::new, |figures| {
+                        weekly_sums(if deaths {
+                            &figures.deaths
+                        } else {
+                            &figures.new_cases
+                        })
+                    })
+                })
+                .collect()
+        };
+        let (cases, deaths) = (pick(false), pick(true));
+        let (cases_shown, deaths_shown) = (table_publishable(&cases), table_publishable(&deaths));
+        for (index, area) in members.iter().enumerate() {
+            weekly.insert(
+                area.code.clone(),
+                WeeklyCounts {
+                    cases: (cases[index].clone(), cases_shown[index].clone()),
+                    deaths: (deaths[index].clone(), deaths_shown[index].clone()),
+                },
+            );
+        }
+    }
+    weekly
 }
 
 type GroupCounts = HashMap<(String, CaseDimension), Arc<Vec<GroupDayCount>>>;
@@ -118,6 +170,41 @@ impl SaludData {
             groups.insert(key, Arc::clone(&counts));
         }
         Ok(counts)
+    }
+
+    /// A municipality's cases (or deaths) by complete week to day `at`, as they may be
+    /// published; an unknown one has none.
+    pub fn weekly(&self, code: &str, at: usize, deaths: bool) -> Weekly {
+        let empty = (Vec::new(), Vec::new());
+        let (weeks, shown) = match self.weekly.get(code) {
+            Some(counts) if deaths => &counts.deaths,
+            Some(counts) => &counts.cases,
+            None => &empty,
+        };
+        Weekly::to_day(weeks, shown, at)
+    }
+
+    /// The centre of an area's boundary, as longitude and latitude, when it has one.
+    pub fn centroid(&self, code: &str) -> Option<[f64; 2]> {
+        ceiba_surveillance::geography::centroid(self.boundaries.get(code)?)
+    }
+
+    /// The models of an area computed for this revision, if they were.
+    pub fn models(&self, code: &str) -> Option<Arc<crate::salud_models::ModelsView>> {
+        self.models.lock().ok()?.get(code).cloned()
+    }
+
+    /// Keeps the models of an area for this revision (the first computed, if two raced).
+    pub fn keep_models(
+        &self,
+        code: &str,
+        view: crate::salud_models::ModelsView,
+    ) -> Arc<crate::salud_models::ModelsView> {
+        let view = Arc::new(view);
+        match self.models.lock() {
+            Ok(mut models) => Arc::clone(models.entry(code.to_owned()).or_insert(view)),
+            Err(_) => view,
+        }
     }
 
     pub fn population(&self) -> u64 {
@@ -277,6 +364,7 @@ async fn build(db: &Db, revision: u64) -> Result<SaludData, StoreError> {
             boundaries.insert(code, boundary);
         }
     }
+    let weekly = weekly_counts(&overview, &municipalities);
     Ok(SaludData {
         revision,
         overview,
@@ -286,6 +374,8 @@ async fn build(db: &Db, revision: u64) -> Result<SaludData, StoreError> {
         boundaries,
         maps: std::sync::Mutex::new(HashMap::new()),
         groups: std::sync::Mutex::new(HashMap::new()),
+        models: std::sync::Mutex::new(HashMap::new()),
+        weekly,
     })
 }
 
@@ -302,6 +392,9 @@ pub(crate) struct Words {
     no_data: &'static str,
     confirmed: &'static str,
     new_today: &'static str,
+    new_last_week: &'static str,
+    complete_weeks: &'static str,
+    profile_withheld: &'static str,
     incidence_14d: &'static str,
     deaths: &'static str,
     deaths_linked: &'static str,
@@ -357,6 +450,11 @@ const SPANISH: Words = Words {
     no_data: "Aún no hay casos cargados.",
     confirmed: "Confirmados",
     new_today: "Nuevos del día",
+    new_last_week: "Nuevos en la última semana",
+    complete_weeks: "(por semanas completas: por debajo de la provincia no se publican cifras \
+                     diarias)",
+    profile_withheld: "Por debajo de la provincia no se publica el perfil de los casos: sus \
+                       grupos pequeños podrían deducirse.",
     incidence_14d: "Incidencia en 14 días por 100.000",
     deaths: "Fallecidos",
     deaths_linked: "Fallecidos vinculados a su caso",
@@ -417,6 +515,10 @@ const ENGLISH: Words = Words {
     no_data: "No cases loaded yet.",
     confirmed: "Confirmed",
     new_today: "New that day",
+    new_last_week: "New in the last week",
+    complete_weeks: "(by complete weeks: below the province no daily figures are published)",
+    profile_withheld: "Below the province the cases' profile is not published: its small \
+                       groups could be worked out.",
     incidence_14d: "14-day incidence per 100,000",
     deaths: "Deaths",
     deaths_linked: "Deaths linked to their case",
@@ -541,6 +643,8 @@ struct DashboardPage {
     profile: Vec<(&'static str, &'static str, Vec<GroupLine>)>,
     alerts: Vec<AlertLine>,
     data_href: String,
+    /// Rt and the forecast (the nation's and provinces' only).
+    models_href: Option<String>,
 }
 
 /// The nation's published series laid on the days of the case series (a day the series lacks
@@ -584,44 +688,23 @@ impl PublishedCurves {
 /// A group withheld although not small, so that a small one beside it cannot be found.
 const WITHHELD: &str = "reservado";
 
-/// A count for everybody: below the province, 1 to 4 is `<5`.
-fn shown(count: u64, withhold: bool) -> String {
-    if withhold && (1..SMALL_COUNT).contains(&count) {
-        format!("<{SMALL_COUNT}")
-    } else {
-        ceiba_surveillance::count_es(count)
-    }
-}
-
 /// `12,3`: one decimal, with a comma.
 fn decimal_es(value: f64) -> String {
     format!("{value:.1}").replace('.', ",")
 }
 
-fn groups(labels: &[&'static str], counts: &[u64], withhold: bool) -> Vec<GroupLine> {
+fn groups(labels: &[&'static str], counts: &[u64]) -> Vec<GroupLine> {
     let total: u64 = counts.iter().sum();
-    // The area's total is on the page: one withheld group alone would be the total less the
-    // others, so more are withheld with it (see `ceiba_surveillance::disclosure`).
-    let published = if withhold {
-        ceiba_surveillance::disclosure::groups_publishable(counts)
-    } else {
-        counts.iter().copied().map(Some).collect()
-    };
     labels
         .iter()
-        .zip(published)
-        .enumerate()
-        .map(|(index, (label, count))| GroupLine {
+        .zip(counts)
+        .map(|(label, count)| GroupLine {
             label,
-            cases: match (count, counts.get(index)) {
-                (Some(count), _) => ceiba_surveillance::count_es(count),
-                (None, Some(hidden)) if *hidden < SMALL_COUNT => format!("<{SMALL_COUNT}"),
-                // Withheld only so that a small group next to it cannot be found.
-                (None, _) => WITHHELD.to_owned(),
-            },
-            share: match count {
-                Some(count) if total > 0 => decimal_es(count as f64 * 100.0 / total as f64),
-                _ => String::new(),
+            cases: ceiba_surveillance::count_es(*count),
+            share: if total > 0 {
+                decimal_es(*count as f64 * 100.0 / total as f64)
+            } else {
+                String::new()
             },
         })
         .collect()
@@ -726,30 +809,71 @@ async fn dashboard(
     let withhold = is_municipality;
     let until = |values: &[u64]| values.get(..=at).map(<[u64]>::to_vec).unwrap_or_default();
 
+    // Below the province, figures by complete weeks (see `ceiba_surveillance::disclosure`):
+    // every day of a week shows its last complete week, and a sum over weeks only where each
+    // week inside may be published.
+    let weekly = data.weekly(&code, at, false);
+    let weekly_deaths = data.weekly(&code, at, true);
+    let shown_day = if withhold {
+        week_end(at).and_then(|end| overview.day(end))
+    } else {
+        day
+    };
+    let or_withheld = |count: Option<u64>| {
+        count.map_or_else(|| WITHHELD.to_owned(), ceiba_surveillance::count_es)
+    };
+
     // Headline figures.
     let cases_total: u64 = until(&figures.new_cases).iter().sum();
     let deaths_total: u64 = until(&figures.deaths).iter().sum();
     let cases_14d = figures.cases_in_window(at, 14);
-    let incidence = per_100k(cases_14d, population)
-        .filter(|_| !(withhold && (1..SMALL_COUNT).contains(&cases_14d)))
-        .map_or_else(|| "—".to_owned(), decimal_es);
-    let mut headline = vec![
-        Figure {
-            id: "cifra-confirmados",
-            label: w.confirmed,
-            value: shown(cases_total, withhold),
-        },
-        Figure {
-            id: "cifra-nuevos",
-            label: w.new_today,
-            value: shown(figures.new_cases.get(at).copied().unwrap_or(0), withhold),
-        },
-        Figure {
-            id: "cifra-incidencia",
-            label: w.incidence_14d,
-            value: incidence,
-        },
-    ];
+    let mut headline = if withhold {
+        vec![
+            Figure {
+                id: "cifra-confirmados",
+                label: w.confirmed,
+                value: or_withheld(weekly.total()),
+            },
+            Figure {
+                id: "cifra-nuevos",
+                label: w.new_last_week,
+                value: or_withheld(
+                    weekly
+                        .weeks()
+                        .checked_sub(1)
+                        .and_then(|last| weekly.week(last)),
+                ),
+            },
+            Figure {
+                id: "cifra-incidencia",
+                label: w.incidence_14d,
+                value: weekly
+                    .last(2)
+                    .and_then(|cases| per_100k(cases, population))
+                    .map_or_else(|| WITHHELD.to_owned(), decimal_es),
+            },
+        ]
+    } else {
+        vec![
+            Figure {
+                id: "cifra-confirmados",
+                label: w.confirmed,
+                value: ceiba_surveillance::count_es(cases_total),
+            },
+            Figure {
+                id: "cifra-nuevos",
+                label: w.new_today,
+                value: ceiba_surveillance::count_es(
+                    figures.new_cases.get(at).copied().unwrap_or(0),
+                ),
+            },
+            Figure {
+                id: "cifra-incidencia",
+                label: w.incidence_14d,
+                value: per_100k(cases_14d, population).map_or_else(|| "—".to_owned(), decimal_es),
+            },
+        ]
+    };
     let national_until: Vec<DayFigures> = data
         .national
         .iter()
@@ -804,7 +928,11 @@ async fn dashboard(
         headline.push(Figure {
             id: "cifra-fallecidos",
             label: w.deaths_linked,
-            value: shown(deaths_total, withhold),
+            value: if withhold {
+                or_withheld(weekly_deaths.total())
+            } else {
+                ceiba_surveillance::count_es(deaths_total)
+            },
         });
     }
     if area.is_some() && !withhold {
@@ -824,20 +952,11 @@ async fn dashboard(
     });
     let new_cases = until(&figures.new_cases);
     let (curve_svg, curve_caption) = if withhold {
-        let days = new_cases.len();
-        let bars: Vec<_> = new_cases
-            .chunks(WEEK_DAYS)
-            .enumerate()
-            .map(|(week, counts)| {
-                let count: u64 = counts.iter().sum();
-                (
-                    week * WEEK_DAYS,
-                    (!(1..SMALL_COUNT).contains(&count)).then_some(count),
-                )
-            })
+        let bars: Vec<_> = (0..weekly.weeks())
+            .map(|week| (week * WEEK_DAYS, weekly.week(week)))
             .collect();
         (
-            salud_charts::period_chart(first_day, days, WEEK_DAYS, &bars),
+            salud_charts::period_chart(first_day, weekly.weeks() * WEEK_DAYS, WEEK_DAYS, &bars),
             w.weekly_caption,
         )
     } else {
@@ -972,9 +1091,15 @@ async fn dashboard(
             continue;
         };
         let sub_figures = overview.area(sub_code).unwrap_or(&empty);
-        let sub_cases = sub_figures.cases_in_window(at, 14);
-        let rate = per_100k(sub_cases, sub_area.population).unwrap_or(0.0);
-        let withheld = sub_withhold && (1..SMALL_COUNT).contains(&sub_cases);
+        let sub_cases = if sub_withhold {
+            data.weekly(sub_code, at, false).last(2)
+        } else {
+            Some(sub_figures.cases_in_window(at, 14))
+        };
+        let rate = sub_cases
+            .and_then(|cases| per_100k(cases, sub_area.population))
+            .unwrap_or(0.0);
+        let withheld = sub_cases.is_none();
         let href = area_href(&sub_area.code, is_province);
         map_areas.push(MapArea {
             path: path.clone(),
@@ -1026,20 +1151,27 @@ async fn dashboard(
         .into_iter()
         .map(|sub_area| {
             let sub_figures = overview.area(&sub_area.code).unwrap_or(&empty);
-            let sub_cases = sub_figures.cases_in_window(at, 14);
-            let withheld = sub_withhold && (1..SMALL_COUNT).contains(&sub_cases);
+            let (cases, cases_14d, deaths) = if sub_withhold {
+                let weekly = data.weekly(&sub_area.code, at, false);
+                let deaths = data.weekly(&sub_area.code, at, true);
+                (weekly.total(), weekly.last(2), deaths.total())
+            } else {
+                (
+                    Some(until(&sub_figures.new_cases).iter().sum()),
+                    Some(sub_figures.cases_in_window(at, 14)),
+                    Some(until(&sub_figures.deaths).iter().sum()),
+                )
+            };
             AreaLine {
                 href: area_href(&sub_area.code, area.is_none()),
                 name: sub_area.name.clone(),
                 population: ceiba_surveillance::count_es(sub_area.population),
-                cases: shown(until(&sub_figures.new_cases).iter().sum(), sub_withhold),
-                cases_14d: shown(sub_cases, sub_withhold),
-                incidence: if withheld {
-                    String::new()
-                } else {
-                    per_100k(sub_cases, sub_area.population).map_or_else(String::new, decimal_es)
-                },
-                deaths: shown(until(&sub_figures.deaths).iter().sum(), sub_withhold),
+                cases: or_withheld(cases),
+                cases_14d: or_withheld(cases_14d),
+                incidence: cases_14d
+                    .and_then(|cases| per_100k(cases, sub_area.population))
+                    .map_or_else(String::new, decimal_es),
+                deaths: or_withheld(deaths),
             }
         })
         .collect();
@@ -1089,7 +1221,16 @@ async fn dashboard(
         w,
         title,
         crumbs,
-        as_of: day.map_or_else(|| w.no_data.to_owned(), |day| format!("{} {day}", w.as_of)),
+        as_of: shown_day.map_or_else(
+            || w.no_data.to_owned(),
+            |day| {
+                if withhold {
+                    format!("{} {day} {}", w.as_of, w.complete_weeks)
+                } else {
+                    format!("{} {day}", w.as_of)
+                }
+            },
+        ),
         day_value: day.map_or_else(String::new, |day| day.to_string()),
         form_action: match &area {
             None => NATION_PATH.to_owned(),
@@ -1111,25 +1252,34 @@ async fn dashboard(
         map_svg,
         legend,
         areas,
-        profile: vec![
-            (
-                "edad",
-                w.age_heading,
-                groups(&AGE_BAND_LABELS, &figures.profile.age, withhold),
-            ),
-            (
-                "sexo",
-                w.sex_heading,
-                groups(&SEX_LABELS, &figures.profile.sex, withhold),
-            ),
-            (
-                "fuente",
-                w.source_heading,
-                groups(&SOURCE_LABELS, &figures.profile.source, withhold),
-            ),
-        ],
+        profile: if withhold {
+            Vec::new()
+        } else {
+            vec![
+                (
+                    "edad",
+                    w.age_heading,
+                    groups(&AGE_BAND_LABELS, &figures.profile.age),
+                ),
+                (
+                    "sexo",
+                    w.sex_heading,
+                    groups(&SEX_LABELS, &figures.profile.sex),
+                ),
+                (
+                    "fuente",
+                    w.source_heading,
+                    groups(&SOURCE_LABELS, &figures.profile.source),
+                ),
+            ]
+        },
         alerts,
         data_href: format!("/api/salud/open/series.csv?area={code}"),
+        models_href: match &area {
+            None => Some(crate::salud_models::MODELS_PATH.to_owned()),
+            Some((code, true)) => Some(format!("{}?area={code}", crate::salud_models::MODELS_PATH)),
+            Some((_, false)) => None,
+        },
     }
     .render();
     Ok(page(lang, body, None, chosen))

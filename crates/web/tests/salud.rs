@@ -2,11 +2,14 @@
 //! municipalities): an outbreak raises EARS C1, C2, C3 and the 14-day threshold once, shown on
 //! the dashboard and sent to the province's epidemiologists only; case-level data is for
 //! health roles only, a health worker reads only their province's, and every case read lands
-//! in the audit log; the dashboards withhold small counts below the province; a line list
+//! in the audit log; the dashboards withhold small counts below the province and show it by
+//! complete weeks; a line list
 //! creates and updates cases, refuses each bad row with its line and reason, and resumes; a
 //! person is found again by national id or name and birth date, and duplicates are merged;
 //! laboratory tests refuse impossible days, and contacts are followed to their quarantine's end;
-//! centres report their beds as open data, and transmission events link their cases.
+//! centres report their beds as open data, and transmission events link their cases; the
+//! models give Rt and a forecast as open data, and epidemiologists run SEIR scenarios and the
+//! agent-based model as jobs they follow and cancel.
 
 use ceiba_identity::Role;
 use ceiba_store::{AreaRow, Db};
@@ -34,6 +37,7 @@ fn main() {
         lab_tests_and_contacts_are_followed_to_the_end_of_quarantine,
         centres_report_their_beds_and_events_link_their_cases,
         the_line_listing_form_saves_a_case_once_and_says_why_it_refuses_one,
+        models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs,
     );
     suite.run()
 }
@@ -447,11 +451,15 @@ async fn dashboards_withhold_small_counts_below_the_province(database: TestDatab
         "the map links its provinces"
     );
 
-    // Province 24's table withholds Norte's 3 cases; Norte's own page too.
+    // Province 24's table withholds Norte's 3 cases (one a week); Norte's own page too, and
+    // it shows neither a cumulative curve nor the profile of its cases.
     let province = unescape_html(&server.get("/salud/provincia/24").await?.text());
     assert!(province.contains("Provincia Este"));
     assert!(
-        province.contains(">Norte</a></td><td class=\"n\">30.000</td><td class=\"n\"><5<"),
+        province.contains(
+            ">Norte</a></td><td class=\"n\">30.000</td><td class=\"n\">reservado</td>\
+             <td class=\"n\">reservado</td>"
+        ),
         "Norte's 3 cases are withheld: {province}"
     );
     assert!(
@@ -459,11 +467,43 @@ async fn dashboards_withhold_small_counts_below_the_province(database: TestDatab
         "a province's own are not"
     );
     let north = unescape_html(&server.get("/salud/municipio/24.02").await?.text());
-    assert!(north.contains("id=\"cifra-confirmados\"><5<"), "{north}");
+    assert!(
+        north.contains("id=\"cifra-confirmados\">reservado<"),
+        "{north}"
+    );
+    assert!(north.contains("por semanas completas"), "{north}");
+    assert!(north.contains("id=\"perfil-reservado\""), "{north}");
+    assert!(!north.contains("id=\"por-edad\""), "{north}");
     assert!(
         !north.contains("id=\"acumulados\""),
         "no cumulative curve below the province"
     );
+    // Below the province the figures move by complete weeks: two days of one week show the
+    // same page, so their difference gives no day away. Plaza's first week (from the
+    // country's first day, 29 days ago) holds 14 cases.
+    let plaza_on = |back: i64| {
+        let server = &server;
+        async move {
+            let page = server
+                .get(&format!(
+                    "/salud/municipio/23.01?fecha={}",
+                    today.plus_days(-back)
+                ))
+                .await?
+                .text();
+            let figures = page
+                .split("id=\"cifras\"")
+                .nth(1)
+                .and_then(|rest| rest.split("</dl>").next())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no figures: {page}"))?;
+            Ok::<_, String>(figures)
+        }
+    };
+    let (day_7, day_8) = (plaza_on(29 - 7).await?, plaza_on(29 - 8).await?);
+    assert_eq!(day_7, day_8);
+    assert!(day_7.contains("id=\"cifra-confirmados\">14<"), "{day_7}");
+    assert_ne!(day_7, plaza_on(29 - 14).await?, "the next week moves them");
 
     // The day can be chosen; the cases grow with it.
     let earlier = server
@@ -498,15 +538,13 @@ async fn dashboards_withhold_small_counts_below_the_province(database: TestDatab
             .map(|group| group["cases"].clone())
     };
     assert_eq!(female(&east), Some(json!(13)));
-    assert_eq!(
-        female(&profile("24.02").await?),
-        Some(Value::Null),
-        "3 cases: withheld"
-    );
-    let csv = server.get("/api/salud/open/profile.csv?area=24.02").await?;
+    // A municipality's profile is not published: its groups are small.
+    let north_profile = server.get("/api/salud/open/profile?area=24.02").await?;
+    assert_eq!(north_profile.status, 404);
+    let csv = server.get("/api/salud/open/profile.csv?area=24").await?;
     assert_eq!(csv.header("ceiba-schema"), Some("ceiba-salud-perfil/1"));
     assert!(csv.text().starts_with("dimension,grupo,casos\n"));
-    assert!(csv.text().contains("sexo,Femenino,\n"), "{}", csv.text());
+    assert!(csv.text().contains("sexo,Femenino,13\n"), "{}", csv.text());
     let downloads = server.get("/salud/datos").await?;
     assert_eq!(downloads.status, 200);
     assert!(
@@ -1426,3 +1464,199 @@ async fn the_line_listing_form_saves_a_case_once_and_says_why_it_refuses_one(
 }
 
 const FORM: &str = "/salud/casos/nuevo";
+
+/// Polls a model run until it leaves `queued` and `running`.
+async fn finished_run(server: &TestServer, id: &str, token: &str) -> Result<Value, String> {
+    let path = format!("/api/v1/salud/models/runs/{id}");
+    for _ in 0..600 {
+        let (status, run) = get_json(server, &path, token).await?;
+        assert_eq!(status, 200, "{run}");
+        if !["queued", "running"].contains(&run["status"].as_str().unwrap_or("")) {
+            return Ok(run);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("the run {id} did not finish in 60 s"))
+}
+
+async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
+    database: TestDatabase,
+) -> TestResult {
+    let db = database.db.clone();
+    let server = TestServer::start(&db).await?;
+    let today = today_of(&server);
+    constructed_country(&db, today).await?;
+    // A month more of two cases a day in Plaza, so that the forecast has its 42 days.
+    let earlier: Vec<Case> = (30..60)
+        .flat_map(|back| {
+            (0..2).map(move |n| case(format!("e-{back}-{n}"), today.plus_days(-back), "23.01"))
+        })
+        .collect();
+    db.import_salud_cases(&earlier, "ceiba").await?;
+
+    // Open: Rt and the forecast of the nation and of a province, not of a municipality.
+    let (status, models) = get_json(&server, "/api/salud/open/models?area=23", "-").await?;
+    assert_eq!(status, 200, "{models}");
+    assert_eq!(models["schema"], "ceiba-salud-modelos/1");
+    assert_eq!(models["last_day"], today.to_string());
+    let rt = models["rt"].as_array().ok_or("rt")?;
+    let last = rt.last().ok_or("an Rt")?;
+    assert_eq!(last["date"], today.to_string());
+    // Two cases a day for four weeks, then 25: the last week's Rt is well above 1.
+    assert!(
+        last["mean"].as_f64().is_some_and(|mean| mean > 1.5),
+        "{last}"
+    );
+    assert_eq!(models["forecast_status"], "fitted");
+    assert_eq!(models["forecast"].as_array().map(Vec::len), Some(28));
+    let (status, _) = get_json(&server, "/api/salud/open/models?area=23.01", "-").await?;
+    assert_eq!(status, 404);
+
+    // Runs are for epidemiologists.
+    let (_, citizen) = signed_in_user(&server, &db, "+5352700001", "Ana", &[Role::Citizen]).await?;
+    let (_, epidemiologist) = signed_in_user(
+        &server,
+        &db,
+        "+5352700002",
+        "Epidemióloga",
+        &[Role::Epidemiologist],
+    )
+    .await?;
+    let post = |token: &str, body: Value| {
+        let authorization = format!("Bearer {token}");
+        let server = &server;
+        async move {
+            server
+                .send_json(
+                    "POST",
+                    "/api/v1/salud/models/runs",
+                    &body,
+                    &[("authorization", authorization.as_str())],
+                )
+                .await
+        }
+    };
+    let seir = json!({"model": "seir", "parameters": {"days": 120}});
+    let refused = post(&citizen, seir.clone()).await?;
+    assert_problem(&refused, 403, "forbidden", "/api/v1/salud/models/runs");
+    for (body, field) in [
+        (json!({"model": "sir", "parameters": {}}), "model"),
+        (
+            json!({"model": "seir", "parameters": {"days": 0}}),
+            "parameters.days",
+        ),
+        (
+            json!({"model": "seir", "parameters": {"days": 10, "colour": 1}}),
+            "colour",
+        ),
+        (
+            json!({"model": "abm", "parameters": {"population": 0, "days": 10}}),
+            "parameters.population",
+        ),
+        (
+            json!({"model": "abm", "parameters": {"population": 1000, "days": 10,
+                   "params": {"r0": -1.0}}}),
+            "r0",
+        ),
+    ] {
+        let response = post(&epidemiologist, body.clone()).await?;
+        let problem = assert_problem(
+            &response,
+            422,
+            "validation_failed",
+            "/api/v1/salud/models/runs",
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains(field)),
+            "{body}: {problem}"
+        );
+    }
+    assert!(
+        db.model_runs(10).await?.is_empty(),
+        "a refused run is not recorded"
+    );
+
+    // Scenarios: the default three, recorded with their parameters and revision.
+    let started = post(&epidemiologist, seir).await?;
+    assert_eq!(started.status, 202, "{}", started.text());
+    let run: Value = serde_json::from_slice(&started.body).map_err(|e| e.to_string())?;
+    let id = run["id"].as_str().ok_or("id")?.to_owned();
+    let done = finished_run(&server, &id, &epidemiologist).await?;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["parameters"]["r0"], 2.0, "defaults filled in");
+    assert_eq!(done["data_revision"], db.salud_revision().await?);
+    let scenarios = done["result"]["scenarios"].as_array().ok_or("scenarios")?;
+    let names: Vec<&str> = scenarios
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Favorable", "Medio", "Crítico"]);
+    let totals: Vec<f64> = scenarios
+        .iter()
+        .filter_map(|s| s["total_cases"].as_f64())
+        .collect();
+    assert!(totals[0] < totals[1] && totals[1] < totals[2], "{totals:?}");
+    assert_eq!(done["result"]["patches"], 2, "the two provinces");
+    assert_eq!(done["result"]["population"], 180_000);
+    let chart = done["chart"].as_str().ok_or("chart")?;
+    let page = server
+        .get_with(
+            chart,
+            &[("authorization", format!("Bearer {epidemiologist}").as_str())],
+        )
+        .await?;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("<svg") && page.text().contains("Crítico"));
+
+    // The agent-based model on a small synthetic population, to the end.
+    let abm = json!({"model": "abm", "parameters": {"population": 20_000, "days": 40, "seed": 7}});
+    let started = post(&epidemiologist, abm).await?;
+    assert_eq!(started.status, 202, "{}", started.text());
+    let run: Value = serde_json::from_slice(&started.body).map_err(|e| e.to_string())?;
+    let done = finished_run(&server, run["id"].as_str().ok_or("id")?, &epidemiologist).await?;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["result"]["agents"], 20_000);
+    assert_eq!(
+        done["result"]["new_infections"].as_array().map(Vec::len),
+        Some(40),
+        "one entry a day, day 0 holding the first infections"
+    );
+
+    // A long run cancelled: it stops, stays cancelled, and cannot be cancelled twice.
+    let long = json!({"model": "abm", "parameters": {"population": 2_000_000, "days": 3_000}});
+    let started = post(&epidemiologist, long).await?;
+    assert_eq!(started.status, 202, "{}", started.text());
+    let run: Value = serde_json::from_slice(&started.body).map_err(|e| e.to_string())?;
+    let path = format!(
+        "/api/v1/salud/models/runs/{}",
+        run["id"].as_str().ok_or("id")?
+    );
+    let authorization = format!("Bearer {epidemiologist}");
+    let cancelled = server
+        .send_json(
+            "DELETE",
+            &path,
+            &Value::Null,
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text());
+    let done = finished_run(&server, run["id"].as_str().ok_or("id")?, &epidemiologist).await?;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    assert!(done["result"].is_null());
+    let again = server
+        .send_json(
+            "DELETE",
+            &path,
+            &Value::Null,
+            &[("authorization", authorization.as_str())],
+        )
+        .await?;
+    assert_problem(&again, 409, "conflict", &path);
+    let (status, list) = get_json(&server, "/api/v1/salud/models/runs", &epidemiologist).await?;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().map(Vec::len), Some(3));
+    Ok(())
+}
