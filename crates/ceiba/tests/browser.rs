@@ -1044,6 +1044,40 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
             1,
             "the municipality is outlined on its province's map"
         );
+
+        // The models of La Habana, from its dashboard: Rt with its band, and the forecast.
+        client.goto(&server.url("/salud/provincia/23")).await?;
+        client.find(Locator::Css("#modelos")).await?.click().await?;
+        wait_for_path(&client, "/salud/modelos").await?;
+        assert_eq!(text_of(&client, "h1").await?, "Modelos: La Habana");
+        let now = text_of(&client, "#rt-actual").await?;
+        assert!(now.starts_with("Rt al 2020-04-30: "), "{now}");
+        for chart in ["#rt svg", "#pronostico svg"] {
+            let svg = client.find(Locator::Css(chart)).await?;
+            let (_, _, width, height) = svg.rectangle().await?;
+            assert!(width > 300.0 && height > 100.0, "{chart}: {width}×{height}");
+            let bands = client
+                .find_all(Locator::Css(&format!("{chart} polygon")))
+                .await?;
+            assert!(!bands.is_empty(), "{chart}: an interval band");
+        }
+        // The nation's, from the list of territories: 51 days hold the forecast of a week
+        // before, scored against the week that followed.
+        client
+            .find(Locator::Css("#territorios a[href='/salud/modelos']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/salud/modelos").await?;
+        assert_eq!(text_of(&client, "h1").await?, "Modelos: Cuba");
+        let rows = client
+            .find_all(Locator::Css("#puntuaciones tbody tr"))
+            .await?;
+        assert_eq!(rows.len(), 1, "the forecast of a week before, scored");
+        let screenshot = client.screenshot().await?;
+        if let Ok(folder) = std::env::var("CEIBA_TEST_SCREENSHOTS") {
+            std::fs::write(Path::new(&folder).join("salud-modelos.png"), &screenshot)?;
+        }
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     }
     .await;
