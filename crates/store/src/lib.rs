@@ -83,7 +83,7 @@ pub use payouts::{
 pub use salud::{Area, AreaRow, GeographyLoad, ImportCounts};
 pub use salud_entry::SaludImport;
 pub use salud_followup::{CONTACTS_LIST_MAX, ContactRow, LabTestRow};
-pub use salud_models::{MODEL_RUNS_LIST_MAX, ModelRunRow};
+pub use salud_models::{FORECASTS_READ_MAX, ForecastRow, MODEL_RUNS_LIST_MAX, ModelRunRow};
 pub use salud_persons::{DUPLICATE_GROUPS_MAX, MergeRefusal, PersonMerge, PersonRow};
 pub use salud_places::{CentreRow, EventRow};
 pub use salud_views::{

@@ -10,6 +10,20 @@ use crate::payments::{to_i64, to_u64};
 
 /// Most runs one listing returns.
 pub const MODEL_RUNS_LIST_MAX: u64 = 100;
+/// Most stored forecasts of an area one read returns (the latest).
+pub const FORECASTS_READ_MAX: u64 = 12;
+
+/// A forecast as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForecastRow {
+    pub area: String,
+    /// `YYYY-MM-DD`.
+    pub origin_day: String,
+    pub data_revision: u64,
+    pub made_at_ms: i64,
+    /// JSON.
+    pub forecast: String,
+}
 
 /// A model run as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,5 +180,52 @@ impl Db {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Keeps the first forecast of an area from its last day of data; false when one was kept
+    /// already (a later revision with the same last day does not replace it: the first is the
+    /// one that was published).
+    pub async fn keep_forecast(&self, row: &ForecastRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO salud_forecasts (area, origin_day, data_revision, made_at_ms, forecast) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (area, origin_day) DO NOTHING",
+        )
+        .bind(&row.area)
+        .bind(&row.origin_day)
+        .bind(to_i64(row.data_revision, "revisión")?)
+        .bind(row.made_at_ms)
+        .bind(&row.forecast)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// An area's forecasts made from days before `before`, latest first, up to
+    /// [`FORECASTS_READ_MAX`].
+    pub async fn forecasts_before(
+        &self,
+        area: &str,
+        before: &str,
+    ) -> Result<Vec<ForecastRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT area, origin_day, data_revision, made_at_ms, forecast FROM salud_forecasts \
+             WHERE area = $1 AND origin_day < $2 ORDER BY origin_day DESC LIMIT $3",
+        )
+        .bind(area)
+        .bind(before)
+        .bind(to_i64(FORECASTS_READ_MAX, "límite")?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ForecastRow {
+                    area: row.try_get("area")?,
+                    origin_day: row.try_get("origin_day")?,
+                    data_revision: to_u64(row.try_get("data_revision")?, "revisión")?,
+                    made_at_ms: row.try_get("made_at_ms")?,
+                    forecast: row.try_get("forecast")?,
+                })
+            })
+            .collect()
     }
 }

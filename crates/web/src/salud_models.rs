@@ -125,7 +125,7 @@ pub struct RtDayView {
     pub reliable: bool,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct ForecastDayView {
     pub date: String,
     pub median: f64,
@@ -196,6 +196,111 @@ pub struct ModelsView {
     pub baseline: Vec<ForecastDayView>,
     /// The forecasts made one to four weeks before `last_day`, scored over their first week.
     pub past_forecasts: Vec<PastForecastView>,
+    /// The forecasts this server published from earlier days of data (with earlier records),
+    /// scored over their days that have passed, latest first.
+    pub published_forecasts: Vec<PublishedForecastView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublishedForecastView {
+    /// The last day of data it knew.
+    pub origin: String,
+    /// The revision of the records it read, and when it was made.
+    pub data_revision: u64,
+    pub made_at_ms: i64,
+    pub ensemble: ScoresView,
+    pub baseline: ScoresView,
+}
+
+/// A published forecast as kept (`salud_forecasts`), to be scored later.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct KeptForecast {
+    forecast: Vec<ForecastDayView>,
+    baseline: Vec<ForecastDayView>,
+    calibration_days: usize,
+    bootstrap_samples: usize,
+    seed: u64,
+}
+
+fn as_forecast_days(days: &[ForecastDayView]) -> Vec<ForecastDay> {
+    days.iter()
+        .enumerate()
+        .map(|(index, day)| ForecastDay {
+            days_ahead: index + 1,
+            median: day.median,
+            lower_95: day.lower_95,
+            upper_95: day.upper_95,
+            lower_50: day.lower_50,
+            upper_50: day.upper_50,
+        })
+        .collect()
+}
+
+/// Scores the forecasts kept from days before the view's last one against what happened,
+/// then keeps the view's own.
+async fn score_and_keep(
+    db: &Db,
+    view: &mut ModelsView,
+    incidence: Option<&AreaIncidence>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let (Some(last_day), Some(incidence)) = (view.last_day.clone(), incidence) else {
+        return Ok(());
+    };
+    let total = incidence.total();
+    let observed_on = |date: &str| -> Option<f64> {
+        let day = Date::parse(date)?;
+        let index =
+            usize::try_from(day.days_since_epoch() - incidence.first_day.days_since_epoch())
+                .ok()?;
+        total.get(index).copied()
+    };
+    for row in db.forecasts_before(&view.area, &last_day).await? {
+        let Ok(kept) = serde_json::from_str::<KeptForecast>(&row.forecast) else {
+            tracing::warn!(area = %row.area, origin = %row.origin_day, "a kept forecast does not read back");
+            continue;
+        };
+        // The days that have passed, in order; a forecast is scored on its first ones.
+        let observed: Vec<f64> = kept
+            .forecast
+            .iter()
+            .map_while(|day| observed_on(&day.date))
+            .collect();
+        let (Ok(ensemble), Ok(baseline)) = (
+            score_days(&as_forecast_days(&kept.forecast), &observed),
+            score_days(&as_forecast_days(&kept.baseline), &observed),
+        ) else {
+            continue;
+        };
+        view.published_forecasts.push(PublishedForecastView {
+            origin: row.origin_day,
+            data_revision: row.data_revision,
+            made_at_ms: row.made_at_ms,
+            ensemble: ensemble.into(),
+            baseline: baseline.into(),
+        });
+    }
+    if !view.forecast.is_empty() {
+        let kept = KeptForecast {
+            forecast: view.forecast.clone(),
+            baseline: view.baseline.clone(),
+            calibration_days: view.calibration_days,
+            bootstrap_samples: view.bootstrap_samples,
+            seed: view.seed,
+        };
+        let forecast = serde_json::to_string(&kept).map_err(|error| {
+            StoreError::Corrupt(format!("un pronóstico no se pudo escribir: {error}"))
+        })?;
+        db.keep_forecast(&ceiba_store::ForecastRow {
+            area: view.area.clone(),
+            origin_day: last_day,
+            data_revision: view.data_revision,
+            made_at_ms: now_ms,
+            forecast,
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 fn status_name(status: ceiba_epi::forecast::ForecastStatus) -> String {
@@ -251,6 +356,7 @@ pub fn compute(
         forecast: Vec::new(),
         baseline: Vec::new(),
         past_forecasts: Vec::new(),
+        published_forecasts: Vec::new(),
     };
     let Some(incidence) = incidence else {
         return Ok(view);
@@ -341,8 +447,9 @@ async fn models_of(state: &AppState, area: Option<&str>) -> Result<Arc<ModelsVie
     let incidence = area_incidence(&state.db, &data, &open.code).await?;
     let revision = data.revision;
     let (code, name) = (open.code.clone(), open.name.clone());
+    let kept = incidence.clone();
     // Fitting and bootstrapping take a CPU for a while: off the request threads.
-    let view = tokio::task::spawn_blocking(move || {
+    let mut view = tokio::task::spawn_blocking(move || {
         compute(
             &code,
             &name,
@@ -360,6 +467,7 @@ async fn models_of(state: &AppState, area: Option<&str>) -> Result<Arc<ModelsVie
         tracing::error!(%error, "the models refused the records");
         ApiError::new(ErrorCode::Internal)
     })?;
+    score_and_keep(&state.db, &mut view, kept.as_ref(), state.clock.now_ms()).await?;
     Ok(data.keep_models(&open.code, view))
 }
 
@@ -388,6 +496,8 @@ pub async fn models(
 
 struct ScoreLine {
     origin: String,
+    /// Published then, or made again now with the data up to its day.
+    kind: &'static str,
     ensemble_mae: String,
     baseline_mae: String,
     ensemble_coverage: String,
@@ -557,17 +667,24 @@ pub async fn page(
         None => "La serie es demasiado corta para pronosticar.".to_owned(),
     };
     let percent = |share: f64| format!("{} %", (share * 100.0).round());
+    let line = |origin: &str, kind, ensemble: &ScoresView, baseline: &ScoresView| ScoreLine {
+        origin: origin.to_owned(),
+        kind,
+        ensemble_mae: decimal2_es(ensemble.mean_absolute_error),
+        baseline_mae: decimal2_es(baseline.mean_absolute_error),
+        ensemble_coverage: percent(ensemble.coverage_95),
+        baseline_coverage: percent(baseline.coverage_95),
+        better: ensemble.mean_absolute_error <= baseline.mean_absolute_error,
+    };
     let scores = view
-        .past_forecasts
+        .published_forecasts
         .iter()
-        .map(|past| ScoreLine {
-            origin: past.origin.clone(),
-            ensemble_mae: decimal2_es(past.ensemble.mean_absolute_error),
-            baseline_mae: decimal2_es(past.baseline.mean_absolute_error),
-            ensemble_coverage: percent(past.ensemble.coverage_95),
-            baseline_coverage: percent(past.baseline.coverage_95),
-            better: past.ensemble.mean_absolute_error <= past.baseline.mean_absolute_error,
-        })
+        .map(|past| line(&past.origin, "Publicado", &past.ensemble, &past.baseline))
+        .chain(
+            view.past_forecasts
+                .iter()
+                .map(|past| line(&past.origin, "Rehecho", &past.ensemble, &past.baseline)),
+        )
         .collect();
     let body = ModelsPage {
         frame: crate::pages::Frame::for_request(lang, &headers),

@@ -1511,6 +1511,35 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
     assert_eq!(models["forecast"].as_array().map(Vec::len), Some(28));
     let (status, _) = get_json(&server, "/api/salud/open/models?area=23.01", "-").await?;
     assert_eq!(status, 404);
+    assert!(
+        models["published_forecasts"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    // Three more days of data: the forecast published today is scored on them.
+    let later: Vec<Case> = (1..=3)
+        .flat_map(|ahead| {
+            (0..4).map(move |n| case(format!("l-{ahead}-{n}"), today.plus_days(ahead), "23.01"))
+        })
+        .collect();
+    db.import_salud_cases(&later, "ceiba").await?;
+    let (status, models) = get_json(&server, "/api/salud/open/models?area=23", "-").await?;
+    assert_eq!(status, 200, "{models}");
+    assert_eq!(models["last_day"], today.plus_days(3).to_string());
+    let published = models["published_forecasts"]
+        .as_array()
+        .ok_or("published")?;
+    assert_eq!(published.len(), 1, "{models}");
+    assert_eq!(published[0]["origin"], today.to_string());
+    assert_eq!(published[0]["ensemble"]["days_scored"], 3);
+    assert_eq!(published[0]["baseline"]["days_scored"], 3);
+    assert!(
+        published[0]["baseline"]["mean_absolute_error"]
+            .as_f64()
+            .is_some()
+    );
+    let page = server.get("/salud/modelos?area=23").await?.text();
+    assert!(page.contains("<td>Publicado</td>"), "{page}");
 
     // Runs are for epidemiologists.
     let (_, citizen) = signed_in_user(&server, &db, "+5352700001", "Ana", &[Role::Citizen]).await?;
