@@ -111,8 +111,9 @@ pub struct NewRun {
     pub model: String,
     /// For `seir`: `{"days", "level": "provinces"|"municipalities", "r0", "latent_period_days",
     /// "infectious_period_days", "mobile_fraction", "infections_per_confirmed_case",
-    /// "seed_infectious", "scenarios": [{"name", "r0", "interventions": [{"start_day",
-    /// "end_day", "contact_reduction", "patch_codes"}], "vaccination"}]}`; for `abm`:
+    /// "seed_infectious", "calibrate_days", "scenarios": [{"name", "r0", "interventions":
+    /// [{"start_day", "end_day", "contact_reduction", "patch_codes"}], "vaccination"}]}`; for
+    /// `abm`:
     /// `{"population": "cuba" | N, "days", "seed", "threads", "params"}`.
     #[schema(value_type = Object)]
     pub parameters: serde_json::Value,
@@ -211,6 +212,12 @@ fn job_of(body: &NewRun, threads_max: usize) -> Result<Job, ApiError> {
                     "parameters.days: entre 1 y {} días",
                     ceiba_epi::seir::MAX_DAYS
                 )));
+            }
+            if request
+                .calibrate_days
+                .is_some_and(|days| !(7..=120).contains(&days))
+            {
+                return Err(invalid("parameters.calibrate_days: entre 7 y 120 días"));
             }
             Ok(Job::Seir(request))
         }

@@ -76,6 +76,21 @@ pub struct SeirRequest {
     /// (down 20 %) and critical (as they are).
     #[serde(default)]
     pub scenarios: Vec<Scenario>,
+    /// Fit R0 to the country's confirmed cases of these last days (7 to 120) instead of
+    /// taking `r0`: the model starts that many days back from the records of then, and R0 is
+    /// the one whose new cases, times one over `infections_per_confirmed_case`, best match
+    /// the cases confirmed since (Poisson deviance).
+    #[serde(default)]
+    pub calibrate_days: Option<u32>,
+}
+
+/// How the fitted R0 matched the records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CalibrationSummary {
+    pub days: u32,
+    pub r0: f64,
+    pub poisson_deviance: f64,
+    pub root_mean_square_error: f64,
 }
 
 /// The scenarios a request without any gets.
@@ -130,6 +145,8 @@ pub struct SeirOutcome {
     pub initial_infectious: u64,
     pub initial_exposed: u64,
     pub initial_immune: u64,
+    /// The fit of R0, when asked for.
+    pub calibration: Option<CalibrationSummary>,
     pub scenarios: Vec<ScenarioOutcome>,
 }
 
@@ -153,8 +170,17 @@ fn people(cases: u64, factor: f64, cap: u64) -> u64 {
     }
 }
 
-/// The model of `request` over the records of `data`.
+/// The model of `request` over the records of `data`, from their last day.
 pub fn model(data: &SaludData, request: &SeirRequest) -> Result<SeirModel, EpiError> {
+    model_from(data, request, data.overview.last_index())
+}
+
+/// The model of `request` started from the records as they stood on day `last`.
+fn model_from(
+    data: &SaludData,
+    request: &SeirRequest,
+    last: Option<usize>,
+) -> Result<SeirModel, EpiError> {
     let factor = request.infections_per_confirmed_case;
     if !factor.is_finite() || !(1.0..=100.0).contains(&factor) {
         return Err(EpiError::invalid(
@@ -166,7 +192,6 @@ pub fn model(data: &SaludData, request: &SeirRequest) -> Result<SeirModel, EpiEr
         SeirLevel::Provinces => &data.provinces,
         SeirLevel::Municipalities => &data.municipalities,
     };
-    let last = data.overview.last_index();
     let period = |days: f64| {
         // Whole days, at least one: checked positive and finite by the model itself.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -197,7 +222,12 @@ pub fn model(data: &SaludData, request: &SeirRequest) -> Result<SeirModel, EpiEr
                 (Some(figures), Some(last)) => {
                     let infectious = recent(&figures.new_cases, last, infectious_days);
                     let exposed = recent(&figures.new_cases, last, latent_days);
-                    let before = figures.cases_total().saturating_sub(infectious);
+                    let before = figures
+                        .new_cases
+                        .iter()
+                        .take(last + 1)
+                        .sum::<u64>()
+                        .saturating_sub(infectious);
                     (infectious, exposed, before)
                 }
                 _ => (0, 0, 0),
@@ -259,8 +289,70 @@ pub fn model(data: &SaludData, request: &SeirRequest) -> Result<SeirModel, EpiEr
     })
 }
 
+/// Fits R0 to the country's cases of the last `days` days (see [`SeirRequest::calibrate_days`]).
+fn calibrate_r0(
+    data: &SaludData,
+    request: &SeirRequest,
+    days: u32,
+) -> Result<CalibrationSummary, EpiError> {
+    if !(7..=120).contains(&days) {
+        return Err(EpiError::invalid(
+            "calibrate_days",
+            format!("debe estar entre 7 y 120 días; se recibió {days}"),
+        ));
+    }
+    let span = usize::try_from(days).unwrap_or(usize::MAX);
+    let nation = data.overview.area(ceiba_surveillance::dashboard::NATION);
+    let (Some(last), Some(nation)) = (data.overview.last_index(), nation) else {
+        return Err(EpiError::InsufficientData(
+            "no hay casos con los que ajustar R0".to_owned(),
+        ));
+    };
+    let Some(start) = last.checked_sub(span) else {
+        return Err(EpiError::InsufficientData(format!(
+            "los registros tienen {} días; para ajustar R0 a los últimos {days} hacen falta más",
+            last + 1
+        )));
+    };
+    let observed: Vec<f64> = nation.new_cases[start + 1..=last]
+        .iter()
+        .map(|count| *count as f64)
+        .collect();
+    let mut back = model_from(data, request, Some(start))?;
+    back.days = days;
+    let fit = ceiba_epi::seir::calibrate(
+        &back,
+        &ceiba_epi::seir::ObservedIncidence {
+            daily_cases: observed,
+            patch_codes: None,
+        },
+        &ceiba_epi::seir::CalibrationSettings {
+            r0_min: 0.3,
+            r0_max: 10.0,
+            reporting: ceiba_epi::seir::ReportingFraction::Known(
+                1.0 / request.infections_per_confirmed_case,
+            ),
+        },
+    )?;
+    Ok(CalibrationSummary {
+        days,
+        r0: fit.r0,
+        poisson_deviance: fit.poisson_deviance,
+        root_mean_square_error: fit.root_mean_square_error,
+    })
+}
+
 /// Runs every scenario of `request` (or the default three) and sums each over the country.
 pub fn run(data: &SaludData, request: &SeirRequest) -> Result<SeirOutcome, EpiError> {
+    let calibration = match request.calibrate_days {
+        Some(days) => Some(calibrate_r0(data, request, days)?),
+        None => None,
+    };
+    let mut request = request.clone();
+    if let Some(fit) = &calibration {
+        request.r0 = fit.r0;
+    }
+    let request = &request;
     let model = model(data, request)?;
     let scenarios = if request.scenarios.is_empty() {
         default_scenarios(request.days)
@@ -308,6 +400,7 @@ pub fn run(data: &SaludData, request: &SeirRequest) -> Result<SeirOutcome, EpiEr
         initial_infectious: model.patches.iter().map(|p| p.initial_infectious).sum(),
         initial_exposed: model.patches.iter().map(|p| p.initial_exposed).sum(),
         initial_immune: model.patches.iter().map(|p| p.initial_immune).sum(),
+        calibration,
         scenarios: outcomes,
     })
 }

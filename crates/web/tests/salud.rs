@@ -1579,6 +1579,10 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
             "colour",
         ),
         (
+            json!({"model": "seir", "parameters": {"days": 10, "calibrate_days": 3}}),
+            "parameters.calibrate_days",
+        ),
+        (
             json!({"model": "abm", "parameters": {"population": 0, "days": 10}}),
             "parameters.population",
         ),
@@ -1639,6 +1643,22 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
     assert_eq!(page.status, 200, "{}", page.text());
     assert!(page.text().contains("<svg") && page.text().contains("Crítico"));
 
+    // R0 fitted to the last two weeks of cases before the scenarios start.
+    let calibrated = json!({"model": "seir", "parameters": {"days": 60, "calibrate_days": 14}});
+    let started = post(&epidemiologist, calibrated).await?;
+    assert_eq!(started.status, 202, "{}", started.text());
+    let run: Value = serde_json::from_slice(&started.body).map_err(|e| e.to_string())?;
+    let done = finished_run(&server, run["id"].as_str().ok_or("id")?, &epidemiologist).await?;
+    assert_eq!(done["status"], "done", "{done}");
+    let fit = &done["result"]["calibration"];
+    assert_eq!(fit["days"], 14);
+    let r0 = fit["r0"].as_f64().ok_or("r0")?;
+    assert!((0.3..=10.0).contains(&r0), "{fit}");
+    assert_eq!(
+        done["result"]["scenarios"][2]["r0"], fit["r0"],
+        "the critical scenario runs at the fitted R0"
+    );
+
     // The agent-based model on a small synthetic population, to the end.
     let abm = json!({"model": "abm", "parameters": {"population": 20_000, "days": 40, "seed": 7}});
     let started = post(&epidemiologist, abm).await?;
@@ -1686,6 +1706,6 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
     assert_problem(&again, 409, "conflict", &path);
     let (status, list) = get_json(&server, "/api/v1/salud/models/runs", &epidemiologist).await?;
     assert_eq!(status, 200);
-    assert_eq!(list.as_array().map(Vec::len), Some(3));
+    assert_eq!(list.as_array().map(Vec::len), Some(4));
     Ok(())
 }
