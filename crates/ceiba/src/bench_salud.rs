@@ -77,6 +77,9 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
     };
     // The first page builds the dashboards' figures (held until the records change).
     let (first_page, _) = get("/salud".to_owned()).await?;
+    // The first request for the nation's models fits Rt, the forecast and its four reruns
+    // (kept until the records change).
+    let (first_models, _) = get("/api/salud/open/models".to_owned()).await?;
     let mut figures = serde_json::Map::new();
     for (label, path) in [
         ("series_nation", "/api/salud/open/series"),
@@ -89,6 +92,8 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
         ("page_province_23", "/salud/provincia/23"),
         ("page_municipality_23_04", "/salud/municipio/23.04"),
         ("page_nation_2020_06_01", "/salud?fecha=2020-06-01"),
+        ("page_models_nation", "/salud/modelos"),
+        ("models_nation", "/api/salud/open/models"),
     ] {
         let mut latencies: Vec<Duration> = Vec::with_capacity(bench.requests as usize);
         let mut bytes = 0;
@@ -132,6 +137,7 @@ async fn measure(db: &Db, bench: &SaludBench) -> anyhow::Result<serde_json::Valu
         "import_seconds": round(import_seconds),
         "requests_each": bench.requests,
         "first_page_ms": round(first_page.as_secs_f64() * 1e3),
+        "first_models_ms": round(first_models.as_secs_f64() * 1e3),
         "requests": figures,
         "alerts_signals": alerts.signals,
         "alerts_seconds": round(alerts_seconds),
