@@ -207,7 +207,14 @@ pub struct Forecast {
 /// Forecasts the days after the last of `incidence` (daily counts, oldest first).
 pub fn forecast(incidence: &[f64], options: &ForecastOptions) -> Result<Forecast, EpiError> {
     options.validate()?;
-    check_series(incidence, options.calibration_days)?;
+    check_series(
+        incidence,
+        options.calibration_days,
+        &format!(
+            "la ventana de calibración pide {}",
+            options.calibration_days
+        ),
+    )?;
     let window = &incidence[incidence.len() - options.calibration_days..];
     let baseline = naive_baseline(incidence, options.horizon_days)?;
     let cases_in_window: f64 = window.iter().sum();
@@ -268,7 +275,9 @@ pub fn forecast(incidence: &[f64], options: &ForecastOptions) -> Result<Forecast
     })
 }
 
-fn check_series(incidence: &[f64], calibration_days: usize) -> Result<(), EpiError> {
+/// Refuses a series too long, with a bad count, or shorter than `min_days`, which `needs`
+/// explains ("la ventana de calibración pide 42").
+fn check_series(incidence: &[f64], min_days: usize, needs: &str) -> Result<(), EpiError> {
     if incidence.len() > MAX_SERIES_DAYS {
         return Err(EpiError::invalid(
             "incidence",
@@ -279,9 +288,9 @@ fn check_series(incidence: &[f64], calibration_days: usize) -> Result<(), EpiErr
         ));
     }
     growth::check_counts("incidence", incidence)?;
-    if incidence.len() < calibration_days {
+    if incidence.len() < min_days {
         return Err(EpiError::InsufficientData(format!(
-            "la serie tiene {} días y la ventana de calibración pide {calibration_days}",
+            "la serie tiene {} días y {needs}",
             incidence.len()
         )));
     }
@@ -424,22 +433,11 @@ pub fn naive_baseline(
     horizon_days: usize,
 ) -> Result<Vec<ForecastDay>, EpiError> {
     check_horizon(horizon_days)?;
-    if incidence.len() > MAX_SERIES_DAYS {
-        return Err(EpiError::invalid(
-            "incidence",
-            format!(
-                "la serie tiene {} días; el máximo es {MAX_SERIES_DAYS}",
-                incidence.len()
-            ),
-        ));
-    }
-    growth::check_counts("incidence", incidence)?;
-    if incidence.len() < BASELINE_DAYS {
-        return Err(EpiError::InsufficientData(format!(
-            "la serie tiene {} días y la línea de base promedia los últimos {BASELINE_DAYS}",
-            incidence.len()
-        )));
-    }
+    check_series(
+        incidence,
+        BASELINE_DAYS,
+        &format!("la línea de base promedia los últimos {BASELINE_DAYS}"),
+    )?;
     let last_week = &incidence[incidence.len() - BASELINE_DAYS..];
     let mean = last_week.iter().sum::<f64>() / BASELINE_DAYS as f64;
     let quantile = |level: f64| match PoissonLaw::new(mean) {

@@ -551,6 +551,28 @@ struct PreparedVaccination {
     rate: VaccinationRate,
 }
 
+impl<T: Copy + std::iter::Sum<T>> SeirRun<T> {
+    /// A run from each patch's series, in the model's patch order, with their sums.
+    fn assemble(prepared: &Prepared, model: &SeirModel, series: Vec<DailySeries<T>>) -> Self {
+        let total = DailySeries::sum_of(&series, prepared.days + 1);
+        SeirRun {
+            beta_per_day: prepared.beta_per_day,
+            r0: prepared.r0(),
+            days: model.days,
+            patches: model
+                .patches
+                .iter()
+                .zip(series)
+                .map(|(patch, series)| PatchRun {
+                    code: patch.code.clone(),
+                    series,
+                })
+                .collect(),
+            total,
+        }
+    }
+}
+
 impl Prepared {
     fn new(model: &SeirModel) -> Result<Prepared, EpiError> {
         validate_patches(&model.patches)?;
@@ -655,7 +677,7 @@ impl Prepared {
     }
 }
 
-fn validate_patches(patches: &[Patch]) -> Result<(), EpiError> {
+pub(crate) fn validate_patches(patches: &[Patch]) -> Result<(), EpiError> {
     if patches.is_empty() {
         return Err(EpiError::InsufficientData(
             "el territorio está vacío: no se dio ningún municipio".into(),

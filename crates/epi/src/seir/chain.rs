@@ -4,7 +4,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 
-use super::{DailySeries, PatchRun, Prepared, SeirModel, SeirRun};
+use super::{DailySeries, Prepared, SeirModel, SeirRun};
 
 #[derive(Debug, Clone, Copy)]
 struct Counts {
@@ -93,22 +93,7 @@ pub(super) fn simulate(prepared: &Prepared, model: &SeirModel, seed: u64) -> Sei
         );
     }
 
-    let total = DailySeries::sum_of(&series, prepared.days + 1);
-    SeirRun {
-        beta_per_day: prepared.beta_per_day,
-        r0: prepared.r0(),
-        days: model.days,
-        patches: model
-            .patches
-            .iter()
-            .zip(series)
-            .map(|(patch, series)| PatchRun {
-                code: patch.code.clone(),
-                series,
-            })
-            .collect(),
-        total,
-    }
+    SeirRun::assemble(prepared, model, series)
 }
 
 /// A `Binomial(trials, probability)` draw; `probability` is in [0, 1] by construction.

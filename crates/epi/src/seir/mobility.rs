@@ -11,20 +11,7 @@ const ROW_SUM_TOLERANCE: f64 = 1e-6;
 /// The dense mobility matrix `M` the model would use for these patches: `M[i][j]` is the
 /// share of the contact time of the residents of `i` spent in `j`; every row sums to 1.
 pub fn mobility_matrix(patches: &[Patch], mobility: &Mobility) -> Result<Vec<Vec<f64>>, EpiError> {
-    if patches.is_empty() {
-        return Err(EpiError::InsufficientData(
-            "el territorio está vacío: no se dio ningún municipio".into(),
-        ));
-    }
-    if patches.len() > MAX_PATCHES {
-        return Err(EpiError::invalid(
-            "patches",
-            format!(
-                "se dieron {} municipios; el máximo es {MAX_PATCHES}",
-                patches.len()
-            ),
-        ));
-    }
+    super::validate_patches(patches)?;
     let rows = sparse_rows(patches, mobility)?;
     Ok(rows
         .iter()

@@ -1,7 +1,7 @@
 //! Deterministic model: classical RK4 with a fixed step that divides the day, so the daily
 //! contact factors and vaccination windows never change inside a step.
 
-use super::{DailySeries, PatchRun, Prepared, SeirModel, SeirRun};
+use super::{DailySeries, Prepared, SeirModel, SeirRun};
 
 const S: usize = 0;
 const E: usize = 1;
@@ -71,22 +71,7 @@ pub(super) fn integrate(prepared: &Prepared, model: &SeirModel) -> SeirRun<f64> 
         record(&mut series, &start_of_day, &state);
     }
 
-    let total = DailySeries::sum_of(&series, prepared.days + 1);
-    SeirRun {
-        beta_per_day: prepared.beta_per_day,
-        r0: prepared.r0(),
-        days: model.days,
-        patches: model
-            .patches
-            .iter()
-            .zip(series)
-            .map(|(patch, series)| PatchRun {
-                code: patch.code.clone(),
-                series,
-            })
-            .collect(),
-        total,
-    }
+    SeirRun::assemble(prepared, model, series)
 }
 
 fn advance(state: &State, slope: &State, h: f64, out: &mut State) {
