@@ -110,7 +110,7 @@ pub struct NewRun {
     /// or `abm` (the agent-based model).
     pub model: String,
     /// For `seir`: `{"days", "level": "provinces"|"municipalities", "r0", "latent_period_days",
-    /// "infectious_period_days", "mobile_fraction", "infections_per_confirmed_case",
+    /// "infectious_period_days", "mobile_fraction", "mobility", "infections_per_confirmed_case",
     /// "seed_infectious", "calibrate_days", "scenarios": [{"name", "r0", "interventions":
     /// [{"start_day", "end_day", "contact_reduction", "patch_codes"}], "vaccination"}]}`; for
     /// `abm`:

@@ -66,6 +66,11 @@ pub struct SeirRequest {
     /// Share of contact time spent outside one's own territory (gravity model).
     #[serde(default = "default_mobile")]
     pub mobile_fraction: f64,
+    /// Mobility other than the default gravity model: `"none"`, `{"gravity": {…}}` or
+    /// `{"matrix": [[…], …]}`, a row-stochastic matrix in the order of the territories' DPA
+    /// codes (provinces or municipalities with people, the unknown place left out).
+    #[serde(default)]
+    pub mobility: Option<Mobility>,
     /// Infections one confirmed case stands for, at least 1.
     #[serde(default = "default_infections_per_case")]
     pub infections_per_confirmed_case: f64,
@@ -266,7 +271,9 @@ fn model_from(
         largest.initial_infectious = request.seed_infectious.min(largest.population);
     }
     // Territories without a boundary (none in the real data) mix only at home.
-    let mobility = if patches.iter().all(|patch| patch.centroid.is_some()) {
+    let mobility = if let Some(mobility) = &request.mobility {
+        mobility.clone()
+    } else if patches.iter().all(|patch| patch.centroid.is_some()) {
         Mobility::Gravity(GravityModel {
             mobile_fraction: request.mobile_fraction,
             ..GravityModel::default()

@@ -1643,6 +1643,27 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
     assert_eq!(page.status, 200, "{}", page.text());
     assert!(page.text().contains("<svg") && page.text().contains("Crítico"));
 
+    // A supplied mobility matrix, checked by the model: one of the wrong size fails the run
+    // with the reason.
+    let matrix = json!({"model": "seir", "parameters": {"days": 30,
+        "mobility": {"matrix": [[1.0, 0.0], [0.0, 1.0]]}}});
+    let started = post(&epidemiologist, matrix).await?;
+    let run: Value = serde_json::from_slice(&started.body).map_err(|e| e.to_string())?;
+    let done = finished_run(&server, run["id"].as_str().ok_or("id")?, &epidemiologist).await?;
+    assert_eq!(done["status"], "done", "{done}");
+    let wrong = json!({"model": "seir", "parameters": {"days": 30,
+        "mobility": {"matrix": [[1.0]]}}});
+    let started = post(&epidemiologist, wrong).await?;
+    let run: Value = serde_json::from_slice(&started.body).map_err(|e| e.to_string())?;
+    let failed = finished_run(&server, run["id"].as_str().ok_or("id")?, &epidemiologist).await?;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("matri")),
+        "{failed}"
+    );
+
     // R0 fitted to the last two weeks of cases before the scenarios start.
     let calibrated = json!({"model": "seir", "parameters": {"days": 60, "calibrate_days": 14}});
     let started = post(&epidemiologist, calibrated).await?;
@@ -1706,6 +1727,6 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
     assert_problem(&again, 409, "conflict", &path);
     let (status, list) = get_json(&server, "/api/v1/salud/models/runs", &epidemiologist).await?;
     assert_eq!(status, 200);
-    assert_eq!(list.as_array().map(Vec::len), Some(4));
+    assert_eq!(list.as_array().map(Vec::len), Some(6));
     Ok(())
 }
