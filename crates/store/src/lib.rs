@@ -33,6 +33,7 @@ pub mod testing;
 mod url;
 mod ussd;
 mod webhooks;
+mod wiki;
 
 pub use audit::{
     AUDIT_APPEND_BATCH_MAX, AUDIT_PAGE_MAX, AuditHead, AuditRow, CheckpointRow, ConsistencyProof,
@@ -95,4 +96,7 @@ pub use ussd::{USSD_PURGE_BATCH_MAX, UssdSessionRow};
 pub use webhooks::{
     DueWebhook, WEBHOOK_BATCH_MAX, WEBHOOK_LOG_PAGE_MAX, WebhookAttempt, WebhookDeliveryRow,
     WebhookEvent,
+};
+pub use wiki::{
+    NewRevision, SaveOutcome, WIKI_LINKS_MAX, WIKI_LIST_MAX, WikiPageRow, WikiRevisionRow,
 };
