@@ -18,6 +18,8 @@ enum Layer {
     Domain,
     /// Test support: a dev-dependency only.
     TestSupport,
+    /// Full-text indexes: files of their own, but no SQL driver and no HTTP, even transitively.
+    Index,
 }
 
 /// Every workspace crate, classified. A new crate must be added here (the test says so).
@@ -37,6 +39,7 @@ const CRATES: &[(&str, Layer)] = &[
     ("ceiba-epi", Layer::Domain),
     ("ceiba-wiki", Layer::Domain),
     ("ceiba-zim", Layer::Domain),
+    ("ceiba-search", Layer::Index),
 ];
 
 const SQL_DRIVERS: &[&str] = &[
@@ -109,6 +112,10 @@ fn violations(graph: &Graph, members: &[String]) -> Vec<String> {
         };
         match layer {
             Layer::Storage => forbid(HTTP_FRAMEWORKS, &all, "storage knows nothing of HTTP"),
+            Layer::Index => {
+                forbid(SQL_DRIVERS, &all, "indexes keep their own files, not SQL");
+                forbid(HTTP_FRAMEWORKS, &all, "indexes know nothing of HTTP");
+            }
             Layer::Domain => {
                 forbid(SQL_DRIVERS, &all, "domain crates do no IO");
                 forbid(HTTP_FRAMEWORKS, &all, "domain crates know nothing of HTTP");
