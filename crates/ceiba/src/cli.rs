@@ -66,6 +66,12 @@ pub enum Command {
         #[command(subcommand)]
         command: EpiCommand,
     },
+    /// Enciclopedia: paquetes sin conexión (archivos ZIM que abre Kiwix): su información, su
+    /// firma y los parches entre dos versiones.
+    Wiki {
+        #[command(subcommand)]
+        command: WikiCommand,
+    },
     /// Mide el rendimiento e imprime cifras (en una base de datos aparte).
     Bench {
         #[command(subcommand)]
@@ -313,6 +319,50 @@ pub enum EpiCommand {
         dir: PathBuf,
         #[arg(long, value_name = "ARCHIVO")]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WikiCommand {
+    /// Abre un archivo ZIM, comprueba su estructura (y con --completo cada cluster y la suma
+    /// MD5) e imprime sus metadatos y cuántas entradas tiene. Un archivo dañado recibe una
+    /// frase que dice qué está mal, y sale con error.
+    ZimInfo {
+        archivo: PathBuf,
+        /// Descomprime y comprueba cada cluster y la suma de comprobación.
+        #[arg(long)]
+        completo: bool,
+    },
+    /// Comprueba que un paquete ZIM es el que se publicó: su firma separada (ARCHIVO.firma, u
+    /// otra con --firma) hecha con la clave publicada (--clave ed25519:…). Dice quién firmó,
+    /// o por qué no vale.
+    Verify {
+        archivo: PathBuf,
+        /// La clave publicada: `ed25519:<base64>`.
+        #[arg(long, value_name = "CLAVE")]
+        clave: String,
+        #[arg(long, value_name = "ARCHIVO")]
+        firma: Option<PathBuf>,
+    },
+    /// Parches entre dos exportaciones: `make VIEJO NUEVO PARCHE` lleva solo lo que cambió;
+    /// `apply VIEJO PARCHE NUEVO` rehace el nuevo exacto (o dice por qué no).
+    Delta {
+        #[command(subcommand)]
+        command: DeltaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeltaCommand {
+    Make {
+        viejo: PathBuf,
+        nuevo: PathBuf,
+        parche: PathBuf,
+    },
+    Apply {
+        viejo: PathBuf,
+        parche: PathBuf,
+        nuevo: PathBuf,
     },
 }
 

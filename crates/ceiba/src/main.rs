@@ -19,6 +19,7 @@ mod salud;
 mod serve;
 mod sms;
 mod ussd;
+mod wiki;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -133,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(salud::alerts(&config, notify_days))
         }
         Command::Epi { command } => epi::run(cli.config.as_deref(), command),
+        Command::Wiki { command } => wiki::run(command),
         Command::Demo {
             command: DemoCommand::Seed { storage, force },
         } => {

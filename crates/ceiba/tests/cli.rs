@@ -79,6 +79,10 @@ fn main() {
         epi_abm_runs_reproducibly,
     );
     suite.test(
+        "wiki_offline_packages_are_described_verified_and_patched",
+        wiki_offline_packages,
+    );
+    suite.test(
         "bench_ledger_refuses_bad_arguments",
         bench_ledger_refuses_bad_arguments,
     );
@@ -3039,5 +3043,132 @@ async fn epi_abm_runs_reproducibly() -> TestResult {
         );
         assert!(!Path::new(&target).exists(), "{args:?}: nothing written");
     }
+    Ok(())
+}
+
+/// `ceiba wiki zim-info|verify|delta` on the openZIM test files: a good file is described, a
+/// broken one refused in one sentence; a signed copy verifies and an altered one or a foreign
+/// key does not; a patch rebuilds the newer file exactly and refuses another old one.
+async fn wiki_offline_packages() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let zim = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/zim")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let wiki = |args: &[&str]| {
+        let mut all = vec!["wiki"];
+        all.extend_from_slice(args);
+        run_ceiba(dir.path(), &all, &[])
+    };
+    let good = zim("nons_small.zim");
+    let info = wiki(&["zim-info", &good, "--completo"]);
+    assert!(info.status.success(), "{}", stderr(&info));
+    let said = stdout(&info);
+    assert!(said.contains("Formato: ZIM 6."), "{said}");
+    assert!(said.contains("Entradas: "), "{said}");
+    assert!(said.contains("Comprobado: cada cluster"), "{said}");
+    for broken in [
+        "nons_invalid.bad_mimetype_in_dirent.zim",
+        "nons_invalid.nonsorted_dirent_table.zim",
+        "nons_invalid.outofbounds_urlptrpos.zim",
+        "nons_invalid.smaller_than_header.zim",
+    ] {
+        let refused = wiki(&["zim-info", &zim(broken)]);
+        assert_eq!(refused.status.code(), Some(1), "{broken}");
+        let message = stderr(&refused);
+        assert!(
+            message.contains("no es un archivo ZIM válido"),
+            "{broken}: {message}"
+        );
+        assert_eq!(message.trim().lines().count(), 1, "{message}");
+    }
+
+    // A signed copy, as the export publishes it.
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let published = ceiba_zim::sign::PublicKey::from_signing_key(&key).to_text();
+    let copy = dir.path().join("enciclopedia.zim");
+    let bytes = std::fs::read(&good)?;
+    std::fs::write(&copy, &bytes)?;
+    let signature = ceiba_zim::sign::sign(&bytes, &key).to_text();
+    std::fs::write(dir.path().join("enciclopedia.zim.firma"), &signature)?;
+    let copy = copy.display().to_string();
+    let verified = wiki(&["verify", &copy, "--clave", &published]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stdout(&verified).contains("firma válida"),
+        "{}",
+        stdout(&verified)
+    );
+    let other = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+    let foreign = ceiba_zim::sign::PublicKey::from_signing_key(&other).to_text();
+    let refused = wiki(&["verify", &copy, "--clave", &foreign]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("otra clave"),
+        "{}",
+        stderr(&refused)
+    );
+    let mut altered = bytes.clone();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 1;
+    std::fs::write(&copy, &altered)?;
+    let refused = wiki(&["verify", &copy, "--clave", &published]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("alterado"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // A patch from the good file to one changed in a few places.
+    let mut newer = bytes.clone();
+    newer.extend_from_slice(b"una entrada nueva");
+    newer[100] ^= 0xff;
+    let (old_path, new_path, patch, rebuilt) = (
+        dir.path().join("viejo.zim"),
+        dir.path().join("nuevo.zim"),
+        dir.path().join("parche.delta"),
+        dir.path().join("rehecho.zim"),
+    );
+    std::fs::write(&old_path, &bytes)?;
+    std::fs::write(&new_path, &newer)?;
+    let path = |p: &Path| p.display().to_string();
+    let made = wiki(&[
+        "delta",
+        "make",
+        &path(&old_path),
+        &path(&new_path),
+        &path(&patch),
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(
+        std::fs::metadata(&patch)?.len() < newer.len() as u64 / 4,
+        "the patch carries only what changed"
+    );
+    let applied = wiki(&[
+        "delta",
+        "apply",
+        &path(&old_path),
+        &path(&patch),
+        &path(&rebuilt),
+    ]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert_eq!(std::fs::read(&rebuilt)?, newer);
+    let wrong = wiki(&[
+        "delta",
+        "apply",
+        &path(&new_path),
+        &path(&patch),
+        &path(&rebuilt),
+    ]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("otra versión"),
+        "{}",
+        stderr(&wrong)
+    );
     Ok(())
 }
