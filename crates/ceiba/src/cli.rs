@@ -344,6 +344,26 @@ pub enum WikiCommand {
         #[arg(long, value_name = "ARCHIVO")]
         firma: Option<PathBuf>,
     },
+    /// Importa páginas con todo su historial de una exportación XML de MediaWiki (0.8 a
+    /// 0.11): cada revisión una vez aunque se importe de nuevo; una página mala se informa con
+    /// su línea y el resto se importa. Muestra el progreso en una terminal.
+    Import {
+        /// `mediawiki`.
+        fuente: String,
+        archivo: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Exporta la revisión revisada de cada artículo a un archivo ZIM que Kiwix abre (con
+    /// portada, listado de títulos, favicono y metadatos), firmado: escribe ARCHIVO.firma y
+    /// dice la clave publicada. La clave de firma vive en la carpeta de datos.
+    Export {
+        /// `zim`.
+        formato: String,
+        salida: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Parches entre dos exportaciones: `make VIEJO NUEVO PARCHE` lleva solo lo que cambió;
     /// `apply VIEJO PARCHE NUEVO` rehace el nuevo exacto (o dice por qué no).
     Delta {

@@ -20,6 +20,7 @@ mod serve;
 mod sms;
 mod ussd;
 mod wiki;
+mod wiki_offline;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -134,7 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(salud::alerts(&config, notify_days))
         }
         Command::Epi { command } => epi::run(cli.config.as_deref(), command),
-        Command::Wiki { command } => wiki::run(command),
+        Command::Wiki { command } => wiki::run(cli.config.as_deref(), command),
         Command::Demo {
             command: DemoCommand::Seed { storage, force },
         } => {

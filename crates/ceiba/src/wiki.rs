@@ -1,6 +1,8 @@
-//! `ceiba wiki zim-info|verify|delta`: the encyclopedia's offline packages from the command
-//! line, for whoever receives a copy on a USB stick: what a ZIM file holds, whether it is the
-//! one that was published, and the small patch that turns last month's into this month's.
+//! `ceiba wiki …`: the encyclopedia from the command line. `import` and `export` (in
+//! `wiki_offline.rs`) move it in from MediaWiki and out to ZIM; `zim-info`, `verify` and
+//! `delta` are for whoever receives a copy on a USB stick: what a ZIM file holds, whether it
+//! is the one that was published, and the small patch that turns last month's into this
+//! month's.
 
 use std::path::Path;
 
@@ -24,8 +26,30 @@ const METADATA_SHOWN: [&str; 9] = [
     "Source",
 ];
 
-pub fn run(command: WikiCommand) -> anyhow::Result<()> {
+pub fn run(config_file: Option<&Path>, command: WikiCommand) -> anyhow::Result<()> {
     match command {
+        WikiCommand::Import {
+            fuente,
+            archivo,
+            storage,
+        } => {
+            if fuente != "mediawiki" {
+                bail!("solo se importa de «mediawiki» (una exportación XML), no de «{fuente}»");
+            }
+            let config = crate::config::load_storage(config_file, &storage)?;
+            crate::runtime()?.block_on(crate::wiki_offline::import_mediawiki(&config, &archivo))
+        }
+        WikiCommand::Export {
+            formato,
+            salida,
+            storage,
+        } => {
+            if formato != "zim" {
+                bail!("solo se exporta a «zim», no a «{formato}»");
+            }
+            let config = crate::config::load_storage(config_file, &storage)?;
+            crate::runtime()?.block_on(crate::wiki_offline::export_zim(&config, &salida))
+        }
         WikiCommand::ZimInfo { archivo, completo } => zim_info(&archivo, completo),
         WikiCommand::Verify {
             archivo,

@@ -82,6 +82,11 @@ fn main() {
         "wiki_offline_packages_are_described_verified_and_patched",
         wiki_offline_packages,
     );
+    suite.with_programs(
+        "wiki_imports_mediawiki_once_and_exports_a_signed_zim_zimcheck_passes",
+        &["zimcheck"],
+        wiki_import_and_export,
+    );
     suite.test(
         "bench_ledger_refuses_bad_arguments",
         bench_ledger_refuses_bad_arguments,
@@ -3170,5 +3175,107 @@ async fn wiki_offline_packages() -> TestResult {
         "{}",
         stderr(&wrong)
     );
+    Ok(())
+}
+
+/// `ceiba wiki import mediawiki` on the shared exports (twice: the second adds nothing; a bad
+/// page among good ones is reported and the rest imported), then `ceiba wiki export zim`: a
+/// signed file that openZIM's zimcheck passes with every check and our reader opens.
+async fn wiki_import_and_export(programs: Vec<std::path::PathBuf>) -> TestResult {
+    let zimcheck = programs.first().ok_or("zimcheck")?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("datos").display().to_string();
+    let wiki = |args: &[&str]| {
+        let mut all = vec!["wiki"];
+        all.extend_from_slice(args);
+        all.extend(["--data-dir", data.as_str()]);
+        run_ceiba(dir.path(), &all, &[])
+    };
+    let shared = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/mediawiki")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let pages = shared("testmw_pages_current.xml");
+    let first = wiki(&["import", "mediawiki", &pages]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains(": 177 páginas, 177 revisiones nuevas, 0 ya estaban, 0 páginas"),
+        "{}",
+        stdout(&first)
+    );
+    let again = wiki(&["import", "mediawiki", &pages]);
+    assert!(
+        stdout(&again).contains(": 177 páginas, 0 revisiones nuevas, 177 ya estaban"),
+        "{}",
+        stdout(&again)
+    );
+    let dump = wiki(&["import", "mediawiki", &shared("mwxml_dump.xml")]);
+    assert!(
+        stdout(&dump).contains("3 revisiones nuevas"),
+        "{}",
+        stdout(&dump)
+    );
+
+    // A bad page between two good ones: reported with its reason, the others imported.
+    let broken = dir.path().join("roto.xml");
+    std::fs::write(
+        &broken,
+        r#"<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="es">
+<siteinfo><sitename>Prueba</sitename><dbname>prueba</dbname><namespaces><namespace key="0" case="first-letter" /></namespaces></siteinfo>
+<page><title>Bayamo</title><ns>0</ns><id>1</id><revision><id>10</id><timestamp>2020-01-01T00:00:00Z</timestamp><contributor><username>Ana</username><id>1</id></contributor><text bytes="30">Ciudad de [[Granma]], himno.</text></revision></page>
+<page><title>Roto</title><ns>0</ns><id>2</id><revision><id>11</id><timestamp>ayer</timestamp><contributor><username>Ana</username><id>1</id></contributor><text bytes="1">x</text></revision></page>
+<page><title>Granma</title><ns>0</ns><id>3</id><revision><id>12</id><timestamp>2020-01-02T00:00:00Z</timestamp><contributor><ip>10.0.0.1</ip></contributor><text bytes="20">Provincia. [[Bayamo]]</text></revision></page>
+</mediawiki>"#,
+    )?;
+    let partly = wiki(&["import", "mediawiki", &broken.display().to_string()]);
+    assert!(partly.status.success(), "{}", stderr(&partly));
+    let said = stdout(&partly);
+    assert!(
+        said.contains(": 2 páginas, 2 revisiones nuevas, 0 ya estaban, 1 páginas con problemas"),
+        "{said}"
+    );
+    assert!(said.contains("Roto"), "the bad page is named: {said}");
+    let refused = wiki(&["import", "otra", &pages]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("mediawiki"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // The export: signed, and zimcheck passes it with every check.
+    let zim = dir.path().join("enciclopedia.zim").display().to_string();
+    let exported = wiki(&["export", "zim", &zim]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let said = stdout(&exported);
+    assert!(said.starts_with(&format!("Exportado {zim} en ")), "{said}");
+    let key = said
+        .split_whitespace()
+        .find(|word| word.starts_with("ed25519:"))
+        .ok_or_else(|| format!("no published key in {said}"))?
+        .to_owned();
+    let checked = std::process::Command::new(zimcheck)
+        .args(["-A", &zim])
+        .output()?;
+    assert!(
+        checked.status.success(),
+        "zimcheck: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let verified = run_ceiba(dir.path(), &["wiki", "verify", &zim, "--clave", &key], &[]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    let archive = ceiba_zim::reader::Archive::from_bytes(std::fs::read(&zim)?)?;
+    archive.check()?;
+    let bayamo = archive.user_entry("Bayamo").ok_or("Bayamo in the file")?;
+    let html = String::from_utf8(archive.content(bayamo)?)?;
+    assert!(
+        html.contains("<a href=\"Granma\""),
+        "a relative link inside the file: {html}"
+    );
+    assert_eq!(archive.metadata("Language").as_deref(), Some("spa"));
     Ok(())
 }

@@ -98,5 +98,6 @@ pub use webhooks::{
     WebhookEvent,
 };
 pub use wiki::{
-    NewRevision, SaveOutcome, WIKI_LINKS_MAX, WIKI_LIST_MAX, WikiPageRow, WikiRevisionRow,
+    NewRevision, SaveOutcome, WIKI_LINKS_MAX, WIKI_LIST_MAX, WIKI_PAGES_READ_MAX, WikiPageRow,
+    WikiRevisionRow,
 };

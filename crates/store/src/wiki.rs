@@ -13,6 +13,8 @@ use crate::payments::{to_i64, to_u64};
 
 /// Most revisions one history, recent-changes or watchlist read returns.
 pub const WIKI_LIST_MAX: u64 = 500;
+/// Most pages one namespace listing returns: EcuRed holds about 236,000 articles.
+pub const WIKI_PAGES_READ_MAX: u64 = 2_000_000;
 /// Most links or categories one revision records (a page beyond is truncated there).
 pub const WIKI_LINKS_MAX: usize = 5_000;
 
@@ -164,6 +166,18 @@ impl Db {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(page_row).transpose()
+    }
+
+    /// Every page of a namespace, by title (for exports), up to [`WIKI_PAGES_READ_MAX`].
+    pub async fn wiki_pages_in(&self, namespace: i64) -> Result<Vec<WikiPageRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAGE_COLUMNS} FROM wiki_pages WHERE namespace = $1 ORDER BY title LIMIT $2"
+        ))
+        .bind(namespace)
+        .bind(to_i64(WIKI_PAGES_READ_MAX, "límite")?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(page_row).collect()
     }
 
     /// A revision with its text.

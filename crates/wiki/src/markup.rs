@@ -59,9 +59,16 @@ pub trait RenderContext {
     fn template(&self, title: &Title) -> Option<String>;
 
     /// The address of a page; by default `/wiki/` and the percent-encoded key. An address
-    /// that is neither a site path nor http(s) is replaced by the default.
+    /// that is neither a site path nor http(s) (nor, [`RenderContext::offline`], a relative
+    /// path) is replaced by the default.
     fn page_url(&self, title: &Title) -> String {
         title.url_path()
+    }
+
+    /// Rendering for an offline copy (a ZIM file): page addresses may be relative, and a link
+    /// to a page that does not exist is plain text, since there is no page to edit there.
+    fn offline(&self) -> bool {
+        false
     }
 
     /// The title of the page being rendered, for `{{PAGENAME}}` and its kin (empty if none).
@@ -252,11 +259,23 @@ impl<'c> Renderer<'c> {
     /// The page's address from the context, or the default one if the context's is unsafe.
     fn page_url(&self, title: &Title) -> String {
         let url = self.context.page_url(title);
-        if is_safe_host_url(&url) {
+        let relative = self.context.offline()
+            && !url.is_empty()
+            && !url.starts_with('/')
+            && !url.contains(':')
+            && !url
+                .chars()
+                .any(|character| character.is_control() || character.is_whitespace());
+        if relative || is_safe_host_url(&url) {
             url
         } else {
             title.url_path()
         }
+    }
+
+    /// Whether links to missing pages are plain text (offline copies).
+    fn offline(&self) -> bool {
+        self.context.offline()
     }
 
     fn add_link(&mut self, title: &Title) {

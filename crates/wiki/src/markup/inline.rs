@@ -655,6 +655,11 @@ impl Renderer<'_> {
             out.push_str("\" title=\"");
             escape_into(out, &title.text());
             out.push_str("\">");
+        } else if self.offline() {
+            write_missing_start(title, out);
+            out.push_str(label_html);
+            out.push_str("</span>");
+            return;
         } else {
             write_red_link_start(title, &url, out);
         }
@@ -699,6 +704,11 @@ impl Renderer<'_> {
         self.add_link(title);
         match mode {
             LinkMode::LabelsOnly => out.push_str(&caption_html),
+            LinkMode::Links if self.offline() && !self.page_exists(title) => {
+                write_missing_start(title, out);
+                out.push_str(&caption_html);
+                out.push_str("</span>");
+            }
             LinkMode::Links => {
                 let url = self.page_url(title);
                 out.push_str("<a href=\"");
@@ -781,6 +791,11 @@ impl Renderer<'_> {
                 let title = title.clone();
                 match mode {
                     LinkMode::LabelsOnly => escape_into(out, &title.text()),
+                    LinkMode::Links if self.offline() => {
+                        write_missing_start(&title, out);
+                        escape_into(out, &title.text());
+                        out.push_str("</span>");
+                    }
                     LinkMode::Links => {
                         let url = self.page_url(&title);
                         write_red_link_start(&title, &url, out);
@@ -791,6 +806,13 @@ impl Renderer<'_> {
             }
         }
     }
+}
+
+/// A link offline to a page that does not exist: its label, marked, and nothing to follow.
+fn write_missing_start(title: &Title, out: &mut String) {
+    out.push_str("<span class=\"nuevo\" title=\"");
+    escape_into(out, &title.text());
+    out.push_str(" (la página no existe)\">");
 }
 
 fn write_red_link_start(title: &Title, url: &str, out: &mut String) {

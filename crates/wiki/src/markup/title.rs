@@ -61,6 +61,35 @@ impl Namespace {
         }
     }
 
+    /// MediaWiki's number for the namespace (0 articles, 1 talk, 2 users, 6 files, 10
+    /// templates, 14 categories): how pages are stored and exported.
+    #[must_use]
+    pub fn number(self) -> i64 {
+        match self {
+            Self::Main => 0,
+            Self::Talk => 1,
+            Self::User => 2,
+            Self::File => 6,
+            Self::Template => 10,
+            Self::Category => 14,
+        }
+    }
+
+    /// The namespace of a MediaWiki number, if the encyclopedia has it.
+    #[must_use]
+    pub fn from_number(number: i64) -> Option<Self> {
+        [
+            Self::Main,
+            Self::Talk,
+            Self::User,
+            Self::File,
+            Self::Template,
+            Self::Category,
+        ]
+        .into_iter()
+        .find(|namespace| namespace.number() == number)
+    }
+
     /// The namespace a prefix names, in Spanish or English, in any letter case.
     #[must_use]
     pub fn from_prefix(prefix: &str) -> Option<Self> {
