@@ -36,11 +36,19 @@ fn offline_links_are_relative_and_missing_pages_are_text() {
         "{html}"
     );
     assert!(
-        html.contains("<span class=\"nuevo\" title=\"Trinidad (la página no existe)\">Trinidad</span>"),
+        html.contains(
+            "<span class=\"nuevo\" title=\"Trinidad (la página no existe)\">Trinidad</span>"
+        ),
         "{html}"
     );
-    assert!(html.contains("<span class=\"nuevo\" title=\"Plantilla:Ficha"), "{html}");
-    assert!(!html.contains("accion=editar"), "nothing to edit offline: {html}");
+    assert!(
+        html.contains("<span class=\"nuevo\" title=\"Plantilla:Ficha"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("accion=editar"),
+        "nothing to edit offline: {html}"
+    );
     assert!(!html.contains("javascript"), "{html}");
 }
 
@@ -58,5 +66,9 @@ fn namespaces_have_mediawiki_numbers_both_ways() {
         assert_eq!(namespace.number(), number);
         assert_eq!(Namespace::from_number(number), Some(namespace));
     }
-    assert_eq!(Namespace::from_number(828), None, "Lua modules are not pages here");
+    assert_eq!(
+        Namespace::from_number(828),
+        None,
+        "Lua modules are not pages here"
+    );
 }
