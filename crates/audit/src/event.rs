@@ -36,6 +36,14 @@ pub enum EventKind {
     PersonRead,
     /// A health role merged two records of one person.
     PersonsMerged,
+    /// An administrator protected or unprotected a wiki page, or flagged it for review.
+    WikiPageProtected,
+    /// A reviewer accepted a pending revision of a wiki page.
+    WikiRevisionReviewed,
+    /// A reviewer rolled back a run of edits by one author.
+    WikiRollback,
+    /// An administrator created or changed an abuse filter.
+    WikiFilterChanged,
 }
 
 impl EventKind {
@@ -62,6 +70,10 @@ impl EventKind {
             EventKind::CasesImported => "salud_cases_imported",
             EventKind::PersonRead => "salud_person_read",
             EventKind::PersonsMerged => "salud_persons_merged",
+            EventKind::WikiPageProtected => "wiki_page_protected",
+            EventKind::WikiRevisionReviewed => "wiki_revision_reviewed",
+            EventKind::WikiRollback => "wiki_rollback",
+            EventKind::WikiFilterChanged => "wiki_filter_changed",
         }
     }
 }

@@ -211,3 +211,38 @@ pub async fn login(sign_ins: u32) -> anyhow::Result<()> {
         per_second(u64::from(sign_ins), elapsed),
     ))
 }
+
+/// Enciclopedia's search over a generated Spanish corpus, in a scratch folder (see
+/// `ceiba_search::bench`): indexing rate, top-10 query and suggestion latencies, and how long
+/// an edit takes to be searchable.
+pub fn wiki(articles: usize, queries: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=2_000_000).contains(&articles),
+        "--articles debe estar entre 1 y 2.000.000, no {articles}"
+    );
+    anyhow::ensure!(
+        (1..=100_000).contains(&queries),
+        "--queries debe estar entre 1 y 100.000, no {queries}"
+    );
+    let dir = std::env::temp_dir().join(format!("ceiba-bench-wiki-{}", uuid::Uuid::new_v4()));
+    let report = ceiba_search::bench::run(articles, queries, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = report.context("la medición de la búsqueda falló")?;
+    let round = |value: f64| (value * 1_000.0).round() / 1_000.0;
+    print_line(&serde_json::to_string(&serde_json::json!({
+        "articles": report.articles,
+        "corpus_words": report.corpus_words,
+        "index_seconds": round(report.index_seconds),
+        "index_articles_per_second": report.index_articles_per_second.round(),
+        "index_bytes": report.index_bytes,
+        "queries": report.queries,
+        "query_p50_ms": round(report.query_p50_ms),
+        "query_p99_ms": round(report.query_p99_ms),
+        "query_max_ms": round(report.query_max_ms),
+        "queries_with_hits": round(report.queries_with_hits),
+        "suggest_p50_ms": round(report.suggest_p50_ms),
+        "suggest_p99_ms": round(report.suggest_p99_ms),
+        "edit_visible_p50_ms": round(report.edit_visible_p50_ms),
+        "edit_visible_max_ms": round(report.edit_visible_max_ms),
+    }))?)
+}

@@ -437,6 +437,16 @@ pub struct QrEncodeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Enciclopedia: genera un corpus de artículos en español (vocabulario real con
+    /// frecuencias de Zipf), los indexa en una carpeta temporal y mide búsquedas de los 10
+    /// primeros con fragmentos, sugerencias de títulos y cuánto tarda una edición en poder
+    /// buscarse; imprime una línea JSON.
+    Wiki {
+        #[arg(long, default_value_t = 100_000)]
+        articles: usize,
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+    },
     /// Latencia de inicio de sesión por HTTP (Argon2id con los parámetros de OWASP incluido),
     /// contra un servidor en 127.0.0.1 con un SQLite nuevo en una carpeta temporal.
     Login {

@@ -213,6 +213,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Login { sign_ins },
         } => runtime()?.block_on(bench::login(sign_ins)),
+        Command::Bench {
+            command: BenchCommand::Wiki { articles, queries },
+        } => bench::wiki(articles, queries),
         Command::Ussd(args) => runtime()?.block_on(ussd::run(ussd::Dial {
             phone: args.phone,
             server: args.server,

@@ -180,6 +180,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         None => tracing::info!("the USSD channel is closed: ussd.gateway_key is not set"),
     }
     state.ussd = Arc::new(ussd);
+    state = state.with_wiki_index(Arc::new(open_wiki_index(config.data_dir())?));
+    if state.wiki_index.num_articles() == 0 {
+        match ceiba_web::wiki::rebuild_index(&state).await {
+            Ok(0) => {}
+            Ok(articles) => tracing::info!(articles, "the encyclopedia's search index was rebuilt"),
+            Err(error) => tracing::warn!(?error, "could not rebuild the encyclopedia's index"),
+        }
+    }
     let settle_task = tokio::spawn(settle_payments(state.clone(), stop.clone()));
     let payouts_task = tokio::spawn(pay_payouts(state.clone(), stop.clone()));
     let outbreaks_task = tokio::spawn(watch_outbreaks(
@@ -252,6 +260,24 @@ async fn pay_payouts(state: AppState, mut stop: watch::Receiver<bool>) {
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(code = ?error.code, "could not pay bulk payout rows"),
+        }
+    }
+}
+
+/// The encyclopedia's search index, in the data folder.
+pub const WIKI_INDEX_DIR: &str = "enciclopedia-indice";
+
+/// Opens the encyclopedia's search index in the data folder. Another process holding it (two
+/// servers on one data folder) leaves this one with an index in memory, rebuilt from the
+/// records: searches still work, from what this process has seen.
+fn open_wiki_index(data_dir: &std::path::Path) -> anyhow::Result<ceiba_search::ArticleIndex> {
+    let dir = data_dir.join(WIKI_INDEX_DIR);
+    match ceiba_search::ArticleIndex::open(&dir) {
+        Ok(index) => Ok(index),
+        Err(error) => {
+            tracing::warn!(%error, dir = %dir.display(), "the search index is held elsewhere; using one in memory");
+            ceiba_search::ArticleIndex::in_memory()
+                .context("no se pudo crear el índice de búsqueda de la enciclopedia")
         }
     }
 }

@@ -82,6 +82,10 @@ fn main() {
         "wiki_offline_packages_are_described_verified_and_patched",
         wiki_offline_packages,
     );
+    suite.test(
+        "bench_wiki_measures_a_small_corpus_and_refuses_bad_sizes",
+        bench_wiki_small,
+    );
     suite.with_programs(
         "wiki_imports_mediawiki_once_and_exports_a_signed_zim_zimcheck_passes",
         &["zimcheck"],
@@ -3277,5 +3281,37 @@ async fn wiki_import_and_export(programs: Vec<std::path::PathBuf>) -> TestResult
         "a relative link inside the file: {html}"
     );
     assert_eq!(archive.metadata("Language").as_deref(), Some("spa"));
+    Ok(())
+}
+
+/// `ceiba bench wiki` prints its line of figures for a small corpus, and refuses sizes out of
+/// range naming the flag.
+async fn bench_wiki_small() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let run = run_ceiba(
+        dir.path(),
+        &["bench", "wiki", "--articles", "300", "--queries", "50"],
+        &[],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let figures: serde_json::Value = serde_json::from_str(stdout(&run).trim())?;
+    assert_eq!(figures["articles"], 300);
+    assert_eq!(figures["queries"], 50);
+    for key in [
+        "index_articles_per_second",
+        "query_p50_ms",
+        "query_p99_ms",
+        "edit_visible_p50_ms",
+    ] {
+        assert!(
+            figures[key].as_f64().is_some_and(|value| value > 0.0),
+            "{key}: {figures}"
+        );
+    }
+    for (flag, value) in [("--articles", "0"), ("--queries", "0")] {
+        let refused = run_ceiba(dir.path(), &["bench", "wiki", flag, value], &[]);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(stderr(&refused).contains(flag), "{}", stderr(&refused));
+    }
     Ok(())
 }

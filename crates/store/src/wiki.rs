@@ -557,3 +557,152 @@ impl Db {
             .collect()
     }
 }
+
+/// Most abuse filters the encyclopedia keeps: each edit is checked against all of them.
+pub const WIKI_FILTERS_MAX: u64 = 200;
+
+/// An abuse filter as stored; its conditions and action are JSON that the web layer checks
+/// before writing and again after reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WikiFilterRow {
+    pub id: i64,
+    pub description: String,
+    pub spec: String,
+    pub enabled: bool,
+    pub changed_at_ms: i64,
+}
+
+/// Editors' own edits and abuse filters: what rate limits, autoconfirmation and filters need.
+impl Db {
+    /// An author's edits since `since_ms`, newest first (at most [`WIKI_LIST_MAX`]): when, and
+    /// whether the edit created its page.
+    pub async fn wiki_author_edits(
+        &self,
+        author_id: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT timestamp_ms, number FROM wiki_revisions \
+             WHERE author_id = $1 AND timestamp_ms > $2 ORDER BY timestamp_ms DESC LIMIT $3",
+        )
+        .bind(author_id)
+        .bind(since_ms)
+        .bind(to_i64(WIKI_LIST_MAX, "límite")?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("timestamp_ms")?,
+                    row.try_get::<i64, _>("number")? == 1,
+                ))
+            })
+            .collect()
+    }
+
+    /// How many revisions an author saved, for autoconfirmation.
+    pub async fn wiki_edit_count(&self, author_id: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS edits FROM wiki_revisions WHERE author_id = $1")
+            .bind(author_id)
+            .fetch_one(self.pool())
+            .await?;
+        to_u64(row.try_get("edits")?, "ediciones")
+    }
+
+    /// Every abuse filter, by id (at most [`WIKI_FILTERS_MAX`]).
+    pub async fn wiki_filters(&self) -> Result<Vec<WikiFilterRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, description, spec, enabled, changed_at_ms FROM wiki_filters \
+             ORDER BY id LIMIT $1",
+        )
+        .bind(to_i64(WIKI_FILTERS_MAX, "límite")?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WikiFilterRow {
+                    id: row.try_get("id")?,
+                    description: row.try_get("description")?,
+                    spec: row.try_get("spec")?,
+                    enabled: row.try_get::<i64, _>("enabled")? == 1,
+                    changed_at_ms: row.try_get("changed_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates or replaces an abuse filter.
+    pub async fn set_wiki_filter(
+        &self,
+        id: i64,
+        description: &str,
+        spec: &str,
+        enabled: bool,
+        changed_by: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO wiki_filters (id, description, spec, enabled, changed_by, changed_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+             description = excluded.description, spec = excluded.spec, \
+             enabled = excluded.enabled, changed_by = excluded.changed_by, \
+             changed_at_ms = excluded.changed_at_ms",
+        )
+        .bind(id)
+        .bind(description)
+        .bind(spec)
+        .bind(i64::from(enabled))
+        .bind(changed_by)
+        .bind(now_ms)
+        .execute(self.write_pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records that these filters matched an editor's edit.
+    pub async fn record_wiki_filter_hits(
+        &self,
+        editor: &str,
+        filter_ids: &[i64],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (_turn, mut transaction) = self.begin_write().await?;
+        for filter_id in filter_ids
+            .iter()
+            .take(usize::try_from(WIKI_FILTERS_MAX).unwrap_or(usize::MAX))
+        {
+            sqlx::query(
+                "INSERT INTO wiki_filter_hits (filter_id, editor, at_ms) VALUES ($1, $2, $3)",
+            )
+            .bind(*filter_id)
+            .bind(editor)
+            .bind(at_ms)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The filters an editor's edits matched since `since_ms` (at most [`WIKI_LIST_MAX`]):
+    /// filter id and when.
+    pub async fn wiki_filter_hits(
+        &self,
+        editor: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT filter_id, at_ms FROM wiki_filter_hits WHERE editor = $1 AND at_ms > $2 \
+             ORDER BY at_ms DESC LIMIT $3",
+        )
+        .bind(editor)
+        .bind(since_ms)
+        .bind(to_i64(WIKI_LIST_MAX, "límite")?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("filter_id")?, row.try_get("at_ms")?)))
+            .collect()
+    }
+}

@@ -126,6 +126,11 @@ pub struct PresentedCsrf(pub String);
 /// a state-changing request (at most [`FORM_BYTES_MAX`] bytes), puts its `_csrf` field in the
 /// request's extensions as [`PresentedCsrf`], and hands the same body on to the handler.
 pub async fn read_form_csrf(request: Request, next: Next) -> Response {
+    read_form_csrf_up_to(FORM_BYTES_MAX, request, next).await
+}
+
+/// [`read_form_csrf`] for forms that may be larger (a wiki page's text): at most `bytes_max`.
+pub async fn read_form_csrf_up_to(bytes_max: usize, request: Request, next: Next) -> Response {
     let is_form = !request.method().is_safe()
         && request
             .headers()
@@ -137,10 +142,10 @@ pub async fn read_form_csrf(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, FORM_BYTES_MAX).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, bytes_max).await else {
         return ApiError::with_detail(
             ErrorCode::PayloadTooLarge,
-            format!("un formulario ocupa como mucho {FORM_BYTES_MAX} bytes"),
+            format!("un formulario ocupa como mucho {bytes_max} bytes"),
         )
         .into_response();
     };

@@ -43,6 +43,9 @@ pub mod settlement;
 pub mod statements;
 pub mod ussd;
 pub mod webhooks;
+pub mod wiki;
+pub mod wiki_api;
+pub mod wiki_pages;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -104,6 +107,9 @@ pub struct AppState {
     pub salud: Arc<salud_dashboard::SaludCache>,
     /// Salud's model runs of this process (one at a time).
     pub model_runs: Arc<salud_runs::ModelRunner>,
+    /// The Enciclopedia's full-text index: in memory unless [`AppState::with_wiki_index`]
+    /// gives one kept on disk. Every saved edit is in it before the save answers.
+    pub wiki_index: Arc<ceiba_search::ArticleIndex>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -143,7 +149,20 @@ impl AppState {
             bank_connector: Arc::new(bank_accounts::SimulatedBank::new()),
             salud: Arc::new(salud_dashboard::SaludCache::default()),
             model_runs: Arc::new(salud_runs::ModelRunner::default()),
+            wiki_index: Arc::new(
+                ceiba_search::ArticleIndex::in_memory()
+                    .expect("an in-memory index needs only a writer thread"),
+            ),
         }
+    }
+
+    /// The state with the Enciclopedia's search index kept elsewhere (`ceiba serve` opens it
+    /// in the data folder with `ceiba_search::ArticleIndex::open`). Pages already stored are
+    /// put in it by [`wiki::rebuild_index`].
+    #[must_use]
+    pub fn with_wiki_index(mut self, index: Arc<ceiba_search::ArticleIndex>) -> AppState {
+        self.wiki_index = index;
+        self
     }
 }
 
@@ -359,6 +378,17 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit_api::latest_checkpoint))
         .routes(routes!(audit_api::inclusion_proof))
         .routes(routes!(audit_api::consistency_proof))
+        .merge(
+            // A page's text may be 2 MiB, JSON-escaped.
+            OpenApiRouter::new()
+                .routes(routes!(wiki_api::get_page, wiki_api::put_page))
+                .layer(DefaultBodyLimit::max(wiki::BODY_BYTES_MAX)),
+        )
+        .routes(routes!(wiki_api::history))
+        .routes(routes!(wiki_api::search))
+        .routes(routes!(wiki_api::suggest))
+        .routes(routes!(wiki_api::filters))
+        .routes(routes!(wiki_api::set_filter))
         .routes(routes!(openapi_json))
         .split_for_parts()
 }
@@ -366,6 +396,21 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document, as `/api/openapi.json` serves it.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     api_routes().1
+}
+
+/// The Enciclopedia's pages: forms as large as a page's text, their `_csrf` read before the
+/// handler like the account pages'.
+fn wiki_pages_router() -> Router<AppState> {
+    Router::new()
+        .route(wiki_pages::WIKI_PATH, get(wiki_pages::main_page))
+        .route(
+            wiki_pages::WIKI_PAGE_PATH,
+            get(wiki_pages::show).post(wiki_pages::act),
+        )
+        .route_layer(middleware::from_fn(|request: Request, next: Next| {
+            auth::read_form_csrf_up_to(wiki::BODY_BYTES_MAX, request, next)
+        }))
+        .route_layer(DefaultBodyLimit::max(wiki::BODY_BYTES_MAX))
 }
 
 /// The whole application: routes, pages and every layer.
@@ -538,7 +583,8 @@ pub fn router(state: AppState, limits: ServerLimits) -> Router {
             salud_followup::CONTACTS_PAGE_PATH,
             get(salud_followup::follow_up_page),
         )
-        .merge(account_pages);
+        .merge(account_pages)
+        .merge(wiki_pages_router());
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -730,6 +776,8 @@ async fn limit_body(bytes_max: usize, request: Request, next: Next) -> Response 
         payouts::FILE_BYTES_MAX
     } else if path == salud_imports::IMPORTS_PATH {
         salud_imports::FILE_BYTES_MAX
+    } else if path.starts_with("/wiki/") || path.starts_with(wiki_api::PAGES_PATH_PREFIX) {
+        wiki::BODY_BYTES_MAX
     } else {
         bytes_max
     };
@@ -792,8 +840,19 @@ async fn render_errors(request: Request, next: Next) -> Response {
 
     let response = next.run(request).await;
     let status = response.status();
+    let members = response
+        .extensions()
+        .get::<problem::ProblemMembers>()
+        .cloned();
     let error = match response.extensions().get::<ApiError>() {
         Some(error) => error.clone(),
+        None if response
+            .extensions()
+            .get::<problem::OwnErrorPage>()
+            .is_some() =>
+        {
+            return response;
+        }
         None if status.is_client_error() || status.is_server_error() => {
             ApiError::new(ErrorCode::for_status(status))
         }
@@ -819,7 +878,13 @@ async fn render_errors(request: Request, next: Next) -> Response {
             request_id: request_id.clone(),
             error: error.code.oauth_error().map(str::to_owned),
         };
-        let mut response = (entry.status, Json(problem)).into_response();
+        let mut document = serde_json::to_value(&problem).unwrap_or_default();
+        if let (Some(members), Some(object)) = (members, document.as_object_mut()) {
+            for (name, value) in members.0 {
+                object.entry(name).or_insert(value);
+            }
+        }
+        let mut response = (entry.status, Json(document)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

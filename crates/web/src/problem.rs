@@ -637,6 +637,17 @@ impl ErrorCode {
     }
 }
 
+/// Members a problem document carries beyond the standard ones (RFC 9457 §3.2), such as the
+/// merge a 409 of the wiki offers: put on the response as an extension beside its
+/// [`ApiError`]. They never replace a standard member.
+#[derive(Debug, Clone)]
+pub struct ProblemMembers(pub serde_json::Map<String, serde_json::Value>);
+
+/// Marks a page that answers with an error status and is itself the answer (a missing wiki
+/// page offering to create it, an edit conflict with its merge): the error pages leave it.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorPage;
+
 /// An error a handler returns. It becomes an RFC 9457 document (or an HTML page outside
 /// `/api`) in [`crate::render_errors`], which knows the language and the request id.
 #[derive(Debug, Clone, PartialEq, Eq)]
