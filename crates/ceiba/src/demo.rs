@@ -180,6 +180,7 @@ struct Tally {
     accounts_created: usize,
     deposits_made: usize,
     bills_created: usize,
+    articles_created: usize,
 }
 
 /// A second factor as printed for an operator.
@@ -366,8 +367,90 @@ async fn fill(
     tally.bills_created = bills(db).await?;
     merchant(state).await?;
     shop(state).await?;
+    tally.articles_created = articles(db).await?;
 
     Ok((tally, cashier_access, billing_access))
+}
+
+/// The encyclopedia's demo articles: (namespace, title, text). Written by "Ceiba" and kept by
+/// their demo id, so seeding again adds nothing.
+const ARTICLES: &[(i64, &str, &str)] = &[
+    (
+        0,
+        "Portada",
+        "'''Bienvenido a la Enciclopedia de Ceiba''', que se edita en línea y viaja sin \
+         conexión.\n\n== Artículos ==\n* [[Cuba]]\n* [[La Habana]]\n* [[Trinidad]]\n* \
+         [[Tecnología]]\n\nBusque un tema con el buscador, o escriba uno que falte, como \
+         [[Viñales]].",
+    ),
+    (
+        0,
+        "Cuba",
+        "'''Cuba''' es un país insular del mar Caribe. Su capital es [[La Habana]].\n\n\
+         == Geografía ==\nTiene 15 provincias y el municipio especial Isla de la Juventud.\n\n\
+         [[Categoría:Países]]",
+    ),
+    (
+        0,
+        "La Habana",
+        "{{Ficha de ciudad|nombre=La Habana|provincia=La Habana|fundación=1519}}\n'''La \
+         Habana''' es la capital de [[Cuba]] y su ciudad más poblada.<ref>Oficina Nacional \
+         de Estadística e Información.</ref>\n\n== Historia ==\nFue fundada en 1519 por \
+         los españoles.\n\n== Referencias ==\n<references/>\n\n[[Categoría:Ciudades de \
+         Cuba]]",
+    ),
+    (
+        0,
+        "Trinidad",
+        "{{Ficha de ciudad|nombre=Trinidad|provincia=Sancti Spíritus|fundación=1514}}\n\
+         '''Trinidad''' es una ciudad colonial de [[Cuba]], declarada Patrimonio de la \
+         Humanidad.\n\n[[Categoría:Ciudades de Cuba]]",
+    ),
+    (
+        0,
+        "Tecnología",
+        "La '''tecnología''' es el conjunto de saberes que permiten fabricar objetos y \
+         modificar el medio. En [[Cuba]] se estudia en las universidades del país.",
+    ),
+    (
+        10,
+        "Ficha de ciudad",
+        "{| class=\"ficha\"\n|+ {{{nombre}}}\n|-\n! Provincia\n| {{{provincia}}}\n|-\n! \
+         Fundación\n| {{{fundación|desconocida}}}\n|}",
+    ),
+];
+
+async fn articles(db: &Db) -> anyhow::Result<usize> {
+    let mut created = 0;
+    for (namespace, title, text) in ARTICLES {
+        let (links, categories, redirect) = crate::wiki_offline::analyse(text);
+        let external = format!("demo:{namespace}:{title}");
+        let revision_id = uuid::Uuid::new_v4().to_string();
+        let page_id = uuid::Uuid::new_v4().to_string();
+        let outcome = db
+            .save_wiki_revision(&ceiba_store::NewRevision {
+                revision_id: &revision_id,
+                new_page_id: &page_id,
+                namespace: *namespace,
+                title,
+                base_revision_id: None,
+                author_id: None,
+                author_name: "Ceiba",
+                timestamp_ms: now_ms(),
+                summary: "Artículo de demostración",
+                text,
+                minor: false,
+                tags: "demostración",
+                reviewed_by: None,
+                links: &links,
+                categories: &categories,
+                redirect_to: redirect.as_deref(),
+                external_id: Some(&external),
+            })
+            .await?;
+        created += usize::from(matches!(outcome, ceiba_store::SaveOutcome::Saved { .. }));
+    }
+    Ok(created)
 }
 
 fn api_error(error: ceiba_web::problem::ApiError) -> anyhow::Error {
@@ -694,12 +777,17 @@ async fn summary(
     let mut lines = vec![
         format!(
             "Demostración lista en {}: {} cuentas nuevas, {} depósitos nuevos, {} facturas \
-             nuevas (repetir la siembra no duplica nada).",
+             nuevas, {} artículos nuevos (repetir la siembra no duplica nada).",
             db.url(),
             tally.accounts_created,
             tally.deposits_made,
-            tally.bills_created
+            tally.bills_created,
+            tally.articles_created
         ),
+        String::new(),
+        "Enciclopedia: /wiki/Portada (léala sin cuenta; para editar, entre con cualquier \
+         persona; búsquela en /wiki/Especial:Buscar)."
+            .to_owned(),
         String::new(),
         format!("Contraseña de todas las cuentas: {PASSWORD}"),
         format!("PIN USSD de las personas: {PIN}"),

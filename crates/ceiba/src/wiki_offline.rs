@@ -60,9 +60,10 @@ impl RenderContext for Analysis {
     }
 }
 
-type Analysed = (Vec<(i64, String)>, Vec<String>, Option<String>);
+pub(crate) type Analysed = (Vec<(i64, String)>, Vec<String>, Option<String>);
 
-fn analyse(text: &str) -> Analysed {
+/// The links, categories and redirect of a text, as the store keeps them.
+pub(crate) fn analyse(text: &str) -> Analysed {
     let rendered = render(text, &Analysis);
     let links = rendered
         .links

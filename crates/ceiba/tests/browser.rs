@@ -42,6 +42,11 @@ fn main() {
         PROGRAMS,
         salud_dashboards,
     );
+    suite.with_programs(
+        "the_encyclopedia_is_read_edited_compared_and_searched_in_chromium",
+        PROGRAMS,
+        encyclopedia,
+    );
     suite.run()
 }
 
@@ -1078,6 +1083,102 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
         if let Ok(folder) = std::env::var("CEIBA_TEST_SCREENSHOTS") {
             std::fs::write(Path::new(&folder).join("salud-modelos.png"), &screenshot)?;
         }
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    client.close().await?;
+    outcome?;
+    let (code, _) = server.stop().await?;
+    assert_eq!(code, Some(0));
+    Ok(())
+}
+
+/// The encyclopedia of the demo data in Chromium: a reader opens the main page and follows a
+/// link; a person signs in, edits an article through the form, finds the edit in its history
+/// and the search finds the new words, written without their accent.
+async fn encyclopedia(programs: Vec<PathBuf>) -> TestResult {
+    let (chromium, chromedriver) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    ceiba_on(&data_dir, &["demo", "seed"])?;
+    let server = ServeProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_ceiba")),
+        &["--data-dir".to_owned(), data_dir.display().to_string()],
+        &[],
+    )
+    .await?;
+    let driver = Driver::start(chromedriver).await?;
+    let client = driver
+        .browser(chromium, &dir.path().join("perfil-wiki"), "es-ES,es")
+        .await?;
+    let outcome = async {
+        client.goto(&server.url("/wiki")).await?;
+        wait_for_path(&client, "/wiki/Portada").await?;
+        assert!(text_of(&client, "#contenido").await?.contains("Bienvenido"));
+        client
+            .find(Locator::Css("#contenido a[href='/wiki/Trinidad']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/wiki/Trinidad").await?;
+        assert!(
+            text_of(&client, "#contenido")
+                .await?
+                .contains("Patrimonio de la Humanidad")
+        );
+        // A missing article is a red link.
+        client.goto(&server.url("/wiki/Portada")).await?;
+        let red = client.find(Locator::Css("#contenido a.nuevo")).await?;
+        assert_eq!(red.text().await?, "Viñales");
+
+        // Sign in (a demo person) and edit Trinidad through the form.
+        client.goto(&server.url("/cuenta/entrar")).await?;
+        fill_and_send(
+            &client,
+            &[
+                ("telefono", "+53 5000 0001"),
+                ("contrasena", "ceiba-demo-2025"),
+            ],
+        )
+        .await?;
+        wait_for_path(&client, "/cuenta").await?;
+        client
+            .goto(&server.url("/wiki/Trinidad?accion=editar"))
+            .await?;
+        let text = client.find(Locator::Id("texto")).await?;
+        let old = text.prop("value").await?.unwrap_or_default();
+        text.clear().await?;
+        text.send_keys(&format!(
+            "{old}\n\nSus calles empedradas guardan la arquitectura colonial."
+        ))
+        .await?;
+        client
+            .find(Locator::Id("resumen"))
+            .await?
+            .send_keys("Calles")
+            .await?;
+        client.find(Locator::Id("guardar")).await?.click().await?;
+        wait_for_path(&client, "/wiki/Trinidad").await?;
+        assert!(
+            text_of(&client, "#contenido")
+                .await?
+                .contains("calles empedradas"),
+            "the edit is shown"
+        );
+        client
+            .goto(&server.url("/wiki/Trinidad?accion=historial"))
+            .await?;
+        let rows = client.find_all(Locator::Css("#historial li")).await?;
+        assert_eq!(rows.len(), 2, "the demo's revision and the edit");
+        assert!(text_of(&client, "#historial").await?.contains("Calles"));
+
+        // The search finds the new words, typed without accents.
+        client
+            .goto(&server.url("/wiki/Especial:Buscar?q=arquitectura+colonial+empedradas"))
+            .await?;
+        let results = text_of(&client, "#resultados").await?;
+        assert!(results.contains("Trinidad"), "{results}");
+        screenshot(&client, "enciclopedia-busqueda").await?;
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     }
     .await;

@@ -1729,9 +1729,12 @@ async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
     assert!(seeded.status.success(), "{}", stderr(&seeded));
     let first = stdout(&seeded);
     assert!(
-        first.contains(" 8 cuentas nuevas, 8 depósitos nuevos, 11 facturas nuevas"),
+        first.contains(
+            " 8 cuentas nuevas, 8 depósitos nuevos, 11 facturas nuevas, 6 artículos nuevos"
+        ),
         "{first}"
     );
+    assert!(first.contains("Enciclopedia: /wiki/Portada"), "{first}");
     let password = printed_after(&first, "Contraseña de todas las cuentas:")?.to_owned();
     let pin = printed_after(&first, "PIN USSD de las personas:")?.to_owned();
     assert_eq!(pin.len(), 4, "{first}");
@@ -1747,7 +1750,9 @@ async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
     assert!(again.status.success(), "{}", stderr(&again));
     let second = stdout(&again);
     assert!(
-        second.contains(" 0 cuentas nuevas, 0 depósitos nuevos, 0 facturas nuevas"),
+        second.contains(
+            " 0 cuentas nuevas, 0 depósitos nuevos, 0 facturas nuevas, 0 artículos nuevos"
+        ),
         "{second}"
     );
     assert_eq!(
@@ -1794,6 +1799,22 @@ async fn demo_seed_then_sign_in(database: TestDatabase) -> TestResult {
     // `ceiba serve` on the same data: a person signs in with what was printed, on the API and
     // on the page, sees the deposit and sends money.
     let server = ServeProcess::start(binary(), &database.cli_args(), &[]).await?;
+    // The encyclopedia is there to read and to search (the index rebuilt at start).
+    let portada = http::get(&server.url("/wiki/Portada")).await?;
+    assert_eq!(portada.status, 200);
+    assert!(
+        portada.text().contains("Bienvenido a la Enciclopedia"),
+        "{}",
+        portada.text()
+    );
+    let habana = http::get(&server.url("/wiki/La_Habana")).await?.text();
+    assert!(
+        habana.contains("Fundación") && habana.contains("1519"),
+        "the template: {habana}"
+    );
+    let found = http::get(&server.url("/api/v1/wiki/search?q=tecnologia")).await?;
+    assert_eq!(found.status, 200, "{}", found.text());
+    assert!(found.text().contains("Tecnología"), "{}", found.text());
     let ana = api_sign_in(&server, "+53 5000 0001", &password, None).await?;
     assert_eq!(cup_available(&server, &ana).await?, 500_000);
     let cookie = page_sign_in(&server, "+53 5000 0001", &password).await?;
