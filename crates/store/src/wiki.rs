@@ -106,6 +106,27 @@ const REVISION_COLUMNS: &str = "id, page_id, number, parent_id, author_id, autho
                                 timestamp_ms, summary, bytes, sha256, minor, tags, reviewed_by, \
                                 external_id";
 
+/// A revision with its page's namespace and title, for lists of changes.
+const CHANGE_COLUMNS: &str = "p.namespace AS page_namespace, p.title AS page_title, r.id, \
+                              r.page_id, r.number, r.parent_id, r.author_id, r.author_name, \
+                              r.timestamp_ms, r.summary, r.bytes, r.sha256, r.minor, r.tags, \
+                              r.reviewed_by, r.external_id";
+
+/// Revisions of a list of changes, with their page's namespace and title.
+type Changes = Vec<(i64, String, WikiRevisionRow)>;
+
+fn change_rows(rows: &[sqlx::any::AnyRow]) -> Result<Changes, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("page_namespace")?,
+                row.try_get("page_title")?,
+                revision_row(row, false)?,
+            ))
+        })
+        .collect()
+}
+
 fn page_row(row: &sqlx::any::AnyRow) -> Result<WikiPageRow, StoreError> {
     Ok(WikiPageRow {
         id: row.try_get("id")?,
@@ -358,25 +379,14 @@ impl Db {
         &self,
         limit: u64,
     ) -> Result<Vec<(i64, String, WikiRevisionRow)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.namespace AS page_namespace, p.title AS page_title, r.id, r.page_id, \
-             r.number, r.parent_id, r.author_id, r.author_name, r.timestamp_ms, r.summary, \
-             r.bytes, r.sha256, r.minor, r.tags, r.reviewed_by, r.external_id \
-             FROM wiki_revisions r JOIN wiki_pages p ON p.id = r.page_id \
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM wiki_revisions r JOIN wiki_pages p ON p.id = r.page_id \
              ORDER BY r.timestamp_ms DESC, r.id LIMIT $1",
-        )
+        ))
         .bind(to_i64(limit.min(WIKI_LIST_MAX), "límite")?)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("page_namespace")?,
-                    row.try_get("page_title")?,
-                    revision_row(row, false)?,
-                ))
-            })
-            .collect()
+        change_rows(&rows)
     }
 
     /// The pages whose latest revision links to this one, by namespace and title.
@@ -534,27 +544,16 @@ impl Db {
         user_id: &str,
         limit: u64,
     ) -> Result<Vec<(i64, String, WikiRevisionRow)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.namespace AS page_namespace, p.title AS page_title, r.id, r.page_id, \
-             r.number, r.parent_id, r.author_id, r.author_name, r.timestamp_ms, r.summary, \
-             r.bytes, r.sha256, r.minor, r.tags, r.reviewed_by, r.external_id \
-             FROM wiki_watchlist w JOIN wiki_pages p ON p.id = w.page_id \
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM wiki_watchlist w JOIN wiki_pages p ON p.id = w.page_id \
              JOIN wiki_revisions r ON r.page_id = p.id \
              WHERE w.user_id = $1 ORDER BY r.timestamp_ms DESC, r.id LIMIT $2",
-        )
+        ))
         .bind(user_id)
         .bind(to_i64(limit.min(WIKI_LIST_MAX), "límite")?)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("page_namespace")?,
-                    row.try_get("page_title")?,
-                    revision_row(row, false)?,
-                ))
-            })
-            .collect()
+        change_rows(&rows)
     }
 }
 

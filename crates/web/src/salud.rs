@@ -265,7 +265,8 @@ impl SeriesView {
 }
 
 /// An area's daily series: new and cumulative confirmed cases, 7- and 14-day incidence per
-/// 100,000 and doubling time. Below the province, counts from 1 to 4 are `null`.
+/// 100,000 and doubling time. A municipality's is by complete weeks, `null` where a count
+/// could reveal 1 to 4 cases.
 #[utoipa::path(get, path = "/api/salud/open/series", tag = "salud",
     params(SeriesQuery),
     responses(
@@ -276,9 +277,7 @@ pub async fn area_series(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SeriesView>, ApiError> {
-    let axum::extract::Query(query) = query.map_err(|rejection| {
-        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
-    })?;
+    let query = open_query(query)?;
     Ok(Json(series_of(&state, query.area.as_deref()).await?))
 }
 
@@ -294,9 +293,7 @@ pub async fn area_series_csv(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    let axum::extract::Query(query) = query.map_err(|rejection| {
-        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
-    })?;
+    let query = open_query(query)?;
     let view = series_of(&state, query.area.as_deref()).await?;
     let cell = |value: Option<String>| value.unwrap_or_default();
     let mut text = String::from(
@@ -381,25 +378,23 @@ async fn profile_of(state: &AppState, area: Option<&str>) -> Result<ProfileView,
     })
 }
 
-/// An area's confirmed cases by age group, sex and source of infection. Below the province,
-/// counts from 1 to 4 are `null`.
+/// The nation's or a province's confirmed cases by age group, sex and source of infection (a
+/// municipality's are not published).
 #[utoipa::path(get, path = "/api/salud/open/profile", tag = "salud",
     params(SeriesQuery),
     responses(
         (status = 200, description = "Casos por edad, sexo y fuente", body = ProfileView),
-        (status = 404, description = "Código DPA desconocido", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Código DPA desconocido, o un municipio", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn area_profile(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let axum::extract::Query(query) = query.map_err(|rejection| {
-        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
-    })?;
+    let query = open_query(query)?;
     Ok(Json(profile_of(&state, query.area.as_deref()).await?))
 }
 
-/// The same as CSV: `dimension,grupo,casos` (empty where suppressed).
+/// The same as CSV: `dimension,grupo,casos`.
 #[utoipa::path(get, path = "/api/salud/open/profile.csv", tag = "salud",
     params(SeriesQuery),
     responses(
@@ -410,9 +405,7 @@ pub async fn area_profile_csv(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    let axum::extract::Query(query) = query.map_err(|rejection| {
-        ApiError::with_detail(crate::problem::ErrorCode::BadRequest, rejection.body_text())
-    })?;
+    let query = open_query(query)?;
     let view = profile_of(&state, query.area.as_deref()).await?;
     let mut text = String::from("dimension,grupo,casos\n");
     for group in &view.groups {
@@ -679,9 +672,10 @@ async fn groups_of(state: &AppState, query: &GroupsQuery) -> Result<GroupSeriesV
     })
 }
 
-fn groups_query(
-    query: Result<axum::extract::Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<GroupsQuery, ApiError> {
+/// The query of an open data request, or 400 saying what is wrong with it.
+pub(crate) fn open_query<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
     query
         .map(|axum::extract::Query(query)| query)
         .map_err(|rejection| {
@@ -702,7 +696,7 @@ pub async fn group_series(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<GroupSeriesView>, ApiError> {
-    Ok(Json(groups_of(&state, &groups_query(query)?).await?))
+    Ok(Json(groups_of(&state, &open_query(query)?).await?))
 }
 
 /// The same as CSV, one line per day and group: `fecha,grupo,casos_nuevos,acumulados`.
@@ -717,7 +711,7 @@ pub async fn group_series_csv(
     State(state): State<AppState>,
     query: Result<axum::extract::Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    let view = groups_of(&state, &groups_query(query)?).await?;
+    let view = groups_of(&state, &open_query(query)?).await?;
     let mut text = String::from("fecha,grupo,casos_nuevos,acumulados\n");
     for day in &view.days {
         for ((group, new), total) in view.groups.iter().zip(&day.new_cases).zip(&day.cumulative) {

@@ -484,8 +484,7 @@ pub async fn models(
     State(state): State<AppState>,
     query: Result<Query<ModelsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ModelsView>, ApiError> {
-    let Query(query) = query
-        .map_err(|rejection| ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text()))?;
+    let query = crate::salud::open_query(query)?;
     let view = models_of(&state, query.area.as_deref()).await?;
     Ok(Json(view.as_ref().clone()))
 }
@@ -530,8 +529,7 @@ pub async fn page(
     query: Result<Query<ModelsQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query
-        .map_err(|rejection| ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text()))?;
+    let query = crate::salud::open_query(query)?;
     let lang = crate::pages::page_lang(None, &headers);
     let view = models_of(&state, query.area.as_deref()).await?;
     let data = state.salud.current(&state.db).await?;
