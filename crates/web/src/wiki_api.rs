@@ -330,6 +330,29 @@ fn url_of(title: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Runs a search or suggestion on the index, off the request threads, after checking the
+/// limit.
+async fn ask_index<T: Send + 'static>(
+    state: &AppState,
+    query: SearchQuery,
+    ask: impl FnOnce(&ceiba_search::ArticleIndex, &str, usize) -> Result<T, ceiba_search::SearchError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=RESULTS_MAX).contains(&limit) {
+        return Err(ApiError::with_detail(
+            ErrorCode::ValidationFailed,
+            format!("limit: de 1 a {RESULTS_MAX}"),
+        ));
+    }
+    let index = state.wiki_index.clone();
+    tokio::task::spawn_blocking(move || ask(&index, &query.q, limit))
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Internal))?
+        .map_err(|error| bad_query(&error))
+}
+
 /// `GET /api/v1/wiki/search`.
 #[utoipa::path(get, path = "/api/v1/wiki/search", tag = "enciclopedia",
     params(SearchQuery),
@@ -341,18 +364,7 @@ pub async fn search(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=RESULTS_MAX).contains(&limit) {
-        return Err(ApiError::with_detail(
-            ErrorCode::ValidationFailed,
-            format!("limit: de 1 a {RESULTS_MAX}"),
-        ));
-    }
-    let index = state.wiki_index.clone();
-    let hits = tokio::task::spawn_blocking(move || index.search(&query.q, limit))
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::Internal))?
-        .map_err(|error| bad_query(&error))?;
+    let hits = ask_index(&state, query, |index, q, limit| index.search(q, limit)).await?;
     Ok(Json(
         hits.into_iter()
             .map(|hit| SearchHit {
@@ -382,18 +394,7 @@ pub async fn suggest(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<SuggestionView>>, ApiError> {
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=RESULTS_MAX).contains(&limit) {
-        return Err(ApiError::with_detail(
-            ErrorCode::ValidationFailed,
-            format!("limit: de 1 a {RESULTS_MAX}"),
-        ));
-    }
-    let index = state.wiki_index.clone();
-    let found = tokio::task::spawn_blocking(move || index.suggest(&query.q, limit))
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::Internal))?
-        .map_err(|error| bad_query(&error))?;
+    let found = ask_index(&state, query, |index, q, limit| index.suggest(q, limit)).await?;
     Ok(Json(
         found
             .into_iter()
