@@ -112,7 +112,11 @@ pub struct CspViolation {
 /// Receives a browser's report that the Content-Security-Policy blocked something: a sign of
 /// an injection attempt or of a page bug. Counted in `/metrics` and logged.
 #[utoipa::path(post, path = "/api/v1/csp-reports", tag = "seguridad",
-    request_body(content = CspReportEnvelope, content_type = "application/csp-report"),
+    // Browsers send `application/csp-report`; the handler takes `application/json` as well.
+    request_body(content(
+        (CspReportEnvelope = "application/csp-report"),
+        (CspReportEnvelope = "application/json"),
+    )),
     responses(
         (status = 204, description = "Informe recibido"),
         (status = 400, description = "No es JSON", body = Problem, content_type = "application/problem+json"),

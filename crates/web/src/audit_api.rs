@@ -67,6 +67,7 @@ pub async fn latest_checkpoint(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The entry's index, from 0.
     pub index: u64,
@@ -112,6 +113,7 @@ pub async fn inclusion_proof(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The earlier tree size.
     pub first: u64,

@@ -1360,12 +1360,14 @@ fn paid_view(paid: &PaidToBiller) -> PaidView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BillerPaymentsQuery {
     /// Only payments completed at or after this moment (ms since the epoch).
     pub from_ms: Option<i64>,
     /// Only payments completed before this moment.
     pub to_ms: Option<i64>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -1433,6 +1435,7 @@ pub async fn biller_payments(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReconciliationQuery {
     /// The day, AAAA-MM-DD, in Havana time.
     pub date: String,
@@ -1620,6 +1623,7 @@ pub struct BillerOperatorBody {
     params(("code" = String, Path, description = "Código del emisor")),
     request_body = BillerOperatorBody,
     responses(
+        (status = 403, description = "Sin el rol «Administrador» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "El emisor con su operador", body = BillerView),
         (status = 404, description = "Emisor desconocido", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "La cuenta no existe o no tiene el rol de emisor", body = Problem, content_type = "application/problem+json"),

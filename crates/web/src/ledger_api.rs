@@ -323,6 +323,7 @@ fn ledger_error(error: &LedgerError) -> ApiError {
     security(("bearer" = [])),
     request_body = CreateAccountsBody,
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Un resultado por cuenta", body = BatchResults),
         (status = 422, description = "Lote vacío, demasiado grande o mal formado", body = Problem,
             content_type = "application/problem+json"),
@@ -362,6 +363,7 @@ pub async fn create_accounts(
     security(("bearer" = [])),
     request_body = CreateTransfersBody,
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Un resultado por transferencia", body = BatchResults),
         (status = 422, description = "Lote vacío, demasiado grande o mal formado", body = Problem,
             content_type = "application/problem+json"),
@@ -517,6 +519,7 @@ fn not_found(what: &str) -> ApiError {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta (decimal)")),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "La cuenta", body = AccountView),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -537,6 +540,7 @@ pub async fn account(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la transferencia (decimal)")),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "La transferencia", body = TransferView),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -578,6 +582,7 @@ pub enum Order {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TransfersQuery {
     /// First timestamp included (nanoseconds, decimal).
     pub from: Option<String>,
@@ -586,10 +591,13 @@ pub struct TransfersQuery {
     /// Only transfers of this code.
     pub code: Option<u16>,
     /// `debits`, `credits` or `both` (default).
+    #[param(inline)]
     pub direction: Option<DirectionParam>,
     /// `asc` (oldest first, default) or `desc`.
+    #[param(inline)]
     pub order: Option<Order>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -642,6 +650,7 @@ fn page(transfers: Vec<TransferView>, limit: usize) -> TransferPage {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta"), TransfersQuery),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Una página de transferencias", body = TransferPage),
         (status = 400, description = "Parámetros no válidos", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -701,6 +710,7 @@ pub async fn account_transfers(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BalanceQuery {
     /// The moment (nanoseconds since the epoch, decimal); now when absent.
     pub at: Option<String>,
@@ -711,6 +721,7 @@ pub struct BalanceQuery {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta"), BalanceQuery),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Saldos en ese momento", body = BalancesView),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "La cuenta no guarda historial", body = Problem, content_type = "application/problem+json"),
@@ -737,10 +748,12 @@ pub async fn balances_at(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PendingQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -750,6 +763,7 @@ pub struct PendingQuery {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Identificador de la cuenta"), PendingQuery),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Transferencias pendientes, las más antiguas primero", body = TransferPage),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -780,10 +794,12 @@ pub async fn pending_transfers(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Resume after this cursor (a timestamp, decimal); from the start when absent.
     pub cursor: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -794,6 +810,7 @@ pub struct ChangesQuery {
     security(("bearer" = [])),
     params(ChangesQuery),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Transferencias confirmadas tras el cursor", body = TransferPage),
     ))]
 pub async fn changes(

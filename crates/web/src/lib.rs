@@ -19,6 +19,7 @@ pub mod merchant_payments;
 pub mod merchant_refunds;
 pub mod merchants;
 pub mod metrics;
+mod openapi_shared;
 mod pages;
 mod payment_pages;
 pub mod payment_requests;
@@ -235,7 +236,7 @@ async fn openapi_json(Extension(document): Extension<OpenApiJson>) -> Response {
 
 /// The routes and their OpenAPI document, built together so neither can miss a route.
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(api::healthz))
         .routes(routes!(api::readyz))
         .routes(routes!(api::metrics))
@@ -390,7 +391,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(wiki_api::filters))
         .routes(routes!(wiki_api::set_filter))
         .routes(routes!(openapi_json))
-        .split_for_parts()
+        .split_for_parts();
+    openapi_shared::document_shared_answers(&mut document);
+    (router, document)
 }
 
 /// The OpenAPI document, as `/api/openapi.json` serves it.

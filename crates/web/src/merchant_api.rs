@@ -265,9 +265,9 @@ pub async fn revoke_client(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
-struct TokenForm {
+pub struct TokenForm {
     grant_type: String,
     scope: Option<String>,
     client_id: Option<String>,
@@ -313,7 +313,7 @@ fn credentials(headers: &HeaderMap, form: &TokenForm) -> Option<(String, String)
 /// grant, `application/x-www-form-urlencoded`: `grant_type=client_credentials` and an optional
 /// `scope`). Refusals carry the RFC 6749 code in `error`.
 #[utoipa::path(post, path = "/api/v1/oauth/token", tag = "comercios",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "grant_type=client_credentials&scope=payments:read payments:write"),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded", description = "grant_type=client_credentials&scope=payments:read payments:write"),
     responses(
         (status = 200, description = "Token de acceso", body = TokenView),
         (status = 400, description = "invalid_request, unsupported_grant_type o invalid_scope", body = Problem, content_type = "application/problem+json"),

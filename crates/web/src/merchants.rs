@@ -54,7 +54,10 @@ pub struct MerchantApplicationBody {
     pub settlement: SettlementBody,
 }
 
+/// Named apart from the banks' settlement report (`settlement::SettlementView`): two schemas
+/// of one name would overwrite each other in the OpenAPI document.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MerchantSettlementView)]
 pub struct SettlementView {
     pub bank: String,
     pub bank_name: String,
@@ -344,6 +347,7 @@ fn status_es(status: MerchantStatus) -> &'static str {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "El id del comercio")),
     responses(
+        (status = 403, description = "Sin el rol «Administrador» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Aprobado", body = MerchantView),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Ya estaba decidido", body = Problem, content_type = "application/problem+json"),
@@ -369,6 +373,7 @@ pub async fn approve(
     params(("id" = String, Path, description = "El id del comercio")),
     request_body = RejectBody,
     responses(
+        (status = 403, description = "Sin el rol «Administrador» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Rechazado", body = MerchantView),
         (status = 404, description = "No existe", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Ya estaba decidido", body = Problem, content_type = "application/problem+json"),

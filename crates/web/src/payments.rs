@@ -39,7 +39,7 @@ use crate::json::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
 
 /// Longest idempotency key accepted.
-const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+pub(crate) const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
 /// Longest note a person may attach to a transfer.
 const NOTE_CHARS_MAX: usize = 140;
 const OPERATIONS_PAGE_DEFAULT: u32 = 20;
@@ -273,6 +273,7 @@ fn balance_of(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RecipientQuery {
     /// Cuban mobile number, e.g. +53 5123 4567.
     pub phone: String,
@@ -1124,6 +1125,7 @@ pub async fn cash_at_bank(
     request_body = CashBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Clave única de la operación")),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "Depositado", body = OperationView),
         (status = 422, description = "Rechazado", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -1149,6 +1151,7 @@ pub async fn cash_in(
     request_body = CashBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Clave única de la operación")),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "Extraído", body = OperationView),
         (status = 422, description = "Rechazado (saldo insuficiente …)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -1199,10 +1202,13 @@ pub async fn operation(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OperationsQuery {
     /// Page size, 1 to 500 (default 20).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^-?[0-9]+[.].+$")]
     pub cursor: Option<String>,
     /// Only operations created at or after this moment (ms since the epoch).
     pub from_ms: Option<i64>,

@@ -549,8 +549,23 @@ pub const GROUPS_SCHEMA: &str = "ceiba-salud-grupos/1";
 pub struct GroupsQuery {
     /// A province (`23`) by DPA code; the whole country without.
     pub area: Option<String>,
-    /// `edad` (age group), `sexo` or `fuente` (source of infection).
+    /// `edad` (age group), `sexo` or `fuente` (source of infection). Required: without it the
+    /// answer is 400.
+    #[param(required = true, value_type = GroupDimension, inline)]
     pub dimension: Option<String>,
+}
+
+/// The values `dimension` takes, for the OpenAPI document only: the handler reads the text and
+/// answers 400 with the list when it is none of them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+enum GroupDimension {
+    #[schema(rename = "edad")]
+    Edad,
+    #[schema(rename = "sexo")]
+    Sexo,
+    #[schema(rename = "fuente")]
+    Fuente,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

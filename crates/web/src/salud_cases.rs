@@ -173,8 +173,11 @@ pub struct CaseQuery {
     pub sex: Option<String>,
     pub status: Option<String>,
     /// At most 200; 50 when not given.
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
+    #[param(format = Int64, maximum = 4294967295_u64)]
+    pub limit: Option<u32>,
+    /// Cases skipped (a page is at most 200, so four billion is far past any list).
+    #[param(format = Int64, maximum = 4294967295_u64)]
+    pub offset: Option<u32>,
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
@@ -241,7 +244,7 @@ async fn read_cases(
     let filter = filter_of(query, &scope)?;
     let mut cases = state
         .db
-        .salud_cases(&filter, shown + 1, query.offset.unwrap_or(0))
+        .salud_cases(&filter, shown + 1, query.offset.map_or(0, u64::from))
         .await?;
     let more = cases.len() as u64 > shown;
     cases.truncate(usize::try_from(shown).unwrap_or(usize::MAX));
@@ -269,7 +272,10 @@ pub async fn list_cases(
     query: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CaseList>, ApiError> {
     let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
-    let limit = query.limit.unwrap_or(CASES_PER_PAGE).min(CASES_PAGE_MAX);
+    let limit = query
+        .limit
+        .map_or(CASES_PER_PAGE, u64::from)
+        .min(CASES_PAGE_MAX);
     let (cases, _) = read_cases(&state, &who, &query, limit).await?;
     Ok(Json(CaseList {
         cases: cases.into_iter().map(CaseView::from).collect(),
@@ -457,7 +463,7 @@ pub async fn cases_page(
         }
         CaseScope::Provinces(provinces) => format!("provincias {}", provinces.join(", ")),
     };
-    let offset = query.offset.unwrap_or(0);
+    let offset = query.offset.map_or(0, u64::from);
     let (cases, more, error) = match read_cases(&state, &who, &query, CASES_PER_PAGE).await {
         Ok((cases, more)) => (cases, more, None),
         Err(error) if error.code == ErrorCode::ValidationFailed => (

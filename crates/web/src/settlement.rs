@@ -176,6 +176,7 @@ pub async fn settlement(
     security(("bearer" = [])),
     params(SettlementQuery),
     responses(
+        (status = 403, description = "Sin el rol «Operador bancario» o sin segundo factor en la sesión", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Liquidación en CSV", content_type = "text/csv"),
         (status = 409, description = "La ventana aún no cerró", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -157,10 +157,13 @@ pub async fn set_limits(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// First day, YYYY-MM-DD (Havana time).
+    #[param(format = Date)]
     pub from: String,
     /// Last day included, YYYY-MM-DD.
+    #[param(format = Date)]
     pub to: String,
 }
 
@@ -329,6 +332,7 @@ pub async fn statement_csv(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReceiptQuery {
     /// The operation's id, as printed on the receipt.
     pub operation: String,

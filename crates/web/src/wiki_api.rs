@@ -265,6 +265,7 @@ pub struct RevisionView {
     responses(
         (status = 200, description = "Las revisiones, de la más nueva a la más antigua (500 como mucho)", body = Vec<RevisionView>),
         (status = 404, description = "No existe", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "El título no es válido", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn history(
     State(state): State<AppState>,
@@ -308,6 +309,7 @@ pub struct SearchQuery {
     /// What to look for.
     pub q: String,
     /// How many results (1 to 50; 10 by default).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<usize>,
 }
 
