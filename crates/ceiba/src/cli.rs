@@ -25,6 +25,33 @@ pub enum Command {
     Migrate(StorageArgs),
     /// Muestra la configuración efectiva, con las contraseñas ocultas.
     Config(ServeArgs),
+    /// Copia de seguridad en caliente, con el servidor en marcha: una sola foto coherente de
+    /// toda la base de datos (SQLite con su API de copia en línea; PostgreSQL en una
+    /// transacción de instantánea), con suma SHA-256 y firmada con la clave de esta instalación.
+    Backup {
+        /// Archivo de la copia (no debe existir).
+        #[arg(value_name = "ARCHIVO")]
+        out: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Restaura una copia de `ceiba backup` con el servidor detenido. Rechaza, diciendo por
+    /// qué, una copia dañada, alterada, de otra instalación o de otro esquema, y una base de
+    /// datos con datos propios salvo con --force. Todo o nada.
+    Restore {
+        /// Archivo de la copia.
+        #[arg(value_name = "ARCHIVO")]
+        input: PathBuf,
+        /// Reemplaza los datos que la base de datos ya tenga.
+        #[arg(long)]
+        force: bool,
+        /// Clave pública (64 dígitos hexadecimales) de la instalación que firmó la copia, para
+        /// restaurar en otra máquina; sin ella vale la clave de esta instalación.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Registro de auditoría: verificación, pruebas y puntos de control.
     Audit {
         #[command(subcommand)]
@@ -505,6 +532,24 @@ pub enum BenchCommand {
         rows: u32,
         /// Personas distintas a las que paga.
         #[arg(long, default_value_t = 1_000)]
+        people: u32,
+        /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Resistencia: una mezcla realista (transferencias, facturas, recargas, pagos con QR,
+    /// lecturas y ediciones de la enciclopedia, tablero de Salud) durante N minutos contra un
+    /// servidor arrancado aquí; imprime por intervalos rendimiento, latencias, errores y
+    /// memoria, y un resumen JSON. Falla si hubo errores o el libro mayor incumple algo.
+    Soak {
+        /// Minutos que dura (admite fracciones: 0.5).
+        #[arg(long)]
+        minutes: f64,
+        /// Clientes que envían a la vez.
+        #[arg(long, default_value_t = 16)]
+        concurrency: u32,
+        /// Personas (cada una recibe 20.000 CUP por un depósito antes de empezar).
+        #[arg(long, default_value_t = 200)]
         people: u32,
         /// PostgreSQL de pruebas (vacía); sin ella, un SQLite nuevo en una carpeta temporal.
         #[arg(long, value_name = "URL")]

@@ -3,14 +3,17 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod bench;
 mod bench_ledger;
 mod bench_payments;
 mod bench_payouts;
 mod bench_salud;
+mod bench_soak;
 mod cli;
 mod config;
 mod demo;
+mod drill_load;
 mod epi;
 mod ledger;
 mod load_plan;
@@ -90,6 +93,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Audit { command } => run_audit(cli.config.as_deref(), command),
+        Command::Backup { out, storage } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(backup::backup(&config, &out))
+        }
+        Command::Restore {
+            input,
+            force,
+            public_key,
+            storage,
+        } => {
+            let config = config::load_storage(cli.config.as_deref(), &storage)?;
+            init_logging(&config);
+            runtime()?.block_on(backup::restore(
+                &config,
+                &input,
+                backup::RestoreOptions { force, public_key },
+            ))
+        }
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -207,6 +229,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => runtime()?.block_on(bench_payouts::run(bench_payouts::PayoutsBench {
             rows,
+            people,
+            database_url,
+        })),
+        Command::Bench {
+            command:
+                BenchCommand::Soak {
+                    minutes,
+                    concurrency,
+                    people,
+                    database_url,
+                },
+        } => runtime()?.block_on(bench_soak::run(bench_soak::SoakBench {
+            minutes,
+            concurrency,
             people,
             database_url,
         })),

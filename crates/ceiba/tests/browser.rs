@@ -4,6 +4,7 @@
 //! Pagos as a person uses it: money sent to another person (checking their name first) and a
 //! bill paid, with the balances right afterwards.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -46,6 +47,11 @@ fn main() {
         "the_encyclopedia_is_read_edited_compared_and_searched_in_chromium",
         PROGRAMS,
         encyclopedia,
+    );
+    suite.with_programs(
+        "pages_load_over_a_2g_link_within_their_byte_budget",
+        PROGRAMS,
+        slow_link,
     );
     suite.run()
 }
@@ -950,6 +956,27 @@ fn ceiba_on(data_dir: &Path, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The real geography and the COVID-19 archive up to `until` (AAAA-MM-DD).
+fn load_salud(data_dir: &Path, until: &str) -> Result<(), String> {
+    let cuba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cuba");
+    let archive = cuba.join("covid19cuba.zip").display().to_string();
+    ceiba_on(
+        data_dir,
+        &["salud", "geography", "--dir", &cuba.display().to_string()],
+    )?;
+    ceiba_on(
+        data_dir,
+        &[
+            "salud",
+            "import",
+            "covid19cubadata",
+            &archive,
+            "--until",
+            until,
+        ],
+    )
+}
+
 /// Salud's dashboards on the real geography and the archive up to 30 April 2020: the nation's
 /// page draws its curves and the provinces' map, a click on a province in the map leads to its
 /// page, a click in its table to a municipality's, whose small counts are withheld.
@@ -957,23 +984,7 @@ async fn salud_dashboards(programs: Vec<PathBuf>) -> TestResult {
     let (chromium, chromedriver) = (&programs[0], &programs[1]);
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().join("datos");
-    let cuba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cuba");
-    let archive = cuba.join("covid19cuba.zip").display().to_string();
-    ceiba_on(
-        &data_dir,
-        &["salud", "geography", "--dir", &cuba.display().to_string()],
-    )?;
-    ceiba_on(
-        &data_dir,
-        &[
-            "salud",
-            "import",
-            "covid19cubadata",
-            &archive,
-            "--until",
-            "2020-04-30",
-        ],
-    )?;
+    load_salud(&data_dir, "2020-04-30")?;
     let server = ServeProcess::start(
         Path::new(env!("CARGO_BIN_EXE_ceiba")),
         &["--data-dir".to_owned(), data_dir.display().to_string()],
@@ -1186,5 +1197,167 @@ async fn encyclopedia(programs: Vec<PathBuf>) -> TestResult {
     outcome?;
     let (code, _) = server.stop().await?;
     assert_eq!(code, Some(0));
+    Ok(())
+}
+
+/// A Chrome DevTools command sent through chromedriver's own endpoint for them.
+#[derive(Debug)]
+struct DevTools {
+    command: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (hyper::http::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.command, "params": self.params});
+        (hyper::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+async fn dev_tools(
+    client: &Client,
+    command: &'static str,
+    params: serde_json::Value,
+) -> Result<(), String> {
+    client
+        .issue_cmd(DevTools { command, params })
+        .await
+        .map(drop)
+        .map_err(|error| format!("{command}: {error}"))
+}
+
+/// A 2G-like link: about 250 kbit/s each way and 300 ms of round trip.
+const SLOW_LINK_BYTES_PER_S: u64 = 250_000 / 8;
+const SLOW_LINK_LATENCY_MS: u64 = 300;
+/// What a page may transfer: PRODUCT.md's goal for every page, people pay per megabyte.
+const PAGE_BYTES_BUDGET: u64 = 30_000;
+
+/// What one visit cost, as the browser's own timing saw it.
+#[derive(Debug, serde::Deserialize)]
+struct Visit {
+    /// Milliseconds from the start of navigation until the document was parsed and its
+    /// deferred scripts ran: when a person can read and use the page.
+    usable_ms: f64,
+    load_ms: f64,
+    /// Bytes on the wire: headers and (compressed) bodies of the page and every resource.
+    transferred_bytes: u64,
+    resources: u64,
+}
+
+const VISIT_SCRIPT: &str = r"
+const page = performance.getEntriesByType('navigation')[0];
+const resources = performance.getEntriesByType('resource');
+return {
+  usable_ms: page.domContentLoadedEventEnd,
+  load_ms: page.loadEventEnd,
+  transferred_bytes: resources.reduce((sum, r) => sum + r.transferSize, page.transferSize),
+  resources: resources.length,
+};";
+
+/// Home, wallet, an article and the national dashboard over an emulated 2G link with the cache
+/// off (every visit is a first visit): each shows its content and stays within the byte budget;
+/// the time to usable content is printed (figures, not assertions).
+async fn slow_link(programs: Vec<PathBuf>) -> TestResult {
+    let (chromium, chromedriver) = (&programs[0], &programs[1]);
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("datos");
+    ceiba_on(&data_dir, &["demo", "seed"])?;
+    load_salud(&data_dir, "2020-06-30")?;
+    let server = ServeProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_ceiba")),
+        &["--data-dir".to_owned(), data_dir.display().to_string()],
+        &[],
+    )
+    .await?;
+    let driver = Driver::start(chromedriver).await?;
+    let client = driver
+        .browser(chromium, &dir.path().join("perfil-2g"), "es-ES,es")
+        .await?;
+    let outcome = async {
+        // Signed in on a fast link first: the wallet is a page of a signed-in person.
+        client.goto(&server.url("/cuenta/entrar")).await?;
+        fill_and_send(
+            &client,
+            &[
+                ("telefono", "+53 5000 0001"),
+                ("contrasena", "ceiba-demo-2025"),
+            ],
+        )
+        .await?;
+        wait_for_path(&client, "/cuenta").await?;
+
+        dev_tools(&client, "Network.enable", serde_json::json!({})).await?;
+        dev_tools(
+            &client,
+            "Network.setCacheDisabled",
+            serde_json::json!({"cacheDisabled": true}),
+        )
+        .await?;
+        dev_tools(
+            &client,
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": false,
+                "latency": SLOW_LINK_LATENCY_MS,
+                "downloadThroughput": SLOW_LINK_BYTES_PER_S,
+                "uploadThroughput": SLOW_LINK_BYTES_PER_S,
+            }),
+        )
+        .await?;
+
+        let pages = [
+            ("inicio", "/", "#pagos h3", "Pagos"),
+            ("monedero", "/pagos", "#saldo-CUP", "CUP"),
+            (
+                "artículo",
+                "/wiki/Trinidad",
+                "#contenido",
+                "Patrimonio de la Humanidad",
+            ),
+            ("salud nacional", "/salud", "#cifra-confirmados", ""),
+        ];
+        for (name, path, css, expected) in pages {
+            client.goto(&server.url(path)).await?;
+            let shown = text_of(&client, css).await?;
+            assert!(shown.contains(expected), "{name}: «{shown}»");
+            let visit: Visit = serde_json::from_value(client.execute(VISIT_SCRIPT, vec![]).await?)?;
+            // Figures for the person reading the run (`--nocapture`), not assertions.
+            writeln!(
+                std::io::stdout(),
+                "2G ({} kbit/s, {SLOW_LINK_LATENCY_MS} ms): {name} {path}: usable in {:.0} ms, \
+                 loaded in {:.0} ms, {} bytes in {} requests",
+                SLOW_LINK_BYTES_PER_S * 8 / 1000,
+                visit.usable_ms,
+                visit.load_ms,
+                visit.transferred_bytes,
+                visit.resources + 1
+            )?;
+            // The emulation is on: no page arrives faster than a round trip.
+            assert!(
+                visit.usable_ms >= SLOW_LINK_LATENCY_MS as f64,
+                "{name}: {visit:?}: the link is not throttled"
+            );
+            assert!(
+                visit.transferred_bytes > 0 && visit.transferred_bytes <= PAGE_BYTES_BUDGET,
+                "{name} {path}: {visit:?} is over the budget of {PAGE_BYTES_BUDGET} bytes"
+            );
+        }
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    client.close().await?;
+    outcome?;
+    server.stop().await?;
     Ok(())
 }

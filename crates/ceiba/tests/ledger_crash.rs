@@ -19,6 +19,7 @@ use ceiba_ledger::{
     OperationResults, TransferFlags, TransferId,
 };
 use ceiba_store::{Db, LEDGER_WRITER_LEASE, Replica};
+use ceiba_testkit::demo::ceiba_command;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -43,16 +44,11 @@ fn binary() -> &'static Path {
 /// `ceiba ARGS…` in the test's data folder, without the test's own CEIBA_* variables (they must
 /// not reach the configuration under test).
 fn ceiba(database: &TestDatabase, args: &[&str]) -> Command {
-    let mut command = Command::new(binary());
+    let mut command = ceiba_command(binary());
     command
         .current_dir(database.data_dir())
         .args(args)
         .args(database.cli_args());
-    for (name, _) in std::env::vars() {
-        if name.starts_with("CEIBA_") {
-            command.env_remove(name);
-        }
-    }
     command
 }
 

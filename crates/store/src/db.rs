@@ -240,7 +240,24 @@ impl Db {
         StoreError,
     > {
         let turn = self.write_turn().await;
-        let transaction = self.write_pool.begin().await?;
+        // SQLite: take the write lock at BEGIN. A deferred transaction that reads first and
+        // writes after another connection committed (a session touched, another process) fails
+        // at once with SQLITE_BUSY, whatever the busy timeout; the crash drill met it on edits.
+        let transaction = match self.engine {
+            Engine::Sqlite => match self.write_pool.begin_with("BEGIN IMMEDIATE").await {
+                Err(sqlx::Error::InvalidSavePointStatement) => {
+                    // A COMMIT refused for a full or read-only disk ends the transaction inside
+                    // SQLite, but sqlx still counts it open (its ROLLBACK then fails), so that
+                    // connection could never begin again and every write would fail until a
+                    // restart (the disk-fault drill met it). Close it; the pool opens a fresh one.
+                    tracing::warn!("closing a write connection left inside a failed transaction");
+                    self.write_pool.acquire().await?.close().await?;
+                    self.write_pool.begin_with("BEGIN IMMEDIATE").await?
+                }
+                begun => begun?,
+            },
+            Engine::Postgres => self.write_pool.begin().await?,
+        };
         Ok((turn, transaction))
     }
 
@@ -339,6 +356,19 @@ impl Db {
         self.write_pool.close().await;
         self.pool.close().await;
     }
+}
+
+/// The newest migration this binary carries for `engine`.
+pub fn latest_migration_version(engine: Engine) -> i64 {
+    let migrator = match engine {
+        Engine::Sqlite => &SQLITE_MIGRATIONS,
+        Engine::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// One advisory lock per schema, so test schemas (and tenants, if ever) do not wait for each

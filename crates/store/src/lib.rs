@@ -6,6 +6,7 @@
 //! `migrations/postgres`; the shared test suite proves their behaviour is the same.
 
 mod audit;
+mod backup;
 mod bank_accounts;
 mod bills;
 mod checkouts;
@@ -39,6 +40,7 @@ pub use audit::{
     AUDIT_APPEND_BATCH_MAX, AUDIT_PAGE_MAX, AuditHead, AuditRow, CheckpointRow, ConsistencyProof,
     InclusionProof,
 };
+pub use backup::{SnapshotSummary, TableRows, install_sqlite_snapshot};
 pub use bank_accounts::{
     BankAccountOperationRow, BankAccountRow, LINKED_BANK_ACCOUNTS_MAX, LinkBankAccount,
     NewBankAccount,
@@ -51,7 +53,10 @@ pub use checkouts::{
     CHECKOUT_EXPIRY_BATCH_MAX, CHECKOUTS_PAGE_MAX, CancelRefusal, CheckoutFilter, CheckoutRow,
     CheckoutStatus, NewCheckout, PAYMENT_LINKS_MAX, PaymentLinkRow,
 };
-pub use db::{Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings};
+pub use db::{
+    Db, Durability, EMBEDDED_DATABASE_FILE, Engine, MigrationReport, PoolSettings,
+    latest_migration_version,
+};
 pub use error::{ErrorKind, StoreError};
 pub use identity::{
     CONFIRMATION_ATTEMPTS_MAX, Confirmation, NewUser, Registration, SMS_BATCH_MAX, SecondFactorRow,

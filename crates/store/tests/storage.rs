@@ -7,6 +7,10 @@ use ceiba_testkit::{Suite, TestDatabase, TestResult};
 fn main() {
     let mut suite = Suite::new();
     suite.each_engine("migrations_apply_once", migrations_apply_once);
+    suite.each_engine(
+        "a_migrated_database_holds_no_data_until_someone_writes",
+        a_migrated_database_holds_no_data_until_someone_writes,
+    );
     suite.each_engine("first_migrations_race_safely", first_migrations_race_safely);
     suite.each_engine("commits_are_durable", commits_are_durable);
     suite.each_engine(
@@ -326,5 +330,21 @@ async fn lease_contest_elects_one(database: TestDatabase) -> TestResult {
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     let holder = db.lease_holder(LeaseName::MAINTENANCE, NOW_MS).await?;
     assert_eq!(holder.as_ref(), winners.first());
+    Ok(())
+}
+
+/// What `ceiba restore` relies on to refuse replacing a database with data of its own: the rows
+/// the migrations create (counters, the billers known from the start) are not data, an account
+/// is.
+async fn a_migrated_database_holds_no_data_until_someone_writes(
+    database: TestDatabase,
+) -> TestResult {
+    let db = &database.db;
+    assert!(
+        !db.holds_data().await?,
+        "a migrated database holds nothing yet"
+    );
+    ceiba_store::testing::active_citizen(db, "+53 5311 0001").await?;
+    assert!(db.holds_data().await?, "an account is data");
     Ok(())
 }

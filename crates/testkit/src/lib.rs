@@ -8,6 +8,7 @@
 //! so a fresh machine still passes. Under `CEIBA_TEST_REQUIRE_ALL=1` it fails instead. A
 //! PostgreSQL that is configured but unreachable always fails, with the reason.
 
+pub mod demo;
 pub mod http;
 pub mod process;
 
@@ -161,6 +162,31 @@ impl Suite {
         F: Fn(TestDatabase) -> Fut + Clone + Send + 'static,
         Fut: Future<Output = TestResult> + Send + 'static,
     {
+        self.each_engine_with(name, 1, move |mut databases| {
+            let database = databases.pop().expect("one database");
+            test(database)
+        });
+    }
+
+    /// Like [`Suite::each_engine`], with two fresh databases of the same engine (a copy is
+    /// taken from the first and put into the second, say).
+    pub fn each_engine_pair<F, Fut>(&mut self, name: &str, test: F)
+    where
+        F: Fn(TestDatabase, TestDatabase) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = TestResult> + Send + 'static,
+    {
+        self.each_engine_with(name, 2, move |mut databases| {
+            let second = databases.pop().expect("two databases");
+            let first = databases.pop().expect("two databases");
+            test(first, second)
+        });
+    }
+
+    fn each_engine_with<F, Fut>(&mut self, name: &str, count: usize, test: F)
+    where
+        F: Fn(Vec<TestDatabase>) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = TestResult> + Send + 'static,
+    {
         for engine in [Engine::Sqlite, Engine::Postgres] {
             let test = test.clone();
             let trial_name = format!("{name}::{}", engine_suffix(engine));
@@ -184,17 +210,23 @@ impl Suite {
                     }
                 }
                 block_on(async move {
-                    let (database, schema) = TestDatabase::open(engine).await?;
+                    let mut databases = Vec::with_capacity(count);
+                    let mut schemas = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        let (database, schema) = TestDatabase::open(engine).await?;
+                        databases.push(database);
+                        schemas.extend(schema);
+                    }
                     // On a task of its own, so a failed assertion (a panic) still reaches the
                     // clean-up below instead of leaving the schema behind.
-                    let outcome = match tokio::spawn(test(database)).await {
+                    let outcome = match tokio::spawn(test(databases)).await {
                         Ok(outcome) => outcome,
                         Err(error) => Err(panic_message(error).into()),
                     };
-                    if let Some(schema) = schema
-                        && let Err(error) = schema.drop_schema().await
-                    {
-                        eprintln!("aviso: no se pudo borrar el esquema de prueba: {error}");
+                    for schema in schemas {
+                        if let Err(error) = schema.drop_schema().await {
+                            eprintln!("aviso: no se pudo borrar el esquema de prueba: {error}");
+                        }
                     }
                     outcome.map_err(|error| error.to_string())
                 })

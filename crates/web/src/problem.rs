@@ -30,6 +30,7 @@ pub enum ErrorCode {
     TooManyAttempts,
     RateLimited,
     DatabaseUnavailable,
+    StorageUnavailable,
     LedgerBatchEmpty,
     LedgerBatchTooLarge,
     LedgerHistoryNotEnabled,
@@ -244,6 +245,15 @@ pub const ERROR_TABLE: &[ErrorEntry] = &[
         StatusCode::SERVICE_UNAVAILABLE,
         "La base de datos no está disponible; inténtelo de nuevo en unos minutos.",
         "The database is unavailable; try again in a few minutes.",
+    ),
+    entry(
+        ErrorCode::StorageUnavailable,
+        "storage_unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "El servidor no puede guardar datos ahora (disco lleno o de solo lectura); no se aplicó \
+         nada. Inténtelo de nuevo más tarde.",
+        "The server cannot store data right now (disk full or read-only); nothing was applied. \
+         Try again later.",
     ),
     entry(
         ErrorCode::LedgerBatchEmpty,
@@ -707,6 +717,10 @@ pub fn store_error(error: &ceiba_store::StoreError) -> ApiError {
         ErrorKind::NotFound => ApiError::with_detail(ErrorCode::NotFound, error.to_string()),
         ErrorKind::Unavailable => {
             ApiError::with_detail(ErrorCode::DatabaseUnavailable, error.to_string())
+        }
+        ErrorKind::StorageFault => {
+            tracing::error!(%error, "the storage refuses to write");
+            ApiError::new(ErrorCode::StorageUnavailable)
         }
         _ => {
             tracing::error!(%error, "storage failed");
