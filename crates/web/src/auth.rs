@@ -75,10 +75,26 @@ impl Authenticated {
         self.user.roles.contains(&role)
     }
 
+    /// Whether the person may act in `role` now: they hold it, and this session proved a
+    /// second factor if the role demands one (the rule [`Authorized`] enforces, for handlers
+    /// that decide among several roles themselves).
+    pub fn acts_as(&self, role: Role) -> bool {
+        self.has_role(role) && (self.second_factor || !role.requires_second_factor())
+    }
+
     /// The token this session's forms carry in `_csrf`.
     pub fn csrf_token(&self) -> &CsrfToken {
         &self.csrf
     }
+}
+
+/// The refusal of a role that acts only from a session that proved a second factor.
+pub(crate) fn second_factor_refusal() -> ApiError {
+    ApiError::with_detail(
+        ErrorCode::Forbidden,
+        "este rol exige iniciar sesión con segundo factor: configúrelo en \
+         /api/v1/me/second-factor y vuelva a iniciar sesión",
+    )
 }
 
 fn unauthenticated(detail: &str) -> ApiError {
@@ -310,12 +326,8 @@ impl<R: RoleMarker> Authorized<R> {
         }
         // Roles that reach money or health records act only from a session that proved a
         // second factor; the role alone is not enough.
-        if R::ROLE.requires_second_factor() && !who.second_factor {
-            return Err(ApiError::with_detail(
-                ErrorCode::Forbidden,
-                "este rol exige iniciar sesión con segundo factor: configúrelo en \
-                 /api/v1/me/second-factor y vuelva a iniciar sesión",
-            ));
+        if !who.acts_as(R::ROLE) {
+            return Err(second_factor_refusal());
         }
         Ok(Authorized {
             who,

@@ -42,13 +42,18 @@ pub enum CaseScope {
 
 /// What the person may read of case-level data; refused outright without a health role.
 pub async fn case_scope(state: &AppState, who: &Authenticated) -> Result<CaseScope, ApiError> {
-    if who.has_role(Role::Epidemiologist) {
+    if who.acts_as(Role::Epidemiologist) {
         return Ok(CaseScope::Everywhere);
     }
-    if who.has_role(Role::HealthWorker) {
+    if who.acts_as(Role::HealthWorker) {
         return Ok(CaseScope::Provinces(
             state.db.salud_staff_provinces(&who.user.id).await?,
         ));
+    }
+    // Case records are health records: a health role signed in with the password alone is
+    // refused like Authorized refuses it (the access-matrix drill found this path let it in).
+    if who.has_role(Role::Epidemiologist) || who.has_role(Role::HealthWorker) {
+        return Err(crate::auth::second_factor_refusal());
     }
     Err(ApiError::with_detail(
         ErrorCode::Forbidden,

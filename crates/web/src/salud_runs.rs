@@ -180,8 +180,10 @@ fn view(row: ModelRunRow, now_ms: i64, with_result: bool) -> RunView {
 }
 
 fn epidemiologist(who: &Authenticated) -> Result<(), ApiError> {
-    if who.has_role(Role::Epidemiologist) {
+    if who.acts_as(Role::Epidemiologist) {
         Ok(())
+    } else if who.has_role(Role::Epidemiologist) {
+        Err(crate::auth::second_factor_refusal())
     } else {
         Err(ApiError::with_detail(
             ErrorCode::Forbidden,

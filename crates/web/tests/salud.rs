@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 
 mod support;
 use support::{
-    Browser, TestServer, active_user, assert_problem, second_factor_token, sign_in_by_form,
-    signed_in_user, unescape_html,
+    Browser, PASSWORD, TestServer, active_user, assert_problem, enrol_second_factor,
+    second_factor_token, sign_in, sign_in_by_form_with_code, signed_in_user,
+    signed_in_with_second_factor, token_of, unescape_html,
 };
 
 fn main() {
@@ -151,7 +152,7 @@ async fn an_outbreak_is_signalled_once_and_sent_to_its_provinces_epidemiologists
     let mut server = TestServer::start(&db).await?;
     let today = today_of(&server);
     constructed_country(&db, today).await?;
-    let (havana, _) = signed_in_user(
+    let (havana, _) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352100001",
@@ -159,7 +160,7 @@ async fn an_outbreak_is_signalled_once_and_sent_to_its_provinces_epidemiologists
         &[Role::Epidemiologist],
     )
     .await?;
-    let (east, _) = signed_in_user(
+    let (east, _) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352100002",
@@ -258,7 +259,7 @@ async fn an_outbreak_is_signalled_once_and_sent_to_its_provinces_epidemiologists
         !page.contains("supera"),
         "its numbers are not shown to the public"
     );
-    let (_, token) = signed_in_user(
+    let (_, token) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352100003",
@@ -285,7 +286,7 @@ async fn case_records_are_for_health_roles_within_their_provinces_and_every_read
     let mut server = TestServer::start(&db).await?;
     constructed_country(&db, today_of(&server)).await?;
     let admin = second_factor_token(&server, &db, "+5352200001", &[Role::Administrator]).await?;
-    let (worker_id, worker) = signed_in_user(
+    let (worker_id, worker) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352200002",
@@ -294,8 +295,10 @@ async fn case_records_are_for_health_roles_within_their_provinces_and_every_read
     )
     .await?;
     let (_, epidemiologist) =
-        signed_in_user(&server, &db, "+5352200003", "Epi", &[Role::Epidemiologist]).await?;
-    let (_, citizen) = signed_in_user(&server, &db, "+5352200004", "Vecino", &[]).await?;
+        signed_in_with_second_factor(&server, &db, "+5352200003", "Epi", &[Role::Epidemiologist])
+            .await?;
+    let (_, citizen) =
+        signed_in_with_second_factor(&server, &db, "+5352200004", "Vecino", &[]).await?;
 
     // Nobody outside health reads cases; the public not even the list.
     let anonymous = server.get("/api/v1/salud/cases").await?;
@@ -304,6 +307,22 @@ async fn case_records_are_for_health_roles_within_their_provinces_and_every_read
     assert_eq!(status, 403, "{body}");
     let (status, body) = get_json(&server, "/api/v1/salud/cases/p-0-0", &citizen).await?;
     assert_eq!(status, 403, "{body}");
+    // Health roles act only from a session that proved a second factor: with the password
+    // alone, case records stay closed (they were open before the access-matrix drill).
+    for (phone, role) in [
+        ("+5352200005", Role::HealthWorker),
+        ("+5352200006", Role::Epidemiologist),
+    ] {
+        let (_, password_only) = signed_in_user(&server, &db, phone, "Sin factor", &[role]).await?;
+        let (status, body) = get_json(&server, "/api/v1/salud/cases", &password_only).await?;
+        assert_eq!(status, 403, "{role:?}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("segundo factor")),
+            "{role:?}: {body}"
+        );
+    }
 
     // A health worker with no province reads none.
     let (status, body) = get_json(&server, "/api/v1/salud/cases", &worker).await?;
@@ -604,7 +623,7 @@ async fn a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes(
     let mut server = TestServer::start(&db).await?;
     let today = today_of(&server);
     constructed_country(&db, today).await?;
-    let (worker_id, worker) = signed_in_user(
+    let (worker_id, worker) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352300001",
@@ -616,7 +635,8 @@ async fn a_line_list_creates_and_updates_refuses_bad_rows_whole_and_resumes(
         db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
             .await?
     );
-    let (_, citizen) = signed_in_user(&server, &db, "+5352300002", "Vecino", &[]).await?;
+    let (_, citizen) =
+        signed_in_with_second_factor(&server, &db, "+5352300002", "Vecino", &[]).await?;
     let day = |back: i64| today.plus_days(-back).to_string();
     let future = today.plus_days(2).to_string();
 
@@ -827,7 +847,7 @@ async fn persons_are_found_again_and_duplicates_merged_with_their_history(
     let db = database.db.clone();
     let mut server = TestServer::start(&db).await?;
     constructed_country(&db, today_of(&server)).await?;
-    let (worker_id, worker) = signed_in_user(
+    let (worker_id, worker) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352400001",
@@ -839,7 +859,7 @@ async fn persons_are_found_again_and_duplicates_merged_with_their_history(
         db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
             .await?
     );
-    let (east_id, east) = signed_in_user(
+    let (east_id, east) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352400002",
@@ -851,7 +871,8 @@ async fn persons_are_found_again_and_duplicates_merged_with_their_history(
         db.set_salud_staff_provinces(&east_id, &["24".to_owned()])
             .await?
     );
-    let (_, citizen) = signed_in_user(&server, &db, "+5352400003", "Vecino", &[]).await?;
+    let (_, citizen) =
+        signed_in_with_second_factor(&server, &db, "+5352400003", "Vecino", &[]).await?;
 
     // A new person; the same again by national id, then by names and date of birth.
     let (status, first) = post_person(
@@ -1043,7 +1064,7 @@ async fn lab_tests_and_contacts_are_followed_to_the_end_of_quarantine(
     let mut server = TestServer::start(&db).await?;
     let today = today_of(&server);
     constructed_country(&db, today).await?;
-    let (worker_id, worker) = signed_in_user(
+    let (worker_id, worker) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352500001",
@@ -1055,7 +1076,7 @@ async fn lab_tests_and_contacts_are_followed_to_the_end_of_quarantine(
         db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
             .await?
     );
-    let (east_id, east) = signed_in_user(
+    let (east_id, east) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352500002",
@@ -1288,7 +1309,7 @@ async fn centres_report_their_beds_and_events_link_their_cases(
         &[],
     )
     .await?;
-    let (worker_id, worker) = signed_in_user(
+    let (worker_id, worker) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352600001",
@@ -1300,7 +1321,7 @@ async fn centres_report_their_beds_and_events_link_their_cases(
         db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
             .await?
     );
-    let (east_id, east) = signed_in_user(
+    let (east_id, east) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352600002",
@@ -1424,8 +1445,17 @@ async fn the_line_listing_form_saves_a_case_once_and_says_why_it_refuses_one(
         db.set_salud_staff_provinces(&worker_id, &["23".to_owned()])
             .await?
     );
+    // The health worker's authenticator app, enrolled over the API; the form takes its code.
+    let (first, _) = token_of(&sign_in(&server, "+5352700001", PASSWORD, None).await?).await?;
+    let secret = enrol_second_factor(&server, &first).await?;
+    server.clock.advance(std::time::Duration::from_secs(30));
     let mut browser = Browser::new(&server);
-    sign_in_by_form(&mut browser, "+5352700001").await?;
+    sign_in_by_form_with_code(
+        &mut browser,
+        "+5352700001",
+        &secret.code_at(server.clock.now_s()),
+    )
+    .await?;
     let yesterday = today.plus_days(-1).to_string();
     let fields = |age: &'static str| {
         vec![
@@ -1542,8 +1572,9 @@ async fn models_give_rt_a_forecast_and_runs_of_scenarios_and_agents_as_jobs(
     assert!(page.contains("<td>Publicado</td>"), "{page}");
 
     // Runs are for epidemiologists.
-    let (_, citizen) = signed_in_user(&server, &db, "+5352700001", "Ana", &[Role::Citizen]).await?;
-    let (_, epidemiologist) = signed_in_user(
+    let (_, citizen) =
+        signed_in_with_second_factor(&server, &db, "+5352700001", "Ana", &[Role::Citizen]).await?;
+    let (_, epidemiologist) = signed_in_with_second_factor(
         &server,
         &db,
         "+5352700002",

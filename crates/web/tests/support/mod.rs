@@ -276,6 +276,26 @@ pub async fn signed_in_user(
     Ok((id, token_of(&response).await?.0))
 }
 
+/// Like [`signed_in_user`], from a session that proved a second factor (an authenticator app
+/// enrolled first), as the roles that reach money or health records demand.
+pub async fn signed_in_with_second_factor(
+    server: &TestServer,
+    db: &Db,
+    phone: &str,
+    display_name: &str,
+    roles: &[Role],
+) -> Result<(String, String), String> {
+    let (id, first) = signed_in_user(server, db, phone, display_name, roles).await?;
+    let secret = enrol_second_factor(server, &first).await?;
+    // The enrolment used this step's code; a code is good once.
+    server.clock.advance(Duration::from_secs(30));
+    let response = sign_in_with_code(server, phone, &secret.code_at(server.clock.now_s())).await?;
+    if response.status != 201 {
+        return Err(response.text());
+    }
+    Ok((id, token_of(&response).await?.0))
+}
+
 /// The token and the session id of a sign-in's answer.
 pub async fn token_of(response: &Response) -> Result<(String, String), String> {
     let session = response.json()?;
@@ -658,6 +678,25 @@ pub fn error_of(page: &str) -> Option<&str> {
 pub fn assert_redirect(response: &Response, location: &str) {
     assert_eq!(response.status, 303, "{}", response.text());
     assert_eq!(response.header("location"), Some(location), "{response:?}");
+}
+
+/// Signs in through the form with a second-factor code; returns the response to the form.
+pub async fn sign_in_by_form_with_code(
+    browser: &mut Browser<'_>,
+    phone: &str,
+    code: &str,
+) -> Result<Response, String> {
+    browser
+        .fill(
+            "/cuenta/entrar",
+            "/cuenta/entrar",
+            &[
+                ("telefono", phone),
+                ("contrasena", PASSWORD),
+                ("segundo_factor", code),
+            ],
+        )
+        .await
 }
 
 /// Signs in through the form; returns the response to the form.
