@@ -10,17 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ceiba_identity::{Argon2Config, CredentialHasher, PhoneNumber, Role, SessionToken};
-use ceiba_store::{
-    DatabaseUrl, Db, LeaseHolder, LedgerEngine, NewUser, PoolSettings, SessionRow, UserStatus,
-};
+use ceiba_identity::{Argon2Config, CredentialHasher, PhoneNumber, Role};
+use ceiba_store::{DatabaseUrl, Db, LeaseHolder, LedgerEngine, PoolSettings};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use rand::{Rng, SeedableRng};
 
 use crate::bench::percentile;
 use crate::print_line;
-use crate::serve::now_ms;
 
 /// What `ceiba bench payments` was asked to do.
 #[derive(Debug, Clone)]
@@ -72,36 +69,16 @@ pub(crate) async fn person(
     roles: &[Role],
     hash: &ceiba_identity::PhcString,
 ) -> anyhow::Result<String> {
-    let id = format!("bench-{n}");
-    let phone = phone(n)?;
-    db.register_user(
-        &NewUser {
-            id: &id,
-            phone: &phone,
-            display_name: &format!("Persona {n}"),
-            password_hash: hash,
-            status: UserStatus::Active,
-            roles,
-        },
-        None,
-        None,
-        now_ms(),
+    let name = format!("Persona {n}");
+    crate::drill_load::person_with_session(
+        db,
+        &format!("bench-{n}"),
+        &phone(n)?,
+        &name,
+        hash,
+        roles,
     )
-    .await?;
-    let token = SessionToken::generate(&mut rand::rng());
-    let now_s = u64::try_from(now_ms() / 1_000).unwrap_or(0);
-    db.create_session(&SessionRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        token_hash: token.hash(),
-        user_id: id,
-        created_at_s: now_s,
-        last_seen_at_s: now_s,
-        revoked_at_s: None,
-        client: "api".to_owned(),
-        second_factor_at_s: Some(now_s),
-    })
-    .await?;
-    Ok(token.expose().to_owned())
+    .await
 }
 
 pub(crate) async fn post(

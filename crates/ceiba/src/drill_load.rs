@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ceiba_identity::{Argon2Config, CredentialHasher, Password, PhoneNumber, Role, SessionToken};
+use ceiba_identity::{
+    Argon2Config, CredentialHasher, Password, PhcString, PhoneNumber, Role, SessionToken,
+};
 use ceiba_store::{Db, NewUser, SessionRow, UserStatus};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -125,6 +127,47 @@ fn now_ms() -> i64 {
     .unwrap_or(i64::MAX)
 }
 
+/// Creates an active person with an open session straight in storage (sign-in and Argon2 are
+/// not what a load measures); the session has proved a second factor, which operators' roles
+/// demand. The bearer token.
+pub async fn person_with_session(
+    db: &Db,
+    id: &str,
+    phone: &PhoneNumber,
+    display_name: &str,
+    hash: &PhcString,
+    roles: &[Role],
+) -> anyhow::Result<String> {
+    db.register_user(
+        &NewUser {
+            id,
+            phone,
+            display_name,
+            password_hash: hash,
+            status: UserStatus::Active,
+            roles,
+        },
+        None,
+        None,
+        now_ms(),
+    )
+    .await?;
+    let token = SessionToken::generate(&mut rand::rng());
+    let now_s = u64::try_from(now_ms() / 1_000).unwrap_or(0);
+    db.create_session(&SessionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        token_hash: token.hash(),
+        user_id: id.to_owned(),
+        created_at_s: now_s,
+        last_seen_at_s: now_s,
+        revoked_at_s: None,
+        client: "api".to_owned(),
+        second_factor_at_s: Some(now_s),
+    })
+    .await?;
+    Ok(token.expose().to_owned())
+}
+
 /// Creates the people (citizens who may also edit pages without a rate limit, as reviewers),
 /// the operators and their sessions directly in storage; sign-in and Argon2 are not what the
 /// load measures. `people` at least 2.
@@ -139,38 +182,12 @@ pub async fn prepare_storage(db: &Db, people: u32) -> anyhow::Result<Cast> {
     let account = async |n: u32, roles: &[Role]| -> anyhow::Result<Person> {
         let id = format!("simulacro-{run}-{n}");
         let phone = PhoneNumber::parse(&format!("+535{:07}", 2_000_000 + n))?;
-        db.register_user(
-            &NewUser {
-                id: &id,
-                phone: &phone,
-                display_name: &format!("Persona {n} del simulacro"),
-                password_hash: &hash,
-                status: UserStatus::Active,
-                roles,
-            },
-            None,
-            None,
-            now_ms(),
-        )
-        .await?;
-        let token = SessionToken::generate(&mut rand::rng());
-        let now_s = u64::try_from(now_ms() / 1_000).unwrap_or(0);
-        db.create_session(&SessionRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            token_hash: token.hash(),
-            user_id: id.clone(),
-            created_at_s: now_s,
-            last_seen_at_s: now_s,
-            revoked_at_s: None,
-            client: "api".to_owned(),
-            // The operators' roles demand a second factor; the sessions have proved one.
-            second_factor_at_s: Some(now_s),
-        })
-        .await?;
+        let name = format!("Persona {n} del simulacro");
+        let token = person_with_session(db, &id, &phone, &name, &hash, roles).await?;
         Ok(Person {
             id,
             phone: phone.as_e164().to_owned(),
-            token: token.expose().to_owned(),
+            token,
         })
     };
     let mut cast = Cast {
