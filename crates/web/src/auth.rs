@@ -288,6 +288,13 @@ impl RoleMarker for Biller {
     const ROLE: Role = Role::Biller;
 }
 
+/// The epidemiologist role: reads every province's cases and runs the models.
+#[derive(Debug)]
+pub struct Epidemiologist;
+impl RoleMarker for Epidemiologist {
+    const ROLE: Role = Role::Epidemiologist;
+}
+
 /// The auditor role.
 #[derive(Debug)]
 pub struct Auditor;

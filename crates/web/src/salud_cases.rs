@@ -12,7 +12,8 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ceiba_audit::{AuditEvent, EventKind};
@@ -59,6 +60,28 @@ pub async fn case_scope(state: &AppState, who: &Authenticated) -> Result<CaseSco
         ErrorCode::Forbidden,
         "los datos de casos son solo para el personal de salud",
     ))
+}
+
+/// A health worker or an epidemiologist acting as one (with a second factor), and the provinces
+/// whose cases they may read. As an extractor it refuses anyone else before the request's body
+/// is read, so a wrong caller learns nothing about what a good body looks like.
+#[derive(Debug)]
+pub struct HealthStaff {
+    pub who: Authenticated,
+    pub scope: CaseScope,
+}
+
+impl FromRequestParts<AppState> for HealthStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<HealthStaff, ApiError> {
+        let who = Authenticated::from_request_parts(parts, state).await?;
+        let scope = case_scope(state, &who).await?;
+        Ok(HealthStaff { who, scope })
+    }
 }
 
 impl CaseScope {
@@ -242,11 +265,11 @@ fn filter_of(query: &CaseQuery, scope: &CaseScope) -> Result<CaseFilter, ApiErro
 async fn read_cases(
     state: &AppState,
     who: &Authenticated,
+    scope: &CaseScope,
     query: &CaseQuery,
     shown: u64,
 ) -> Result<(Vec<CaseRecord>, bool), ApiError> {
-    let scope = case_scope(state, who).await?;
-    let filter = filter_of(query, &scope)?;
+    let filter = filter_of(query, scope)?;
     let mut cases = state
         .db
         .salud_cases(&filter, shown + 1, query.offset.map_or(0, u64::from))
@@ -273,7 +296,7 @@ pub struct CaseList {
     ))]
 pub async fn list_cases(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     query: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CaseList>, ApiError> {
     let Query(query) = query.map_err(|rejection| bad(rejection.body_text()))?;
@@ -281,7 +304,7 @@ pub async fn list_cases(
         .limit
         .map_or(CASES_PER_PAGE, u64::from)
         .min(CASES_PAGE_MAX);
-    let (cases, _) = read_cases(&state, &who, &query, limit).await?;
+    let (cases, _) = read_cases(&state, &who, &scope, &query, limit).await?;
     Ok(Json(CaseList {
         cases: cases.into_iter().map(CaseView::from).collect(),
     }))
@@ -298,10 +321,9 @@ pub async fn list_cases(
     ))]
 pub async fn get_case(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let case = state
         .db
         .salud_case(&id)
@@ -469,7 +491,8 @@ pub async fn cases_page(
         CaseScope::Provinces(provinces) => format!("provincias {}", provinces.join(", ")),
     };
     let offset = query.offset.map_or(0, u64::from);
-    let (cases, more, error) = match read_cases(&state, &who, &query, CASES_PER_PAGE).await {
+    let (cases, more, error) = match read_cases(&state, &who, &scope, &query, CASES_PER_PAGE).await
+    {
         Ok((cases, more)) => (cases, more, None),
         Err(error) if error.code == ErrorCode::ValidationFailed => (
             Vec::new(),

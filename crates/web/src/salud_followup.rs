@@ -33,7 +33,7 @@ use crate::auth::Authenticated;
 use crate::json::ApiJson;
 use crate::pages::{Frame, page_lang};
 use crate::problem::{ApiError, ErrorCode, Problem};
-use crate::salud_cases::{CaseScope, case_scope};
+use crate::salud_cases::{CaseScope, HealthStaff, case_scope};
 
 pub const CONTACTS_PAGE_PATH: &str = "/salud/contactos";
 /// Longest laboratory name or note kept.
@@ -136,11 +136,10 @@ impl From<LabTestRow> for LabTestView {
     ))]
 pub async fn add_lab_test(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewLabTest>,
 ) -> Result<(StatusCode, Json<LabTestView>), ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let kind = TestKind::parse(&body.kind)
         .ok_or_else(|| invalid(format!("kind: uno de {}", TestKind::names())))?;
     let result = TestResult::parse(&body.result)
@@ -188,10 +187,9 @@ pub struct LabTests {
     ))]
 pub async fn lab_tests(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
 ) -> Result<Json<LabTests>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let case = readable_case(&state, &who, &scope, &id).await?;
     let tests = state.db.salud_lab_tests(&case.id).await?;
     Ok(Json(LabTests {
@@ -253,11 +251,10 @@ impl From<ContactRow> for ContactView {
     ))]
 pub async fn add_contact(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewContact>,
 ) -> Result<(StatusCode, Json<ContactView>), ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let last = day(&body.last_contact_on, "last_contact_on")?;
     let first = body
         .first_contact_on
@@ -317,10 +314,9 @@ pub struct Contacts {
     ))]
 pub async fn case_contacts(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
 ) -> Result<Json<Contacts>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let case = readable_case(&state, &who, &scope, &id).await?;
     let contacts = state
         .db
@@ -354,11 +350,10 @@ pub struct ContactUpdate {
     ))]
 pub async fn update_contact(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ContactUpdate>,
 ) -> Result<Json<ContactView>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let not_found =
         || ApiError::with_detail(ErrorCode::NotFound, "no hay ningún contacto con ese id");
     let contact = state

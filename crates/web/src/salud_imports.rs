@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::problem::{ApiError, ErrorCode, Problem};
-use crate::salud_cases::{CaseScope, case_scope};
+use crate::salud_cases::{CaseScope, HealthStaff};
 
 pub const IMPORTS_PATH: &str = "/api/v1/salud/imports";
 /// The largest line list taken (100,000 rows fit).
@@ -169,11 +169,10 @@ async fn checked_list(
         (status = 422, description = "Archivo ilegible: vacío, sin las columnas, JSON mal formado", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import(
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Json<ImportReport>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let media = request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -26,7 +26,7 @@ use crate::AppState;
 use crate::auth::Authenticated;
 use crate::json::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
-use crate::salud_cases::{CaseScope, case_scope};
+use crate::salud_cases::{CaseScope, HealthStaff};
 
 /// Longest name kept, in characters.
 const NAME_CHARS_MAX: usize = 100;
@@ -113,10 +113,9 @@ fn name(text: &str, field: &str) -> Result<String, ApiError> {
     ))]
 pub async fn record_person(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     ApiJson(body): ApiJson<NewPerson>,
 ) -> Result<(StatusCode, Json<PersonFound>), ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let now_ms = state.clock.now_ms();
     let given_names = name(&body.given_names, "given_names")?;
     let surnames = name(&body.surnames, "surnames")?;
@@ -308,10 +307,9 @@ pub struct PersonDetail {
     ))]
 pub async fn get_person(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
 ) -> Result<Json<PersonDetail>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let row = readable(&state, &scope, &id).await?;
     audit_person(&state, &who, &row.id, EventKind::PersonRead).await?;
     let case_ids = state.db.salud_person_cases(&row.id).await?;
@@ -350,9 +348,8 @@ pub struct DuplicateGroups {
     ))]
 pub async fn duplicates(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
 ) -> Result<Json<DuplicateGroups>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let provinces = match &scope {
         CaseScope::Everywhere => None,
         CaseScope::Provinces(provinces) => Some(provinces.as_slice()),
@@ -399,11 +396,10 @@ pub struct MergeRequest {
     ))]
 pub async fn merge(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MergeRequest>,
 ) -> Result<Json<PersonDetail>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     readable(&state, &scope, &id).await?;
     readable(&state, &scope, &body.duplicate_id).await?;
     let merge_id = uuid::Uuid::new_v4().to_string();
@@ -439,5 +435,5 @@ pub async fn merge(
             .detail("merged", &body.duplicate_id),
     )
     .await;
-    get_person(State(state), who, Path(id)).await
+    get_person(State(state), HealthStaff { who, scope }, Path(id)).await
 }

@@ -16,10 +16,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::Authenticated;
 use crate::json::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
-use crate::salud_cases::case_scope;
+use crate::salud_cases::HealthStaff;
 
 /// The schema of [`CentresView`].
 pub const CENTRES_SCHEMA: &str = "ceiba-salud-centros/1";
@@ -118,11 +117,10 @@ pub struct CentreReport {
     ))]
 pub async fn report_centre(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { scope, .. }: HealthStaff,
     Path((kind, id)): Path<(String, String)>,
     ApiJson(report): ApiJson<CentreReport>,
 ) -> Result<Json<CentreView>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     if report.capacity > BEDS_MAX {
         return Err(invalid(format!("capacity: a lo sumo {BEDS_MAX}")));
     }
@@ -206,10 +204,9 @@ fn event_view(row: EventRow, case_ids: Vec<String>) -> EventView {
     ))]
 pub async fn open_event(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { scope, .. }: HealthStaff,
     ApiJson(body): ApiJson<NewEvent>,
 ) -> Result<(StatusCode, Json<EventView>), ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let place = body.place.trim().to_owned();
     if place.is_empty() || place.chars().count() > 200 {
         return Err(invalid("place: de 1 a 200 caracteres"));
@@ -284,11 +281,10 @@ pub struct EventLinks {
     ))]
 pub async fn link_cases(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { who, scope }: HealthStaff,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EventLinks>,
 ) -> Result<Json<EventView>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let event = readable_event(&state, &scope, &id).await?;
     if body.case_ids.is_empty() || body.case_ids.len() > LINKS_MAX {
         return Err(invalid(format!("case_ids: de 1 a {LINKS_MAX}")));
@@ -334,10 +330,9 @@ pub async fn link_cases(
     ))]
 pub async fn get_event(
     State(state): State<AppState>,
-    who: Authenticated,
+    HealthStaff { scope, .. }: HealthStaff,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
-    let scope = case_scope(&state, &who).await?;
     let event = readable_event(&state, &scope, &id).await?;
     let case_ids = state.db.salud_event_cases(&event.id).await?;
     Ok(Json(event_view(event, case_ids)))

@@ -20,13 +20,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ceiba_epi::abm::{AbmParams, MunicipalityPopulation, Population, simulate};
-use ceiba_identity::Role;
 use ceiba_store::ModelRunRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::Authenticated;
+use crate::auth::{Authorized, Epidemiologist};
 use crate::json::ApiJson;
 use crate::problem::{ApiError, ErrorCode, Problem};
 use crate::salud_charts::{self, Segment};
@@ -179,19 +178,6 @@ fn view(row: ModelRunRow, now_ms: i64, with_result: bool) -> RunView {
     }
 }
 
-fn epidemiologist(who: &Authenticated) -> Result<(), ApiError> {
-    if who.acts_as(Role::Epidemiologist) {
-        Ok(())
-    } else if who.has_role(Role::Epidemiologist) {
-        Err(crate::auth::second_factor_refusal())
-    } else {
-        Err(ApiError::with_detail(
-            ErrorCode::Forbidden,
-            "las corridas de modelos son para epidemiólogos",
-        ))
-    }
-}
-
 fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::with_detail(ErrorCode::ValidationFailed, detail)
 }
@@ -269,10 +255,9 @@ fn job_of(body: &NewRun, threads_max: usize) -> Result<Job, ApiError> {
     ))]
 pub async fn start(
     State(state): State<AppState>,
-    who: Authenticated,
+    Authorized { who, .. }: Authorized<Epidemiologist>,
     ApiJson(body): ApiJson<NewRun>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    epidemiologist(&who)?;
     let runner = Arc::clone(&state.model_runs);
     let job = job_of(&body, runner.threads)?;
     let parameters = match &job {
@@ -479,10 +464,9 @@ async fn run_abm(state: &AppState, id: &str, request: AbmRequest) -> Result<Stri
     ))]
 pub async fn show(
     State(state): State<AppState>,
-    who: Authenticated,
+    _: Authorized<Epidemiologist>,
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, ApiError> {
-    epidemiologist(&who)?;
     let row = state.db.model_run(&id).await?.ok_or_else(|| {
         ApiError::with_detail(ErrorCode::NotFound, "no hay ninguna corrida con ese id")
     })?;
@@ -498,9 +482,8 @@ pub async fn show(
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    who: Authenticated,
+    _: Authorized<Epidemiologist>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
-    epidemiologist(&who)?;
     let now_ms = state.clock.now_ms();
     let rows = state
         .db
@@ -525,10 +508,9 @@ pub async fn list(
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
-    who: Authenticated,
+    Authorized { who, .. }: Authorized<Epidemiologist>,
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, ApiError> {
-    epidemiologist(&who)?;
     let now_ms = state.clock.now_ms();
     if state.db.model_run(&id).await?.is_none() {
         return Err(ApiError::with_detail(
@@ -598,11 +580,10 @@ fn whole_es(value: f64) -> String {
 /// A done SEIR run's scenarios on one chart, with a table (epidemiologists only).
 pub async fn scenarios_page(
     State(state): State<AppState>,
-    who: Authenticated,
+    _: Authorized<Epidemiologist>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    epidemiologist(&who)?;
     let lang = crate::pages::page_lang(None, &headers);
     let not_found = || {
         ApiError::with_detail(

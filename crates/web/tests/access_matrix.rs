@@ -10,8 +10,11 @@
 //!   401 nor 403 (an object that is not the caller's answers 404, as one that does not exist).
 //!
 //! Objects are named by ids that exist for nobody (`1`), so a route of one's own things answers
-//! 404 whoever asks. With real objects, every route of a linked bank account (taken from the
-//! document too) answers another person 404, as if it did not exist, and its owner not.
+//! 404 whoever asks. With real objects, every route (taken from the document too) of a linked
+//! bank account, a merchant and all under it, a payout batch, a payment request and a session
+//! answers another person 404, as if it did not exist, and its owner not. (Case records are
+//! scoped by province rather than owned: `tests/salud.rs` checks that another province's case
+//! answers 404.)
 //!
 //! The table is the documentation of who may call what; README's Tests section points here.
 
@@ -26,14 +29,15 @@ use serde_json::Value;
 
 mod support;
 use support::{
-    TestServer, ledger_state, openapi_document, post_json_as, second_factor_token, signed_in_user,
+    PASSWORD, TestServer, ledger_state, openapi_document, post_json_as, second_factor_token,
+    sign_in, signed_in_user, token_of,
 };
 
 fn main() {
     let mut suite = Suite::new();
     each_engine!(suite:
         every_route_answers_each_role_as_documented,
-        a_linked_bank_account_answers_its_owner_and_nobody_else,
+        every_object_answers_its_owner_and_nobody_else,
     );
     suite.run()
 }
@@ -49,15 +53,12 @@ enum Access {
     ClientCredentials,
     /// Any signed-in person; what it reaches is the caller's own.
     SignedIn,
-    /// Only these roles, refused before the request's body is read.
+    /// Only these roles, refused before the request's body is read (a wrong caller learns
+    /// nothing of what a good body looks like).
     Roles(&'static [Role]),
-    /// Only these roles, checked by the handler once the body is read: a body the route cannot
-    /// read is refused first (422), so with this test's empty body a wrong role gets 403 or 422,
-    /// never an answer from the route.
-    RolesAfterBody(&'static [Role]),
 }
 
-use Access::{ClientCredentials, Open, Roles, RolesAfterBody, SignedIn, UssdGateway};
+use Access::{ClientCredentials, Open, Roles, SignedIn, UssdGateway};
 
 const ADMIN: &[Role] = &[Role::Administrator];
 const BANK: &[Role] = &[Role::BankOperator];
@@ -229,73 +230,33 @@ const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/salud/open/groups.csv", Open),
     ("GET", "/api/salud/open/models", Open),
     ("GET", "/api/salud/open/centres", Open),
-    ("GET", "/api/v1/salud/cases", RolesAfterBody(HEALTH)),
-    ("GET", "/api/v1/salud/cases/{id}", RolesAfterBody(HEALTH)),
-    (
-        "POST",
-        "/api/v1/salud/cases/{id}/lab-tests",
-        RolesAfterBody(HEALTH),
-    ),
-    (
-        "GET",
-        "/api/v1/salud/cases/{id}/lab-tests",
-        RolesAfterBody(HEALTH),
-    ),
-    (
-        "POST",
-        "/api/v1/salud/cases/{id}/contacts",
-        RolesAfterBody(HEALTH),
-    ),
-    (
-        "GET",
-        "/api/v1/salud/cases/{id}/contacts",
-        RolesAfterBody(HEALTH),
-    ),
-    ("PUT", "/api/v1/salud/contacts/{id}", RolesAfterBody(HEALTH)),
-    ("POST", "/api/v1/salud/imports", RolesAfterBody(HEALTH)),
-    ("POST", "/api/v1/salud/persons", RolesAfterBody(HEALTH)),
-    ("GET", "/api/v1/salud/persons/{id}", RolesAfterBody(HEALTH)),
-    (
-        "GET",
-        "/api/v1/salud/persons/duplicates",
-        RolesAfterBody(HEALTH),
-    ),
-    (
-        "POST",
-        "/api/v1/salud/persons/{id}/merge",
-        RolesAfterBody(HEALTH),
-    ),
-    (
-        "PUT",
-        "/api/v1/salud/centres/{kind}/{id}",
-        RolesAfterBody(HEALTH),
-    ),
-    ("POST", "/api/v1/salud/events", RolesAfterBody(HEALTH)),
-    (
-        "POST",
-        "/api/v1/salud/events/{id}/cases",
-        RolesAfterBody(HEALTH),
-    ),
-    ("GET", "/api/v1/salud/events/{id}", RolesAfterBody(HEALTH)),
-    (
-        "POST",
-        "/api/v1/salud/models/runs",
-        RolesAfterBody(EPIDEMIOLOGIST),
-    ),
-    (
-        "GET",
-        "/api/v1/salud/models/runs",
-        RolesAfterBody(EPIDEMIOLOGIST),
-    ),
+    ("GET", "/api/v1/salud/cases", Roles(HEALTH)),
+    ("GET", "/api/v1/salud/cases/{id}", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/cases/{id}/lab-tests", Roles(HEALTH)),
+    ("GET", "/api/v1/salud/cases/{id}/lab-tests", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/cases/{id}/contacts", Roles(HEALTH)),
+    ("GET", "/api/v1/salud/cases/{id}/contacts", Roles(HEALTH)),
+    ("PUT", "/api/v1/salud/contacts/{id}", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/imports", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/persons", Roles(HEALTH)),
+    ("GET", "/api/v1/salud/persons/{id}", Roles(HEALTH)),
+    ("GET", "/api/v1/salud/persons/duplicates", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/persons/{id}/merge", Roles(HEALTH)),
+    ("PUT", "/api/v1/salud/centres/{kind}/{id}", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/events", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/events/{id}/cases", Roles(HEALTH)),
+    ("GET", "/api/v1/salud/events/{id}", Roles(HEALTH)),
+    ("POST", "/api/v1/salud/models/runs", Roles(EPIDEMIOLOGIST)),
+    ("GET", "/api/v1/salud/models/runs", Roles(EPIDEMIOLOGIST)),
     (
         "GET",
         "/api/v1/salud/models/runs/{id}",
-        RolesAfterBody(EPIDEMIOLOGIST),
+        Roles(EPIDEMIOLOGIST),
     ),
     (
         "DELETE",
         "/api/v1/salud/models/runs/{id}",
-        RolesAfterBody(EPIDEMIOLOGIST),
+        Roles(EPIDEMIOLOGIST),
     ),
     // Enciclopedia: reading is open; editing needs an account; filters are administrators'.
     ("GET", "/api/v1/wiki/pages/{title}", Open),
@@ -337,7 +298,7 @@ fn empty_body(content_type: Option<&str>) -> (Option<&str>, &'static str) {
 }
 
 /// The answer a caller must get; `None` for "anything but 401 and 403".
-fn expected(access: Access, caller: Option<Role>, has_body: bool) -> Expected {
+fn expected(access: Access, caller: Option<Role>) -> Expected {
     match (access, caller) {
         (Open, _) => Expected::Reached,
         (UssdGateway, _) => Expected::Status(&[403]),
@@ -347,15 +308,6 @@ fn expected(access: Access, caller: Option<Role>, has_body: bool) -> Expected {
         (Roles(roles), Some(role)) => {
             if roles.contains(&role) {
                 Expected::Reached
-            } else {
-                Expected::Status(&[403])
-            }
-        }
-        (RolesAfterBody(roles), Some(role)) => {
-            if roles.contains(&role) {
-                Expected::Reached
-            } else if has_body {
-                Expected::Status(&[403, 422])
             } else {
                 Expected::Status(&[403])
             }
@@ -454,7 +406,7 @@ async fn every_route_answers_each_role_as_documented(database: TestDatabase) -> 
                 headers.push(("content-type", body_type));
             }
             let response = send(method, &server.url(&concrete), &headers, body).await?;
-            let expected = expected(access, *role, content_type.is_some());
+            let expected = expected(access, *role);
             if !expected.admits(response.status) {
                 wrong.push(format!(
                     "{method} {path} as {}: {} (expected {expected:?}) {}",
@@ -477,12 +429,28 @@ async fn every_route_answers_each_role_as_documented(database: TestDatabase) -> 
     Ok(())
 }
 
-/// The bank-account routes of the document, each called on a real account: another citizen
-/// gets 404 and nothing changes; the owner reaches it (the unlinking last).
-async fn a_linked_bank_account_answers_its_owner_and_nobody_else(
-    database: TestDatabase,
-) -> TestResult {
-    const PREFIX: &str = "/api/v1/payments/bank-accounts/{id}";
+/// A body each route can read, so that the answer is about the object, never the body: a
+/// caller who is not the owner must get 404 whatever the route would do with it.
+fn body_of(method: &str, path: &str) -> &'static str {
+    match (method, path.rsplit('/').next().unwrap_or_default()) {
+        ("POST", "deposits" | "withdrawals") => r#"{"amount": "1"}"#,
+        ("POST", "clients") => r#"{"name": "Caja 1"}"#,
+        ("POST", "qr-codes" | "refunds") => "{}",
+        ("PUT", "webhook") => r#"{"url": "https://tienda.example.cu/avisos"}"#,
+        ("POST", "checkouts") => {
+            r#"{"amount": "10", "description": "Pedido 7", "items": [{"name": "Pan", "quantity": 1, "unit_amount": "10"}]}"#
+        }
+        ("POST", "payment-links") => r#"{"description": "Donativo"}"#,
+        _ => "",
+    }
+}
+
+/// Every route under each kind of object a person holds — linked bank accounts, merchants
+/// (with their clients, QR codes, payments, refunds, webhook, checkouts and payment links),
+/// payout batches, payment requests, sessions — called on a real object: another citizen gets
+/// 404 (as if it did not exist) and nothing changes; the owner reaches it. Routes that end the
+/// object (DELETE, decline) go last.
+async fn every_object_answers_its_owner_and_nobody_else(database: TestDatabase) -> TestResult {
     let db = &database.db;
     let state = ledger_state(db).await?;
     let engine = state.ledger.clone();
@@ -490,61 +458,150 @@ async fn a_linked_bank_account_answers_its_owner_and_nobody_else(
     let document = openapi_document(&server).await?;
     let (_, owner) = signed_in_user(&server, db, "+5352910001", "Dueña", &[Role::Citizen]).await?;
     let (_, other) = signed_in_user(&server, db, "+5352910002", "Otro", &[Role::Citizen]).await?;
-    let linked = post_json_as(
+    let (_, asker) = signed_in_user(&server, db, "+5352910003", "Pide", &[Role::Citizen]).await?;
+    let admin = second_factor_token(&server, db, "+5352910004", &[Role::Administrator]).await?;
+    let id_of = |answer: &ceiba_testkit::http::Response, field: &str| -> Result<String, String> {
+        if answer.status != 201 && answer.status != 200 {
+            return Err(format!("{}: {}", answer.status, answer.text()));
+        }
+        Ok(answer.json()?[field]
+            .as_str()
+            .ok_or_else(|| format!("no {field}: {}", answer.text()))?
+            .to_owned())
+    };
+
+    let bank_account = id_of(
+        &post_json_as(
+            &server,
+            "/api/v1/payments/bank-accounts",
+            &owner,
+            Some("vincular-1"),
+            &serde_json::json!({"bank": "BPA", "currency": "CUP", "alias": "Ahorros",
+                "account_number": "9205 1299 0001 2345"}),
+        )
+        .await?,
+        "id",
+    )?;
+    let merchant = id_of(
+        &post_json_as(
+            &server,
+            "/api/v1/merchants",
+            &owner,
+            None,
+            &serde_json::json!({"business_name": "Cafetería La Ceiba", "nit": "10000000001",
+                "category_code": "5814", "city": "Santa Clara", "settlement": {"bank": "BPA",
+                "currency": "CUP", "account_number": "9205129900012345"}}),
+        )
+        .await?,
+        "id",
+    )?;
+    let approved = post_json_as(
         &server,
-        "/api/v1/payments/bank-accounts",
-        &owner,
-        Some("vincular-1"),
-        &serde_json::json!({"bank": "BPA", "currency": "CUP", "alias": "Ahorros",
-            "account_number": "9205 1299 0001 2345"}),
+        &format!("/api/v1/admin/merchants/{merchant}/approve"),
+        &admin,
+        None,
+        &serde_json::json!({}),
     )
     .await?;
-    assert_eq!(linked.status, 201, "{}", linked.text());
-    let id = linked.json()?["id"].as_str().ok_or("no id")?.to_owned();
+    assert_eq!(approved.status, 200, "{}", approved.text());
+    let payout = id_of(
+        &send(
+            "POST",
+            &server.url(&format!("/api/v1/payouts?source={merchant}")),
+            &[
+                ("authorization", &format!("Bearer {owner}")),
+                ("content-type", "text/csv"),
+            ],
+            "destino,importe,referencia\n+5352910002,1.00,prueba\n",
+        )
+        .await?,
+        "id",
+    )?;
+    let request = id_of(
+        &post_json_as(
+            &server,
+            "/api/v1/payment-requests",
+            &asker,
+            None,
+            &serde_json::json!({"to_phone": "+5352910001", "currency": "CUP", "amount": "5"}),
+        )
+        .await?,
+        "id",
+    )?;
+    // A second session of the owner's, to end from the first.
+    let second = sign_in(&server, "+5352910001", PASSWORD, Some("otro teléfono")).await?;
+    let (_, session) = token_of(&second).await?;
 
-    let mut routes: Vec<(String, String)> = operations(&document)?
-        .into_iter()
-        .filter(|(_, path, _)| path.starts_with(PREFIX))
-        .map(|(method, path, _)| (method, path))
-        .collect();
-    assert!(routes.len() >= 3, "{routes:?}");
-    // Unlinking last, so the owner reaches every other route first.
-    routes.sort_by_key(|(method, _)| method == "DELETE");
-    for (caller, token) in [("other", &other), ("owner", &owner)] {
-        for (index, (method, path)) in routes.iter().enumerate() {
-            let url = server.url(&path.replace("{id}", &id));
-            let authorization = format!("Bearer {token}");
-            let key = format!("{caller}-{index}");
-            let headers = [
-                ("authorization", authorization.as_str()),
-                ("content-type", "application/json"),
-                ("idempotency-key", key.as_str()),
-            ];
-            let body = if method == "POST" {
-                r#"{"amount": "1"}"#
-            } else {
-                ""
-            };
-            let response = send(method, &url, &headers, body).await?;
-            if caller == "other" {
-                assert_eq!(
-                    response.status,
-                    404,
-                    "{method} {path} as another: {}",
-                    response.text()
-                );
-            } else {
-                assert!(
-                    ![401, 403, 404].contains(&response.status),
-                    "{method} {path} as its owner: {} {}",
-                    response.status,
-                    response.text()
-                );
+    // (The routes under this path, with `{id}` the object; the payment request is the owner's
+    // to pay.)
+    let objects = [
+        ("/api/v1/payments/bank-accounts/{id}", bank_account),
+        ("/api/v1/merchants/{id}", merchant),
+        ("/api/v1/payouts/{id}", payout),
+        ("/api/v1/payment-requests/{id}", request),
+        ("/api/v1/me/sessions/{id}", session),
+    ];
+    let operations = operations(&document)?;
+    let mut wrong = Vec::new();
+    for (prefix, id) in &objects {
+        let mut routes: Vec<(&str, &str)> = operations
+            .iter()
+            .filter(|(_, path, _)| path == prefix || path.starts_with(&format!("{prefix}/")))
+            .map(|(method, path, _)| (method.as_str(), path.as_str()))
+            .collect();
+        assert!(!routes.is_empty(), "no routes under {prefix}");
+        routes.sort_by_key(|(method, path)| *method == "DELETE" || path.ends_with("/decline"));
+        for (caller, token) in [("another", &other), ("its owner", &owner)] {
+            for (index, (method, path)) in routes.iter().enumerate() {
+                let concrete = path.replace("{id}", id);
+                // Inner objects (a QR code, a checkout…) that exist for nobody.
+                let unnamed_inner = concrete.contains('{');
+                let concrete = concrete
+                    .split('/')
+                    .map(|segment| {
+                        if segment.starts_with('{') {
+                            "1"
+                        } else {
+                            segment
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                // The one required query parameter under these objects.
+                let concrete = if concrete.ends_with("/reconciliation") {
+                    format!("{concrete}?date=2026-11-30")
+                } else {
+                    concrete
+                };
+                let authorization = format!("Bearer {token}");
+                let key = format!("{id}-{caller}-{index}");
+                let headers = [
+                    ("authorization", authorization.as_str()),
+                    ("content-type", "application/json"),
+                    ("idempotency-key", key.as_str()),
+                ];
+                let body = body_of(method, path);
+                let response = send(method, &server.url(&concrete), &headers, body).await?;
+                let right = if caller == "another" {
+                    response.status == 404
+                } else if unnamed_inner {
+                    ![401, 403].contains(&response.status)
+                } else {
+                    ![401, 403, 404].contains(&response.status)
+                };
+                if !right {
+                    wrong.push(format!(
+                        "{method} {path} as {caller}: {} {}",
+                        response.status,
+                        response.text().chars().take(200).collect::<String>()
+                    ));
+                }
             }
         }
     }
     if let Some(engine) = engine {
         engine.stop().await;
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     Ok(())
 }

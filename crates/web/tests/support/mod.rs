@@ -345,15 +345,11 @@ pub async fn second_factor_token(
     phone: &str,
     roles: &[Role],
 ) -> Result<String, String> {
-    active_user(db, phone, roles).await?;
-    let (first, _) = token_of(&sign_in(server, phone, PASSWORD, None).await?).await?;
-    let secret = enrol_second_factor(server, &first).await?;
-    server.clock.advance(Duration::from_secs(30));
-    let response = sign_in_with_code(server, phone, &secret.code_at(server.clock.now_s())).await?;
-    if response.status != 201 {
-        return Err(response.text());
-    }
-    Ok(token_of(&response).await?.0)
+    Ok(
+        signed_in_with_second_factor(server, db, phone, "Ana Pérez", roles)
+            .await?
+            .1,
+    )
 }
 
 /// The ledger as `ceiba serve` starts it (rebuilt from its journal, on the wall clock), once
