@@ -1,20 +1,24 @@
 use std::collections::HashSet;
 
 use ceiba_identity::PhoneNumber;
+use ceiba_payments::files::{self, BillFields, PayoutDestination};
 use ceiba_payments::{AMOUNT_MINOR_MAX, Currency, Money};
 use ceiba_surveillance::covid19cubadata::{self, Date};
 use ceiba_surveillance::line_list::{self, Context, LineList, ROWS_MAX};
 
-// Bills and payouts: the files' row and header rules live in the web crate, private and (for
-// payouts) tied to its state (`web::bills::parse_bills_csv`, `parse_bills_json`;
-// `web::payouts::read_file`, `check_row`). What is drilled here is every domain parser those
-// importers hand a cell to, fed with the cells of the CSV (read with the importers' reader
-// settings) or the values of the JSON.
+/// Bills a test file may hold: small, so the limit is met too.
+const BILLS_MAX: usize = 50;
+/// Payout rows a test file may hold.
+const PAYOUT_ROWS_MAX: usize = 200;
 
-/// A bills upload (CSV with a header, or JSON): every cell or value goes to
-/// `ceiba_payments::Money::parse` (in each currency) and `Currency::parse`, as the bills
-/// importer does with the amount and the currency.
+/// A bills upload as the importer reads it (`ceiba_payments::files`): as CSV with
+/// `read_bills_csv`, and, when it is JSON, its `bills` array with `read_bills`. Checked: never a
+/// panic; a file is read whole or refused whole with errors each naming its place; what is read
+/// holds a valid reference, a positive amount within the limit, a calendar date and non-empty
+/// texts, no more bills than the limit; and every cell or value of it goes through
+/// `Money::parse` and `Currency::parse` as well, for their own round trips.
 pub fn bills_import(data: &[u8]) {
+    check_bills(files::read_bills_csv(data, BILLS_MAX), "línea ");
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -27,13 +31,127 @@ pub fn bills_import(data: &[u8]) {
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
         json_texts(&value, &mut |text| money_and_currency(text));
+        if let Some(bills) = value["bills"].as_array() {
+            let text = |bill: &serde_json::Value, field: &str| -> String {
+                match &bill[field] {
+                    serde_json::Value::String(text) => text.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                }
+            };
+            let owned: Vec<[String; 5]> = bills
+                .iter()
+                .map(|bill| {
+                    ["reference", "customer", "amount", "due_date", "period"]
+                        .map(|field| text(bill, field))
+                })
+                .collect();
+            let fields: Vec<BillFields<'_>> = owned
+                .iter()
+                .zip(bills)
+                .map(
+                    |([reference, customer, amount, due_date, period], bill)| BillFields {
+                        reference,
+                        customer,
+                        amount,
+                        due_date,
+                        period,
+                        currency: bill["currency"].as_str(),
+                    },
+                )
+                .collect();
+            check_bills(files::read_bills(&fields, BILLS_MAX), "factura ");
+        }
     }
 }
 
-/// A payouts file (`destino,importe,referencia`, cells trimmed): the destination goes to
-/// `ceiba_identity::PhoneNumber::parse` and the amount to `Money::parse`, as the payouts
-/// importer does; every other cell to both, for coverage.
+fn check_bills(read: Result<Vec<files::BillLine>, Vec<String>>, place: &str) {
+    match read {
+        Ok(bills) => {
+            assert!(bills.len() <= BILLS_MAX);
+            for bill in &bills {
+                assert!(bill.place.starts_with(place), "{bill:?}");
+                assert_eq!(
+                    files::bill_reference(&bill.reference).as_ref(),
+                    Ok(&bill.reference)
+                );
+                assert!(
+                    (1..=AMOUNT_MINOR_MAX).contains(&bill.amount_minor),
+                    "{bill:?}"
+                );
+                assert!(
+                    bill.due_date.parse::<jiff::civil::Date>().is_ok(),
+                    "{bill:?}"
+                );
+                assert!(!bill.customer_name.is_empty() && !bill.period.is_empty());
+                assert!(
+                    !bill.customer_name.chars().any(char::is_control),
+                    "{bill:?}"
+                );
+            }
+        }
+        Err(errors) => {
+            assert!(!errors.is_empty());
+            assert!(errors.len() <= BILLS_MAX + 1);
+            for error in &errors {
+                assert!(
+                    error.starts_with(place) || error.starts_with("una carga"),
+                    "{error:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A payouts file as the importer reads it (`ceiba_payments::files::read_payout_csv`, in each
+/// currency). Checked: never a panic; a refusal has its reason; otherwise at most the limit of
+/// rows, lines increasing from 2, and each row either has its error or a destination (a valid
+/// phone number in E.164 or 16 digits), a positive amount in the file's currency and a short
+/// reference. Every cell also goes through the phone and money parsers' round trips.
 pub fn payouts_import(data: &[u8]) {
+    for currency in [Currency::Cup, Currency::Usd, Currency::Mlc] {
+        let rows = match files::read_payout_csv(data, currency, PAYOUT_ROWS_MAX) {
+            Ok(rows) => rows,
+            Err(reason) => {
+                assert!(!reason.is_empty());
+                continue;
+            }
+        };
+        assert!(!rows.is_empty() && rows.len() <= PAYOUT_ROWS_MAX);
+        assert!(rows.windows(2).all(|pair| pair[0].line < pair[1].line));
+        assert!(rows[0].line >= 2);
+        for row in &rows {
+            assert!(row.recipient.chars().count() <= 40);
+            if let Some(error) = &row.error {
+                assert!(!error.is_empty());
+                continue;
+            }
+            match row
+                .destination
+                .as_ref()
+                .expect("a payable row has a destination")
+            {
+                PayoutDestination::Phone(phone) => {
+                    assert_eq!(
+                        PhoneNumber::parse(phone)
+                            .map(|p| p.as_e164().to_owned())
+                            .as_ref(),
+                        Ok(phone)
+                    );
+                }
+                PayoutDestination::Account(digits) => {
+                    assert!(
+                        digits.len() == files::ACCOUNT_NUMBER_DIGITS
+                            && digits.bytes().all(|b| b.is_ascii_digit())
+                    );
+                }
+            }
+            let amount = row.amount.expect("a payable row has an amount");
+            assert_eq!(amount.currency, currency);
+            assert!((1..=AMOUNT_MINOR_MAX).contains(&amount.minor));
+            assert!(row.reference.chars().count() <= files::PAYOUT_REFERENCE_CHARS_MAX);
+        }
+    }
     let reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -18,9 +18,9 @@
 //!
 //! A check function panics only when a property is broken: that panic is the fuzzer's finding.
 //!
-//! One gap: the row and header rules of bills and payouts files are private to the web crate
-//! (and tied to its state), so [`bills_import`] and [`payouts_import`] drive the domain parsers
-//! those importers hand each cell to, not the importers themselves.
+//! The bills and payouts importers read their files with `ceiba_payments::files`, the code
+//! [`bills_import`] and [`payouts_import`] drive; only the lookups that need the database (who
+//! a phone number is, whose an account is) stay in the web crate.
 
 mod audit;
 mod emvqr;

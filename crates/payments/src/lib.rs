@@ -2,7 +2,8 @@
 //! type them, the Central Bank's person-to-person limits and a person's own, wallet caps, fees,
 //! the ledger accounts of wallets, banks, billers and the operator, the linked chain of ledger
 //! transfers each operation becomes (held, then posted or voided, when a biller must confirm
-//! it), what a refused chain means for the person, what top-ups are sold, and receipt codes.
+//! it), what a refused chain means for the person, what top-ups are sold, receipt codes, and the
+//! bills and payout files people upload ([`files`]).
 //!
 //! Architecture Invariant: this crate does no IO and reads no clock (a domain crate; see
 //! ARCHITECTURE.md). Time comes in as an argument (`at_ms`); the amounts already sent today come
@@ -22,6 +23,7 @@
 pub mod accounts;
 mod bank;
 mod fees;
+pub mod files;
 mod ids;
 mod limits;
 mod merchant;

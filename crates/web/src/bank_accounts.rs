@@ -51,8 +51,7 @@ use crate::payments::{
 };
 use crate::problem::{ApiError, ErrorCode, Problem};
 
-/// Digits of a Cuban bank account number (as printed on the bank's card).
-pub const ACCOUNT_NUMBER_DIGITS: usize = 16;
+pub use ceiba_payments::files::ACCOUNT_NUMBER_DIGITS;
 /// Digits of the number kept in the clear.
 const VISIBLE_DIGITS: usize = 4;
 const ALIAS_CHARS_MAX: usize = 40;

@@ -40,6 +40,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ceiba_identity::{PhoneNumber, Role};
 use ceiba_ledger::NewTransfer;
+use ceiba_payments::files::{
+    BILL_REFERENCE_CHARS_MAX, BillFields, BillLine, bill_reference, read_bills, read_bills_csv,
+};
 use ceiba_payments::{
     Currency, HoldState, Money, NautaAccount, OperationKind, ReceiptCode, TopUpRules, TopUpService,
     accounts, plan,
@@ -65,18 +68,11 @@ use crate::problem::{ApiError, ErrorCode, Problem};
 pub const HOLD_TIMEOUT_S_DEFAULT: u32 = 300;
 /// The longest wait for a biller's answer; never more than half the hold.
 const BILLER_ANSWER_WAIT_MAX: Duration = Duration::from_secs(10);
-/// Longest bill reference: what is printed on Cuban bills and tax forms fits easily.
-const REFERENCE_CHARS_MAX: usize = 30;
-const CUSTOMER_CHARS_MAX: usize = 120;
-const PERIOD_CHARS_MAX: usize = 40;
 /// Errors named in one refusal of an upload; the rest are counted.
 const UPLOAD_ERRORS_SHOWN_MAX: usize = 10;
 /// Most rows of one reconciliation file (a day of one biller).
 const RECONCILIATION_ROWS_MAX: usize = 200_000;
 const BILLER_PAYMENTS_PAGE_DEFAULT: u32 = 100;
-/// The header of a bills file, in this order.
-pub const BILLS_CSV_HEADER: [&str; 5] =
-    ["referencia", "cliente", "importe", "vencimiento", "periodo"];
 
 /// What top-ups are sold, and which biller receives each.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,35 +310,16 @@ async fn known_biller(state: &AppState, code: &str) -> Result<BillerRow, ApiErro
             ErrorCode::PaymentBillerUnknown,
             format!(
                 "«{}» no es un emisor; la lista está en /api/v1/payments/billers",
-                code.chars().take(REFERENCE_CHARS_MAX).collect::<String>()
+                code.chars()
+                    .take(BILL_REFERENCE_CHARS_MAX)
+                    .collect::<String>()
             ),
         )
     };
-    if code.is_empty() || code.len() > REFERENCE_CHARS_MAX {
+    if code.is_empty() || code.len() > BILL_REFERENCE_CHARS_MAX {
         return Err(unknown());
     }
     state.db.biller(&code).await?.ok_or_else(unknown)
-}
-
-/// A reference as printed on a bill, upper case: letters, digits, `-`, `/` and `.`.
-fn parse_reference(text: &str) -> Result<String, String> {
-    let reference = text.trim().to_ascii_uppercase();
-    let valid = !reference.is_empty()
-        && reference.chars().count() <= REFERENCE_CHARS_MAX
-        && reference
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-/.".contains(&b));
-    if valid {
-        Ok(reference)
-    } else {
-        Err(format!(
-            "la referencia «{}» no es válida: de 1 a {REFERENCE_CHARS_MAX} letras, cifras, «-», «/» o «.»",
-            text.trim()
-                .chars()
-                .take(REFERENCE_CHARS_MAX + 5)
-                .collect::<String>()
-        ))
-    }
 }
 
 async fn known_bill(
@@ -350,7 +327,7 @@ async fn known_bill(
     biller: &BillerRow,
     reference: &str,
 ) -> Result<BillRow, ApiError> {
-    let reference = parse_reference(reference)
+    let reference = bill_reference(reference)
         .map_err(|detail| ApiError::with_detail(ErrorCode::PaymentBillUnknown, detail))?;
     state
         .db
@@ -978,170 +955,6 @@ async fn operated_biller(
     Ok(biller)
 }
 
-/// A bill as uploaded, checked.
-#[derive(Debug)]
-struct ParsedBill {
-    /// Where it came from, for errors: «línea 3» or «factura 2».
-    place: String,
-    reference: String,
-    customer_name: String,
-    amount_minor: u64,
-    currency: Currency,
-    due_date: String,
-    period: String,
-}
-
-fn text_field(value: &str, what: &str, chars_max: usize) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(format!("falta {what}"));
-    }
-    if value.chars().count() > chars_max || value.chars().any(char::is_control) {
-        return Err(format!(
-            "{what} admite hasta {chars_max} caracteres, sin saltos de línea"
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-/// Checks one bill's fields as typed.
-fn parse_bill(
-    place: String,
-    [reference, customer, amount, due, period]: [&str; 5],
-    currency: Currency,
-) -> Result<ParsedBill, String> {
-    let fail = |detail: String| format!("{place}: {detail}");
-    let reference = parse_reference(reference).map_err(fail)?;
-    let customer_name = text_field(customer, "el cliente", CUSTOMER_CHARS_MAX).map_err(fail)?;
-    let amount = Money::parse(amount, currency)
-        .map_err(|error| fail(format!("el importe «{}»: {error}", amount.trim())))?;
-    let due_date = due
-        .trim()
-        .parse::<jiff::civil::Date>()
-        .map_err(|_| {
-            fail(format!(
-                "el vencimiento «{}» no es una fecha AAAA-MM-DD",
-                due.trim()
-            ))
-        })?
-        .to_string();
-    let period = text_field(period, "el periodo", PERIOD_CHARS_MAX).map_err(fail)?;
-    Ok(ParsedBill {
-        place,
-        reference,
-        customer_name,
-        amount_minor: amount.minor,
-        currency,
-        due_date,
-        period,
-    })
-}
-
-/// Line numbers of byte offsets met in increasing order.
-struct LineCounter<'a> {
-    body: &'a [u8],
-    offset: usize,
-    line: usize,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(body: &'a [u8]) -> LineCounter<'a> {
-        LineCounter {
-            body,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    /// The line (from 1) of a record that the reader says starts at byte `at`. After a CRLF
-    /// the reader's offset is that of the `\n`, which belongs to the line before, so the byte at
-    /// `at` itself is counted too (a record cannot start with a `\n` of its own: the reader
-    /// skips empty lines).
-    fn line_at(&mut self, at: u64) -> usize {
-        let at = usize::try_from(at)
-            .unwrap_or(usize::MAX)
-            .saturating_add(1)
-            .min(self.body.len());
-        if at > self.offset {
-            self.line += self.body[self.offset..at]
-                .iter()
-                .filter(|byte| **byte == b'\n')
-                .count();
-            self.offset = at;
-        }
-        self.line
-    }
-}
-
-/// Reads a bills file: UTF-8 CSV, comma-separated, the header [`BILLS_CSV_HEADER`], one bill a
-/// line. Every line is checked; any error refuses the whole file, naming the lines.
-fn parse_bills_csv(body: &[u8]) -> Result<Vec<ParsedBill>, Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(body);
-    let header_ok = reader.headers().is_ok_and(|header| {
-        header.len() == BILLS_CSV_HEADER.len()
-            && header.iter().zip(BILLS_CSV_HEADER).all(|(given, wanted)| {
-                given
-                    .trim()
-                    .trim_start_matches('\u{feff}')
-                    .eq_ignore_ascii_case(wanted)
-            })
-    });
-    if !header_ok {
-        return Err(vec![format!(
-            "línea 1: la cabecera debe ser «{}»",
-            BILLS_CSV_HEADER.join(",")
-        )]);
-    }
-    let mut bills = Vec::new();
-    let mut errors = Vec::new();
-    // Lines are counted here from byte offsets: the reader's own count is off by one after a
-    // CRLF header, and spreadsheets write CRLF.
-    let mut lines = LineCounter::new(body);
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error
-                    .position()
-                    .map_or(lines.line, |position| lines.line_at(position.byte()));
-                errors.push(format!("línea {line}: no se puede leer ({error})"));
-                // A broken quote or bad UTF-8 throws the reader off: stop here.
-                break;
-            }
-        };
-        let line = record
-            .position()
-            .map_or(lines.line, |position| lines.line_at(position.byte()));
-        if bills.len() + errors.len() >= BILLS_UPLOAD_MAX {
-            errors.push(format!(
-                "línea {line}: un archivo admite hasta {BILLS_UPLOAD_MAX} facturas"
-            ));
-            break;
-        }
-        if record.len() != BILLS_CSV_HEADER.len() {
-            errors.push(format!(
-                "línea {line}: tiene {} campos y deben ser {}",
-                record.len(),
-                BILLS_CSV_HEADER.len()
-            ));
-            continue;
-        }
-        let fields = [&record[0], &record[1], &record[2], &record[3], &record[4]];
-        match parse_bill(format!("línea {line}"), fields, Currency::Cup) {
-            Ok(bill) => bills.push(bill),
-            Err(error) => errors.push(error),
-        }
-    }
-    if errors.is_empty() {
-        Ok(bills)
-    } else {
-        Err(errors)
-    }
-}
-
 /// One bill in a JSON upload.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1167,41 +980,23 @@ pub struct BillsUpload {
     pub bills: Vec<BillInput>,
 }
 
-fn parse_bills_json(upload: &BillsUpload) -> Result<Vec<ParsedBill>, Vec<String>> {
-    if upload.bills.len() > BILLS_UPLOAD_MAX {
-        return Err(vec![format!(
-            "una carga admite hasta {BILLS_UPLOAD_MAX} facturas"
-        )]);
-    }
-    let mut bills = Vec::new();
-    let mut errors = Vec::new();
-    for (index, input) in upload.bills.iter().enumerate() {
-        let place = format!("factura {}", index + 1);
-        let currency = match Currency::parse(input.currency.as_deref().unwrap_or("CUP")) {
-            Ok(currency) => currency,
-            Err(error) => {
-                errors.push(format!("{place}: {error}"));
-                continue;
-            }
-        };
-        let amount = input.amount.text();
-        let fields = [
-            input.reference.as_str(),
-            input.customer.as_str(),
-            amount.as_str(),
-            input.due_date.as_str(),
-            input.period.as_str(),
-        ];
-        match parse_bill(place, fields, currency) {
-            Ok(bill) => bills.push(bill),
-            Err(error) => errors.push(error),
-        }
-    }
-    if errors.is_empty() {
-        Ok(bills)
-    } else {
-        Err(errors)
-    }
+/// The JSON upload's bills, checked like a file's.
+fn read_bills_json(upload: &BillsUpload) -> Result<Vec<BillLine>, Vec<String>> {
+    let amounts: Vec<String> = upload.bills.iter().map(|bill| bill.amount.text()).collect();
+    let fields: Vec<BillFields<'_>> = upload
+        .bills
+        .iter()
+        .zip(&amounts)
+        .map(|(bill, amount)| BillFields {
+            reference: &bill.reference,
+            customer: &bill.customer,
+            amount,
+            due_date: &bill.due_date,
+            period: &bill.period,
+            currency: bill.currency.as_deref(),
+        })
+        .collect();
+    read_bills(&fields, BILLS_UPLOAD_MAX)
 }
 
 fn invalid_bills(errors: &[String]) -> ApiError {
@@ -1268,11 +1063,11 @@ pub async fn upload_bills(
                         ApiError::with_detail(ErrorCode::BadRequest, rejection.body_text())
                     }
                 })?;
-            parse_bills_csv(&body)
+            read_bills_csv(&body, BILLS_UPLOAD_MAX)
         }
         "application/json" => {
             let ApiJson(upload) = ApiJson::<BillsUpload>::from_request(request, &state).await?;
-            parse_bills_json(&upload)
+            read_bills_json(&upload)
         }
         _ => {
             return Err(ApiError::with_detail(
@@ -1671,51 +1466,6 @@ mod tests {
         assert_eq!(mask_name("Ana Pérez García"), "A** P**** G*****");
         assert_eq!(mask_name("  Ñico   de la O "), "Ñ*** d* l* O");
         assert_eq!(mask_name(""), "");
-    }
-
-    #[test]
-    fn references_are_upper_case_and_plain() {
-        assert_eq!(parse_reference(" ab-12/3.x "), Ok("AB-12/3.X".to_owned()));
-        assert!(parse_reference("").is_err());
-        assert!(parse_reference("a b").is_err());
-        assert!(parse_reference("ñ1").is_err());
-        assert!(parse_reference(&"1".repeat(31)).is_err());
-    }
-
-    #[test]
-    fn a_bills_file_is_read_whole_or_refused_naming_lines() {
-        let good = "\u{feff}referencia,cliente,importe,vencimiento,periodo\r\n\
-                    100,\"Pérez, Ana\",125.50,2026-12-15,2026-11\r\n\
-                    101,Luis Gómez,\"30,00\",2026-12-15,2026-11\r\n";
-        let bills = parse_bills_csv(good.as_bytes()).expect("a good file");
-        assert_eq!(bills.len(), 2);
-        assert_eq!(bills[0].customer_name, "Pérez, Ana");
-        assert_eq!(bills[0].amount_minor, 12_550);
-        assert_eq!(bills[1].amount_minor, 3_000);
-        assert_eq!(bills[1].place, "línea 3");
-
-        let bad = "referencia,cliente,importe,vencimiento,periodo\n\
-                   100,Ana,125.50,2026-12-15,2026-11\n\
-                   101,Luis,abc,2026-12-15,2026-11\n\
-                   102,Rosa,10,2026-13-01,2026-11\n\
-                   103,Rosa,10\n";
-        let errors = parse_bills_csv(bad.as_bytes()).expect_err("a bad file");
-        assert_eq!(errors.len(), 3, "{errors:?}");
-        assert!(
-            errors[0].starts_with("línea 3: el importe «abc»"),
-            "{errors:?}"
-        );
-        assert!(
-            errors[1].starts_with("línea 4: el vencimiento"),
-            "{errors:?}"
-        );
-        assert_eq!(errors[2], "línea 5: tiene 3 campos y deben ser 5");
-
-        let wrong_header = "ref,cliente,importe,vencimiento,periodo\n100,Ana,1,2026-12-15,x\n";
-        assert_eq!(
-            parse_bills_csv(wrong_header.as_bytes()).expect_err("wrong header"),
-            ["línea 1: la cabecera debe ser «referencia,cliente,importe,vencimiento,periodo»"]
-        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use ceiba_identity::PhoneNumber;
+use ceiba_payments::files::{self, PayoutDestination};
 use ceiba_payments::{Currency, Money, OperationKind, accounts};
 use ceiba_store::{
     MerchantStatus, NewOperation, NewPayoutRow, OperationStatus, PAYOUT_ROWS_MAX, PayoutBatchRow,
@@ -30,10 +30,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Authenticated;
-use crate::bank_accounts::{ACCOUNT_NUMBER_DIGITS, number_hash};
+use crate::bank_accounts::number_hash;
 use crate::payments::{
-    engine, ensure_operator_accounts, ensure_wallet, parse_currency, parse_money, request_hash,
-    run_operation,
+    engine, ensure_operator_accounts, ensure_wallet, parse_currency, request_hash, run_operation,
 };
 use crate::problem::{ApiError, ErrorCode, Problem};
 
@@ -41,8 +40,7 @@ use crate::problem::{ApiError, ErrorCode, Problem};
 pub const UPLOAD_PATH: &str = "/api/v1/payouts";
 /// The largest file: 100,000 rows of a long reference each.
 pub const FILE_BYTES_MAX: usize = 16 * 1024 * 1024;
-/// Longest reference a row may carry (it reaches the recipient's statement).
-const REFERENCE_CHARS_MAX: usize = 60;
+/// Longest name a file may be given.
 const FILE_NAME_CHARS_MAX: usize = 100;
 /// Row errors an answer lists; the result file has them all.
 const ERRORS_SHOWN_MAX: usize = 1_000;
@@ -54,7 +52,6 @@ const OUTCOMES_PER_WRITE: usize = 64;
 const ROWS_PER_FETCH: usize = 512;
 /// Rows of the result file read at a time.
 const RESULT_PAGE_ROWS: u32 = 5_000;
-const HEADER: [&str; 3] = ["destino", "importe", "referencia"];
 
 /// Whose money pays a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,11 +207,10 @@ async fn source_for(state: &AppState, who: &Authenticated, text: &str) -> Result
     Ok(Source::Merchant(merchant.id))
 }
 
-/// A row as read, before its recipient is looked up.
+/// A row as read, its destination as the database knows it: an account number becomes its hash.
 struct ReadRow {
     line: u64,
     recipient: String,
-    /// E.164, or the account's number hash.
     key: Option<Destination>,
     amount: Option<Money>,
     reference: String,
@@ -227,105 +223,26 @@ enum Destination {
     Account(Vec<u8>),
 }
 
-/// Reads the file: its header, then every row as far as it can be read without the database.
+/// Reads the file ([`files::read_payout_csv`]): its header, then every row as far as it can be
+/// read without the database.
 fn read_file(state: &AppState, body: &[u8], currency: Currency) -> Result<Vec<ReadRow>, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(body);
-    let mut records = reader.records();
-    let header = records
-        .next()
-        .ok_or_else(|| bad_file("el archivo está vacío"))?
-        .map_err(|error| bad_file(format!("la cabecera no se puede leer: {error}")))?;
-    let names: Vec<String> = header
-        .iter()
-        .map(|name| name.trim_start_matches('\u{feff}').to_lowercase())
-        .collect();
-    if names != HEADER {
-        return Err(bad_file(
-            "la primera línea debe ser la cabecera «destino,importe,referencia»",
-        ));
-    }
-    let mut rows = Vec::new();
-    for (index, record) in records.enumerate() {
-        let line = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(2);
-        if rows.len() >= PAYOUT_ROWS_MAX {
-            return Err(bad_file(format!(
-                "el archivo pasa de {PAYOUT_ROWS_MAX} filas; divídalo"
-            )));
-        }
-        let mut row = ReadRow {
-            line,
-            recipient: String::new(),
-            key: None,
-            amount: None,
-            reference: String::new(),
-            error: None,
-        };
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                row.error = Some(format!("no se puede leer: {error}"));
-                rows.push(row);
-                continue;
-            }
-        };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        row.recipient = record.get(0).unwrap_or_default().chars().take(40).collect();
-        row.reference = record.get(2).unwrap_or_default().to_owned();
-        row.error = check_row(state, &record, currency, &mut row).err();
-        rows.push(row);
-    }
-    if rows.is_empty() {
-        return Err(bad_file("el archivo no trae ninguna fila"));
-    }
-    Ok(rows)
-}
-
-fn check_row(
-    state: &AppState,
-    record: &csv::StringRecord,
-    currency: Currency,
-    row: &mut ReadRow,
-) -> Result<(), String> {
-    if record.len() != HEADER.len() {
-        return Err(format!(
-            "tiene {} columnas; se esperan 3 (destino, importe, referencia)",
-            record.len()
-        ));
-    }
-    let destination = record.get(0).unwrap_or_default();
-    let digits: String = destination
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .collect();
-    row.key = Some(
-        if digits.len() == ACCOUNT_NUMBER_DIGITS && digits.chars().all(|c| c.is_ascii_digit()) {
-            Destination::Account(number_hash(&state.payments.receipt_key, &digits))
-        } else {
-            let phone = PhoneNumber::parse(destination)
-                .map_err(|error| format!("el destino no es un teléfono ni una cuenta: {error}"))?;
-            Destination::Phone(phone.as_e164().to_owned())
-        },
-    );
-    let amount = parse_money(record.get(1).unwrap_or_default(), currency).map_err(|error| {
-        error
-            .detail
-            .clone()
-            .unwrap_or_else(|| "el importe no es válido".to_owned())
-    })?;
-    row.amount = Some(amount);
-    let reference = record.get(2).unwrap_or_default();
-    if reference.chars().count() > REFERENCE_CHARS_MAX || reference.chars().any(char::is_control) {
-        return Err(format!(
-            "la referencia tiene más de {REFERENCE_CHARS_MAX} caracteres"
-        ));
-    }
-    Ok(())
+    let rows = files::read_payout_csv(body, currency, PAYOUT_ROWS_MAX).map_err(bad_file)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ReadRow {
+            line: row.line,
+            recipient: row.recipient,
+            key: row.destination.map(|destination| match destination {
+                PayoutDestination::Phone(phone) => Destination::Phone(phone),
+                PayoutDestination::Account(digits) => {
+                    Destination::Account(number_hash(&state.payments.receipt_key, &digits))
+                }
+            }),
+            amount: row.amount,
+            reference: row.reference,
+            error: row.error,
+        })
+        .collect())
 }
 
 /// Looks every recipient up, names the rows nobody receives and the repeated ones, and
