@@ -37,12 +37,7 @@ fn binary() -> &'static Path {
 
 /// `ceiba ARGS… <the database's flags>`, in its data folder.
 fn ceiba(database: &TestDatabase, args: &[&str]) -> Command {
-    let mut command = ceiba_command(binary());
-    command
-        .current_dir(database.data_dir())
-        .args(args)
-        .args(database.cli_args());
-    command
+    database.ceiba(binary(), args)
 }
 
 /// Runs `ceiba ARGS…`: (succeeded, stdout, stderr).

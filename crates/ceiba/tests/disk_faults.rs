@@ -1,11 +1,18 @@
-//! The data folder fills up under a running `ceiba serve` (SQLite, the embedded default, whose
-//! database lives there): transfers meanwhile are refused with a clear 503 problem, never a
-//! 500, never half-applied; reads go on; once space returns, the same server takes transfers
-//! again without a restart. Then the folder turns read-only: the server refuses to start,
-//! saying why. Afterwards every acknowledged transfer is present exactly once and `ceiba ledger
-//! check` and `ceiba audit verify` hold.
+//! Faults of the data folder under a running `ceiba serve` (SQLite, the embedded default, whose
+//! database lives there):
 //!
-//! The folder is a small tmpfs mounted by the test (it needs `mount`, as root; CI runs as root).
+//! - It fills up: transfers meanwhile are refused with a clear 503 problem, never a 500, never
+//!   half-applied; reads go on; once space returns, the same server takes transfers again
+//!   without a restart. A folder that is read-only at start: the server refuses to start,
+//!   saying why. (A small tmpfs the test mounts.)
+//! - It turns read-only mid-run, as a disk does when its file system meets an error and the
+//!   kernel remounts it (`errors=remount-ro`): an ext4 image on a loop device, the error
+//!   triggered through the kernel's own test knob (`/sys/fs/ext4/<device>/trigger_fs_error`).
+//!   Transfers are refused cleanly, reads go on; after the server stops, the file system is
+//!   checked (`e2fsck`) and mounted again, and the server starts on it.
+//!
+//! Afterwards, in both, every acknowledged transfer is present exactly once and `ceiba ledger
+//! check` and `ceiba audit verify` hold. Mounting needs root; CI runs as root.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,8 @@ use serde_json::Value;
 const PAYERS: [&str; 2] = DEMO_PAYERS;
 /// Room for the demo's database, its write-ahead log and the search index, and not much more.
 const TMPFS_SIZE: &str = "size=48m";
+/// The ext4 image: the demo's database, its log and the search index, with room to spare.
+const IMAGE_BYTES: u64 = 128 * 1024 * 1024;
 /// Transfers tried while the folder is full; enough for one to need new pages.
 const ATTEMPTS_WHILE_FAULTY: u32 = 400;
 /// How long the server may take to write again once the fault is gone.
@@ -31,6 +40,11 @@ fn main() {
         "a_full_data_folder_refuses_writes_cleanly_and_recovers_and_a_read_only_one_is_refused",
         &["mount", "umount"],
         full_then_read_only,
+    );
+    suite.with_programs(
+        "a_data_folder_turning_read_only_mid_run_refuses_writes_cleanly_and_loses_nothing",
+        &["mount", "umount", "mkfs.ext4", "e2fsck", "findmnt"],
+        read_only_mid_run,
     );
     suite.run()
 }
@@ -257,21 +271,12 @@ async fn full_then_read_only(programs: Vec<PathBuf>) -> TestResult {
     let outcome = disk_full(&base_url, &tokens, &data_dir, &mut acks).await;
     if let Err(error) = outcome {
         let (_, stderr) = server.stop().await?;
-        let tail: String = stderr
-            .chars()
-            .rev()
-            .take(4000)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        return Err(format!("{error}\n--- the server's log ---\n{tail}").into());
+        return Err(with_log(&error.to_string(), &stderr).into());
     }
     server.stop().await?;
 
-    // Read-only (a file system the kernel remounted after errors, say). Linux refuses to make
-    // a mount read-only while files on it are open for writing, so this happens between two
-    // runs: the server refuses to start, saying why, rather than start and fail later.
+    // Read-only at start (a file system left read-only after errors, say; the live case is the
+    // other test): the server refuses to start, saying why, rather than start and fail later.
     mounted.remount(mount, "ro")?;
     let refused = serve_refused(&data_dir).await;
     mounted.remount(mount, "rw")?;
@@ -281,11 +286,31 @@ async fn full_then_read_only(programs: Vec<PathBuf>) -> TestResult {
         "{refused}"
     );
 
-    // Nothing acknowledged was lost, nothing is there twice, and every check holds.
-    ceiba(&data_dir, &["ledger", "check"]).await?;
-    ceiba(&data_dir, &["audit", "verify"]).await?;
-    let server = start(&data_dir).await?;
-    for (key, payer, operation) in &acks {
+    nothing_lost(&data_dir, &tokens, &acks).await?;
+    drop(mounted);
+    Ok(())
+}
+
+/// A failure with the end of the server's log, which says what the server saw.
+fn with_log(error: &str, stderr: &str) -> String {
+    let tail: String = stderr
+        .chars()
+        .rev()
+        .take(4000)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{error}\n--- the server's log ---\n{tail}")
+}
+
+/// Nothing acknowledged was lost, nothing is there twice (each key answers its own operation
+/// again), and every check holds.
+async fn nothing_lost(data_dir: &Path, tokens: &[String; 2], acks: &Acks) -> TestResult {
+    ceiba(data_dir, &["ledger", "check"]).await?;
+    ceiba(data_dir, &["audit", "verify"]).await?;
+    let server = start(data_dir).await?;
+    for (key, payer, operation) in acks {
         match transfer(&server.base_url, &tokens[*payer], PAYERS[1 - payer], key).await? {
             Answer::Acknowledged(again) => {
                 assert_eq!(
@@ -299,7 +324,126 @@ async fn full_then_read_only(programs: Vec<PathBuf>) -> TestResult {
         }
     }
     server.stop().await?;
-    ceiba(&data_dir, &["ledger", "check"]).await?;
+    ceiba(data_dir, &["ledger", "check"]).await?;
+    Ok(())
+}
+
+/// An ext4 image mounted on a loop device with `errors=remount-ro`; unmounted when dropped.
+struct Ext4Image {
+    point: PathBuf,
+    umount: PathBuf,
+}
+
+impl Ext4Image {
+    fn mount(mount: &Path, umount: &Path, image: &Path, point: &Path) -> Result<Ext4Image, String> {
+        std::fs::create_dir_all(point).map_err(|error| error.to_string())?;
+        command(
+            mount,
+            &[
+                "-t",
+                "ext4",
+                "-o",
+                "loop,errors=remount-ro",
+                &display(image),
+                &display(point),
+            ],
+        )?;
+        Ok(Ext4Image {
+            point: point.to_path_buf(),
+            umount: umount.to_path_buf(),
+        })
+    }
+
+    /// The kernel's name of the mounted file system (`loop3`), as under `/sys/fs/ext4`.
+    fn device(&self, findmnt: &Path) -> Result<String, String> {
+        let output = std::process::Command::new(findmnt)
+            .args(["-n", "-o", "SOURCE", &display(&self.point)])
+            .output()
+            .map_err(|error| error.to_string())?;
+        let source = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        source
+            .strip_prefix("/dev/")
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "{} is not mounted from a device: {source:?}",
+                    self.point.display()
+                )
+            })
+    }
+
+    fn unmount(&self) -> Result<(), String> {
+        command(&self.umount, &[&display(&self.point)])
+    }
+}
+
+impl Drop for Ext4Image {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.umount)
+            .args(["-l", &display(&self.point)])
+            .status();
+    }
+}
+
+async fn read_only_mid_run(programs: Vec<PathBuf>) -> TestResult {
+    let [mount, umount, mkfs, e2fsck, findmnt] = programs.as_slice() else {
+        return Err("five programs".into());
+    };
+    let dir = tempfile::tempdir()?;
+    let image = dir.path().join("disco.img");
+    std::fs::File::create(&image)?.set_len(IMAGE_BYTES)?;
+    command(mkfs, &["-q", "-F", &display(&image)])?;
+    let data_dir = dir.path().join("datos");
+    let mounted = Ext4Image::mount(mount, umount, &image, &data_dir)?;
+    ceiba(&data_dir, &["demo", "seed"]).await?;
+    let server = start(&data_dir).await?;
+    let base_url = server.base_url.clone();
+    let tokens = [
+        sign_in(&base_url, PAYERS[0]).await?,
+        sign_in(&base_url, PAYERS[1]).await?,
+    ];
+    let mut acks = Acks::new();
+    let outcome = async {
+        recovers(&base_url, &tokens, "antes", &mut acks).await?;
+        // The file system meets an error; the kernel makes it read-only under the server.
+        let device = mounted.device(findmnt)?;
+        std::fs::write(
+            format!("/sys/fs/ext4/{device}/trigger_fs_error"),
+            "drill: the disk failed",
+        )
+        .map_err(|error| format!("triggering the error on {device}: {error}"))?;
+        let refusals =
+            transfers_while_faulty(&base_url, &tokens, "solo-lectura", &mut acks).await?;
+        if refusals.is_empty() {
+            return Err(format!(
+                "a read-only data folder refused nothing in {ATTEMPTS_WHILE_FAULTY} transfers"
+            ));
+        }
+        let home = send("GET", &format!("{base_url}/"), &[], Vec::new()).await?;
+        if home.status != 200 {
+            return Err(format!("reads stopped while read-only: {}", home.status));
+        }
+        Ok(())
+    }
+    .await;
+    let (_, stderr) = server.stop().await?;
+    if let Err(error) = outcome {
+        return Err(with_log(&error.to_string(), &stderr).into());
+    }
+
+    // What an operator does: unmount, check and repair the file system, mount it again.
+    mounted.unmount()?;
+    let checked = std::process::Command::new(e2fsck)
+        .args(["-f", "-y", &display(&image)])
+        .output()?;
+    // 0: clean; 1: errors corrected (the error the drill recorded is one).
+    assert!(
+        matches!(checked.status.code(), Some(0 | 1)),
+        "e2fsck: {}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let mounted = Ext4Image::mount(mount, umount, &image, &data_dir)?;
+    nothing_lost(&data_dir, &tokens, &acks).await?;
     drop(mounted);
     Ok(())
 }

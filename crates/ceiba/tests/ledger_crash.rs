@@ -19,7 +19,6 @@ use ceiba_ledger::{
     OperationResults, TransferFlags, TransferId,
 };
 use ceiba_store::{Db, LEDGER_WRITER_LEASE, Replica};
-use ceiba_testkit::demo::ceiba_command;
 use ceiba_testkit::{Suite, TestDatabase, TestResult};
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -41,15 +40,9 @@ fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ceiba"))
 }
 
-/// `ceiba ARGS…` in the test's data folder, without the test's own CEIBA_* variables (they must
-/// not reach the configuration under test).
+/// `ceiba ARGS… <the database's flags>`, in its data folder.
 fn ceiba(database: &TestDatabase, args: &[&str]) -> Command {
-    let mut command = ceiba_command(binary());
-    command
-        .current_dir(database.data_dir())
-        .args(args)
-        .args(database.cli_args());
-    command
+    database.ceiba(binary(), args)
 }
 
 fn main() {

@@ -49,6 +49,17 @@ impl TestDatabase {
         self.data_dir.path()
     }
 
+    /// `binary ARGS… <this database's flags>` in the data folder, through [`demo::ceiba_command`]
+    /// (none of the test's `CEIBA_*` variables, killed if dropped).
+    pub fn ceiba(&self, binary: &Path, args: &[&str]) -> tokio::process::Command {
+        let mut command = demo::ceiba_command(binary);
+        command
+            .current_dir(self.data_dir())
+            .args(args)
+            .args(self.cli_args());
+        command
+    }
+
     /// The flags that point `ceiba serve` or `ceiba migrate` at this database.
     pub fn cli_args(&self) -> Vec<String> {
         let mut args = vec![
