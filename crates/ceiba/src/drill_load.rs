@@ -1,8 +1,9 @@
 //! The load that `ceiba bench soak` and the crash drills drive over HTTP: a seeded mix of what
-//! people do (transfers, bills, top-ups, merchant QR payments, encyclopedia reads and edits,
-//! Salud's dashboard), with every money operation sent under an `Idempotency-Key` and recorded
-//! with what it was answered, so that a checker can later prove each acknowledged one is
-//! present exactly once and the balances add up to their effects.
+//! people do (transfers, bills, top-ups, merchant QR payments, bulk payouts, encyclopedia reads
+//! and edits, Salud's dashboard and line-list imports), with every money operation sent under
+//! an `Idempotency-Key` and recorded with what it was answered, so that a checker can later
+//! prove each acknowledged one is present exactly once, the balances add up to their effects,
+//! and every acknowledged case is stored as sent.
 //!
 //! `tests/crash_drill.rs` includes this file with `#[path]`, as `ledger_crash.rs` does
 //! `load_plan.rs`, so it uses only crates the binary and its tests share.
@@ -50,10 +51,13 @@ pub enum Kind {
     /// A bulk payout file uploaded and ordered paid (only where the server pays them: `ceiba
     /// serve`, not the soak's in-process server).
     Payout,
+    /// A line list of a few cases sent to Salud by an epidemiologist (only where the geography
+    /// is loaded).
+    CaseImport,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Transfer,
         Kind::Bill,
         Kind::TopUp,
@@ -62,6 +66,7 @@ impl Kind {
         Kind::PageEdit,
         Kind::Dashboard,
         Kind::Payout,
+        Kind::CaseImport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +79,7 @@ impl Kind {
             Kind::PageEdit => "page_edit",
             Kind::Dashboard => "dashboard",
             Kind::Payout => "payout",
+            Kind::CaseImport => "case_import",
         }
     }
 
@@ -88,6 +94,7 @@ impl Kind {
             Kind::PageEdit => 8,
             Kind::Dashboard => 14,
             Kind::Payout => 2,
+            Kind::CaseImport => 3,
         }
     }
 }
@@ -114,6 +121,8 @@ pub struct Cast {
     pub admin: String,
     /// Owns the merchant.
     pub owner: String,
+    /// Sends the line lists of [`Kind::CaseImport`] and reads the cases back.
+    pub epidemiologist: String,
     /// The merchant's static QR code, once [`prepare_http`] made it.
     pub qr_payload: String,
 }
@@ -197,6 +206,7 @@ pub async fn prepare_storage(db: &Db, people: u32) -> anyhow::Result<Cast> {
         biller: String::new(),
         admin: account(2, &[Role::Administrator]).await?.token,
         owner: account(3, &[Role::Citizen]).await?.token,
+        epidemiologist: account(4, &[Role::Epidemiologist]).await?.token,
         qr_payload: String::new(),
     };
     let biller = account(1, &[Role::Biller]).await?;
@@ -466,6 +476,22 @@ pub struct Payout {
     pub start: Start,
 }
 
+/// A case of a line list: what the checker expects to read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCase {
+    pub id: String,
+    pub municipality: String,
+    pub age: u64,
+}
+
+/// A line list the load sent; `answered` once the server confirmed it whole (200).
+#[derive(Debug, Clone)]
+pub struct CaseImport {
+    pub file: String,
+    pub cases: Vec<SentCase>,
+    pub answered: bool,
+}
+
 /// Everything the load was told, for the checker; kept only when asked for (a soak of hours
 /// would grow it without end).
 #[derive(Debug, Default)]
@@ -473,6 +499,7 @@ pub struct Journal {
     pub money: Vec<MoneyOp>,
     pub edits: Vec<Edit>,
     pub payouts: Vec<Payout>,
+    pub imports: Vec<CaseImport>,
 }
 
 /// Latencies on a log scale (5 % per bucket, 1 µs to about 5 minutes), so that memory stays
@@ -619,6 +646,8 @@ pub struct Load {
     pub interval: Arc<Mutex<Stats>>,
     /// Whether the mix includes bulk payouts (the server must run their payer).
     pub payouts: bool,
+    /// Whether the mix includes Salud line lists (the server must hold the geography).
+    pub case_imports: bool,
 }
 
 impl Load {
@@ -631,6 +660,7 @@ impl Load {
             stats: Arc::new(Mutex::new(Stats::default())),
             interval: Arc::new(Mutex::new(Stats::default())),
             payouts: false,
+            case_imports: false,
         }
     }
 
@@ -727,7 +757,9 @@ impl Load {
     async fn worker(&self, worker: usize, seed: u64, stop: &AtomicBool) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(worker as u64));
         let weight = |kind: Kind| {
-            if kind == Kind::Payout && !self.payouts {
+            if (kind == Kind::Payout && !self.payouts)
+                || (kind == Kind::CaseImport && !self.case_imports)
+            {
                 0
             } else {
                 kind.weight()
@@ -771,6 +803,7 @@ impl Load {
                 }
                 Kind::PageEdit => self.edit(worker, sequence, &mut base_revision).await,
                 Kind::Payout => self.payout(&tag, &mut rng, stop).await,
+                Kind::CaseImport => self.case_import(&tag, &mut rng, stop).await,
                 _ => self.money(kind, &tag, &mut rng, stop).await,
             };
             if !ok {
@@ -973,6 +1006,66 @@ impl Load {
         start == Start::Started
     }
 
+    /// An epidemiologist sends a line list of three confirmed cases in La Habana, sending the
+    /// same file again while there is no answer (an import resumes where an interrupted one
+    /// stopped, and a finished one answers the same report).
+    async fn case_import(
+        &self,
+        tag: &str,
+        rng: &mut rand::rngs::StdRng,
+        stop: &AtomicBool,
+    ) -> bool {
+        // Two days ago: never "after today" in any time zone.
+        let day = jiff::Zoned::now()
+            .date()
+            .checked_sub(jiff::ToSpan::days(2))
+            .unwrap_or_default();
+        let cases: Vec<SentCase> = (0..3)
+            .map(|n| SentCase {
+                id: format!("SIM-{tag}-{n}"),
+                municipality: format!("23.{:02}", rng.random_range(1..=15_u32)),
+                age: rng.random_range(0..=99),
+            })
+            .collect();
+        let mut file = String::from("id,estado,fecha_confirmacion,edad,sexo,municipio,fuente\n");
+        for case in &cases {
+            file.push_str(&format!(
+                "{},confirmado,{day},{},F,{},autoctono\n",
+                case.id, case.age, case.municipality
+            ));
+        }
+        let request = Request {
+            method: "POST",
+            path: "/api/v1/salud/imports".to_owned(),
+            token: Some(self.cast.epidemiologist.clone()),
+            key: None,
+            content_type: "text/csv",
+            body: file.clone(),
+        };
+        let mut answered = false;
+        loop {
+            match self.timed(Kind::CaseImport, &request).await {
+                // Whether the cases were all kept is for the checker to read back.
+                Ok(answer) if answer.status == 200 => {
+                    answered = true;
+                    break;
+                }
+                // Another send of this file is still writing (its answer was lost): again.
+                Ok(answer) if answer.status < 500 && answer.status != 409 => break,
+                _ if stop.load(Ordering::Relaxed) => break,
+                _ => tokio::time::sleep(BACK_OFF * 4).await,
+            }
+        }
+        if let Some(mut journal) = self.journal() {
+            journal.imports.push(CaseImport {
+                file,
+                cases,
+                answered,
+            });
+        }
+        answered
+    }
+
     /// The biller issues one bill of `amount` CUP; counted with the bill payments.
     async fn issue_bill(&self, reference: &str, amount: u32) -> bool {
         let today = jiff::Zoned::now().date();
@@ -1034,6 +1127,7 @@ impl Load {
     pub async fn settle(&self, within: Duration) -> usize {
         let deadline = Instant::now() + within;
         self.settle_payouts(deadline).await;
+        self.settle_imports(deadline).await;
         loop {
             let open: Vec<(usize, Request)> = match self.journal() {
                 Some(journal) => journal
@@ -1061,6 +1155,35 @@ impl Load {
 }
 
 impl Load {
+    /// Sends again every line list that got no answer, until it is answered (or `deadline`).
+    async fn settle_imports(&self, deadline: Instant) {
+        let imports = match self.journal() {
+            Some(journal) => journal.imports.clone(),
+            None => return,
+        };
+        for (index, import) in imports.iter().enumerate() {
+            let request = Request {
+                method: "POST",
+                path: "/api/v1/salud/imports".to_owned(),
+                token: Some(self.cast.epidemiologist.clone()),
+                key: None,
+                content_type: "text/csv",
+                body: import.file.clone(),
+            };
+            while !import.answered && Instant::now() < deadline {
+                if let Ok(answer) = send(&self.client, &self.base(), &request).await
+                    && answer.status == 200
+                {
+                    if let Some(mut journal) = self.journal() {
+                        journal.imports[index].answered = true;
+                    }
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
     /// Orders again every payout batch whose order got no answer, then waits until every
     /// ordered batch has finished paying (or `deadline`).
     async fn settle_payouts(&self, deadline: Instant) {
@@ -1183,6 +1306,8 @@ pub struct Verified {
     pub resent: usize,
     /// Payout batches ordered paid, each paid whole.
     pub payouts: usize,
+    /// Cases of acknowledged line lists, each read back as sent.
+    pub cases: usize,
 }
 
 /// Checks what the server at `base` holds against the journal, once every operation has a final
@@ -1191,16 +1316,43 @@ pub struct Verified {
 ///   the same effect, and no two acknowledgements name one operation;
 /// - each person's balance is the funding plus the acknowledged effects, and nothing is held:
 ///   nothing half-applied, nothing applied twice;
-/// - every acknowledged page edit is in its page's history, and no revision is there twice.
+/// - every acknowledged page edit is in its page's history, and no revision is there twice;
+/// - every line list has its answer, and each of its cases reads back as sent.
 pub async fn verify(load: &Load, base: &str) -> Result<Verified, String> {
-    let (ops, edits, payouts) = {
+    let (ops, edits, payouts, imports) = {
         let journal = load.journal().ok_or("la carga no lleva diario")?;
         (
             journal.money.clone(),
             journal.edits.clone(),
             journal.payouts.clone(),
+            journal.imports.clone(),
         )
     };
+    let mut cases = 0;
+    for import in &imports {
+        if !import.answered {
+            return Err(format!(
+                "una lista de casos sigue sin respuesta: {import:?}"
+            ));
+        }
+        for case in &import.cases {
+            let mut read = Request::get(format!("/api/v1/salud/cases/{}", case.id));
+            read.token = Some(load.cast.epidemiologist.clone());
+            let answer = send(&load.client, base, &read).await?;
+            let json = &answer.json;
+            if answer.status != 200
+                || json["municipality_code"] != case.municipality.as_str()
+                || json["age"].as_u64() != Some(case.age)
+                || json["status"] != "confirmed"
+            {
+                return Err(format!(
+                    "el caso confirmado {} no está como se envió ({case:?}): {} {json}",
+                    case.id, answer.status
+                ));
+            }
+            cases += 1;
+        }
+    }
     for payout in &payouts {
         let mut view = Request::get(format!("/api/v1/payouts/{}", payout.id));
         view.token = Some(load.cast.operator.clone());
@@ -1324,5 +1476,6 @@ pub async fn verify(load: &Load, base: &str) -> Result<Verified, String> {
             .iter()
             .filter(|payout| payout.start == Start::Started)
             .count(),
+        cases,
     })
 }

@@ -1,6 +1,6 @@
 //! Crash drill: the real `ceiba serve` under the realistic mix of `src/drill_load.rs`
 //! (transfers, bills issued and paid, top-ups, QR payments, bulk payout files, page reads and
-//! edits, Salud's dashboard) is killed with SIGKILL at seeded random moments, 20 times per
+//! edits, Salud's dashboard and line-list imports) is killed with SIGKILL at seeded random moments, 20 times per
 //! engine (60 with `RUN_SLOW_TESTS=1`), and started again each time; the clients go on,
 //! resending with the same `Idempotency-Key` whatever got no answer, as phones do. Afterwards:
 //! - every money operation has a final answer, and every acknowledged one, sent again with its
@@ -9,6 +9,8 @@
 //!   of the payout batches ordered paid, with nothing held: nothing half-applied, nothing
 //!   applied twice; every batch ordered paid is paid whole, once;
 //! - every acknowledged page edit is in its page's history, once;
+//! - every line list is answered in the end (sent again after a kill, it resumes), and each of
+//!   its cases reads back as sent;
 //! - `ceiba ledger check` and `ceiba audit verify` pass on the database.
 //!
 //! The seed (`CEIBA_DRILL_SEED`, printed) fixes the mix and the moments of the kills.
@@ -142,6 +144,18 @@ async fn survives_sigkill(database: TestDatabase) -> TestResult {
     let started = Instant::now();
     let db = database.db.clone();
     let mut cast = drill_load::prepare_storage(&db, PEOPLE).await?;
+    // Salud's line lists name municipalities: the real geography first.
+    let cuba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cuba");
+    let geography = ceiba(&database)
+        .args(["salud", "geography", "--dir", &cuba.display().to_string()])
+        .args(database.cli_args())
+        .output()
+        .await?;
+    assert!(
+        geography.status.success(),
+        "ceiba salud geography: {}",
+        String::from_utf8_lossy(&geography.stderr)
+    );
     let mut server = serve(&database).await?;
     let client = drill_load::client();
     if let Err(error) = drill_load::prepare_http(&client, &server.base_url, &mut cast).await {
@@ -149,6 +163,7 @@ async fn survives_sigkill(database: TestDatabase) -> TestResult {
     }
     let mut load = Load::new(client, &server.base_url, cast, true);
     load.payouts = true;
+    load.case_imports = true;
     let stop = Arc::new(AtomicBool::new(false));
     let driver = {
         let (load, stop) = (load.clone(), stop.clone());
@@ -199,6 +214,7 @@ async fn survives_sigkill(database: TestDatabase) -> TestResult {
         verified.resent > 0,
         "some operations lost their answer to a kill and were sent again: {verified:?}"
     );
+    assert!(verified.cases > 0, "line lists were imported: {verified:?}");
 
     let (code, logs) = server.stop().await?;
     assert_eq!(code, Some(0), "the last server stops cleanly: {logs}");
@@ -228,14 +244,15 @@ async fn survives_sigkill(database: TestDatabase) -> TestResult {
         "  {engine}: {kills} SIGKILL ({kills_mid_load} con confirmaciones en curso) en {:.1} s; \
          {} peticiones, {} operaciones confirmadas, {} rechazadas, {} reenviadas tras perder \
          su respuesta, {open_at_stop} sin respuesta al parar, {} ediciones, {} lotes de pagos \
-         masivos",
+         masivos, {} casos importados",
         started.elapsed().as_secs_f64(),
         stats.requests(),
         verified.acknowledged,
         verified.refused,
         verified.resent,
         verified.edits,
-        verified.payouts
+        verified.payouts,
+        verified.cases
     );
     Ok(())
 }
