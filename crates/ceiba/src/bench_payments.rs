@@ -111,6 +111,16 @@ pub(crate) struct BenchServer {
 
 impl BenchServer {
     pub(crate) async fn start(db: &Db, hasher: CredentialHasher) -> anyhow::Result<BenchServer> {
+        BenchServer::start_with_index(db, hasher, None).await
+    }
+
+    /// [`BenchServer::start`], with the encyclopedia's search index on disk in `index_dir` as
+    /// `ceiba serve` keeps it (rather than in memory), for a soak whose memory is measured.
+    pub(crate) async fn start_with_index(
+        db: &Db,
+        hasher: CredentialHasher,
+        index_dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<BenchServer> {
         let engine = LedgerEngine::start(
             db.clone(),
             LeaseHolder::new(format!("bench-{}", uuid::Uuid::new_v4())),
@@ -128,6 +138,9 @@ impl BenchServer {
             hasher,
             ceiba_identity::SecretSealer::from_key(&rand::random()),
         );
+        if let Some(dir) = index_dir {
+            state = state.with_wiki_index(Arc::new(ceiba_search::ArticleIndex::open(dir)?));
+        }
         state.ledger = Some(engine.clone());
         state.rate_limits = Arc::new(ceiba_web::ratelimit::RateLimits::new(
             &ceiba_web::ratelimit::RateLimitSettings {

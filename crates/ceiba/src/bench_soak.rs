@@ -4,6 +4,11 @@
 //! with `--database-url`), for N minutes. Prints a line per interval (throughput, latency
 //! percentiles per kind, errors, resident memory) and a JSON summary at the end; fails when
 //! any request failed or the ledger breaks an invariant, so CI can run a short one.
+//!
+//! Memory: the ledger answers from memory every transfer it holds (ARCHITECTURE.md), so the
+//! resident memory of a load that keeps adding transfers grows with them. Each line prints the
+//! ledger's own heap (`LedgerState::heap_bytes`) next to the resident memory, and the rest,
+//! which is what must stay flat; the search index is on disk, as `ceiba serve` keeps it.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -49,11 +54,9 @@ pub async fn run(bench: SoakBench) -> anyhow::Result<()> {
         None => Db::open_embedded(&scratch, PoolSettings::default()).await?,
     };
     db.migrate().await?;
-    let outcome = soak(&db, &bench).await;
+    let outcome = soak(&db, &bench, &scratch).await;
     db.close().await;
-    if bench.database_url.is_none() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
+    let _ = std::fs::remove_dir_all(&scratch);
     let summary = outcome?;
     print_line(&summary.to_string())?;
     let errors = summary["errors"].as_u64().unwrap_or(u64::MAX);
@@ -74,9 +77,15 @@ fn interval_of(duration: Duration) -> Duration {
     (duration / 3).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
-async fn soak(db: &Db, bench: &SoakBench) -> anyhow::Result<serde_json::Value> {
+async fn soak(
+    db: &Db,
+    bench: &SoakBench,
+    scratch: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
     let hasher = CredentialHasher::new(Argon2Config::INSECURE_FOR_TESTS)?;
-    let server = BenchServer::start(db, hasher).await?;
+    let index_dir = scratch.join(crate::serve::WIKI_INDEX_DIR);
+    std::fs::create_dir_all(&index_dir)?;
+    let server = BenchServer::start_with_index(db, hasher, Some(&index_dir)).await?;
     let (engine, base) = (server.engine.clone(), server.base.clone());
     let outcome = async {
         // People, operators, the merchant and the pages: not measured.
@@ -95,6 +104,7 @@ async fn soak(db: &Db, bench: &SoakBench) -> anyhow::Result<serde_json::Value> {
         };
         let started = Instant::now();
         let mut memory_kib = Vec::new();
+        let mut ledger_kib = Vec::new();
         print_line(&format!(
             "Prueba de resistencia: {} min, {} clientes, {} personas, {}",
             bench.minutes,
@@ -107,14 +117,25 @@ async fn soak(db: &Db, bench: &SoakBench) -> anyhow::Result<serde_json::Value> {
             tokio::time::sleep(interval.min(left)).await;
             let stats = load.take_interval();
             let rss = drill_load::resident_kib();
+            let (ledger, transfers) = {
+                let ledger = engine.read();
+                (
+                    ledger.state.heap_bytes() as u64 / 1024,
+                    ledger.state.transfers_count(),
+                )
+            };
             memory_kib.push(rss);
+            ledger_kib.push(ledger);
             let seconds = interval.min(left).as_secs_f64();
             let mut line = format!(
-                "t={:>6.0}s {:>6.0} pet/s errores={} memoria={} MiB |",
+                "t={:>6.0}s {:>6.0} pet/s errores={} memoria={} MiB (libro mayor {} MiB con \
+                 {transfers} transferencias; resto {} MiB) |",
                 started.elapsed().as_secs_f64(),
                 stats.requests() as f64 / seconds.max(f64::EPSILON),
                 stats.errors(),
-                rss / 1024
+                rss / 1024,
+                ledger / 1024,
+                rss.saturating_sub(ledger) / 1024
             );
             for kind in Kind::ALL {
                 if let Some(kind_stats) = stats.kinds.get(&kind) {
@@ -140,12 +161,30 @@ async fn soak(db: &Db, bench: &SoakBench) -> anyhow::Result<serde_json::Value> {
         summary["concurrency"] = bench.concurrency.into();
         summary["people"] = bench.people.into();
         summary["seconds"] = ((seconds * 1e3).round() / 1e3).into();
+        let others: Vec<u64> = memory_kib
+            .iter()
+            .zip(&ledger_kib)
+            .map(|(rss, ledger)| rss.saturating_sub(*ledger))
+            .collect();
         summary["memory_kib"] = serde_json::json!({
             "first": memory_kib.first(),
             "last": memory_kib.last(),
             "min": memory_kib.iter().min(),
             "max": memory_kib.iter().max(),
             "samples": memory_kib,
+        });
+        summary["ledger_kib"] = serde_json::json!({
+            "first": ledger_kib.first(),
+            "last": ledger_kib.last(),
+            "transfers": engine.read().state.transfers_count(),
+            "samples": ledger_kib,
+        });
+        // What is not the ledger's data: flat unless something leaks.
+        summary["other_kib"] = serde_json::json!({
+            "first": others.first(),
+            "last": others.last(),
+            "min": others.iter().min(),
+            "max": others.iter().max(),
         });
         summary["error_samples"] = totals.error_samples.clone().into();
         summary["ledger_check"] = if check.is_sound() {

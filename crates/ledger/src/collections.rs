@@ -59,6 +59,15 @@ impl<T> ChunkedVec<T> {
         self.chunks.iter().flatten()
     }
 
+    /// Bytes of heap held: every allocated chunk whole, and the list of chunks.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|chunk| chunk.capacity() * std::mem::size_of::<T>())
+            .sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+    }
+
     /// The first index at which `predicate` is false, for a predicate that is true for a
     /// prefix and false after it (as `slice::partition_point`).
     pub(crate) fn partition_point(&self, mut predicate: impl FnMut(&T) -> bool) -> usize {
@@ -188,6 +197,21 @@ impl<K: IndexKey> ShardedIndex<K> {
         let shard = self.shard(*key);
         self.shards[shard].remove(key);
     }
+
+    /// Bytes of heap held, estimated from each shard's capacity: a slot of key and value per
+    /// entry and one control byte, at the table's 7/8 load.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| map_bytes::<K, u32>(shard.capacity()))
+            .sum()
+    }
+}
+
+/// Heap bytes of a hash map able to hold `capacity` entries of `K → V` without growing.
+pub(crate) fn map_bytes<K, V>(capacity: usize) -> usize {
+    let buckets = (capacity * 8).div_ceil(7);
+    buckets * (std::mem::size_of::<(K, V)>() + 1)
 }
 
 impl<K: IndexKey> Index<&K> for ShardedIndex<K> {

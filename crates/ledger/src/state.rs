@@ -172,6 +172,33 @@ impl LedgerState {
         self.transfers.len()
     }
 
+    /// The heap this state holds, in bytes, estimated from its containers' capacities: what
+    /// the ledger itself adds to the process's memory (every account with its lists of
+    /// transfers and balances, every transfer, the indexes). It grows with the transfers kept;
+    /// a soak prints it next to the resident memory to tell the ledger's data from a leak.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let per_account: usize = self
+            .accounts
+            .iter()
+            .map(|entry| {
+                entry.transfers.capacity() * size_of::<Slot>()
+                    + entry.history.capacity() * size_of::<(Timestamp, Balances)>()
+            })
+            .sum();
+        // A B-tree node holds up to 11 entries; at least half full.
+        let expiries = self.expiries.len() * size_of::<(Timestamp, Slot)>() * 2;
+        self.accounts.heap_bytes()
+            + per_account
+            + self.account_index.heap_bytes()
+            + self.transfers.heap_bytes()
+            + self.transfer_index.heap_bytes()
+            + crate::collections::map_bytes::<Slot, PendingEntry>(self.pending.capacity())
+            + expiries
+            + self.expired.capacity() * size_of::<(Timestamp, Slot)>()
+            + self.undo.capacity() * size_of::<Undo>()
+    }
+
     /// Applies a batch of operations at `now`. Timestamps are strictly increasing across batches
     /// even when the clock steps back: each batch starts after the last timestamp handed out.
     /// Pending transfers whose timeout has passed expire first.
@@ -987,5 +1014,59 @@ impl ChainResult for CreateTransferResult {
     }
     fn is_ok(self) -> bool {
         self == CreateTransferResult::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::LedgerId;
+
+    fn account(id: u128, flags: u16) -> NewAccount {
+        NewAccount {
+            id: AccountId(id),
+            ledger: LedgerId(1),
+            code: 1,
+            owner: 0,
+            flags: AccountFlags(flags),
+        }
+    }
+
+    #[test]
+    fn heap_bytes_counts_every_transfer_kept_and_the_balances_history() {
+        let mut state = LedgerState::new();
+        let empty = state.heap_bytes();
+        state.apply(
+            1,
+            &[Operation::CreateAccounts(vec![
+                account(1, 0),
+                account(2, AccountFlags::HISTORY),
+            ])],
+        );
+        let transfers: Vec<NewTransfer> = (1..=1_000)
+            .map(|id| NewTransfer {
+                id: TransferId(id),
+                debit_account_id: AccountId(1),
+                credit_account_id: AccountId(2),
+                amount: 1,
+                ledger: LedgerId(1),
+                code: 1,
+                ..NewTransfer::default()
+            })
+            .collect();
+        state.apply(2, &[Operation::CreateTransfers(transfers)]);
+        assert_eq!(state.transfers_count(), 1_000);
+        let held = state.heap_bytes() - empty;
+        // At least each transfer, its index entry, both accounts' lists and one history entry.
+        let floor = 1_000
+            * (size_of::<Transfer>()
+                + size_of::<(TransferId, Slot)>()
+                + 2 * size_of::<Slot>()
+                + size_of::<(Timestamp, Balances)>());
+        assert!(held >= floor, "{held} < {floor}");
+        // A chunk of transfers and one of accounts are allocated whole (65,536 each): those,
+        // and not much more.
+        let ceiling = 65_536 * (size_of::<Transfer>() + size_of::<AccountEntry>()) + 4 * floor;
+        assert!(held <= ceiling, "{held} > {ceiling}");
     }
 }
