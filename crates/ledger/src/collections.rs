@@ -59,12 +59,11 @@ impl<T> ChunkedVec<T> {
         self.chunks.iter().flatten()
     }
 
-    /// Bytes of heap held: every allocated chunk whole, and the list of chunks.
+    /// Bytes of memory in use: the elements held, and the list of chunks. A chunk is allocated
+    /// whole, but the system gives it pages only as they are written, so what a process holds
+    /// grows with the elements, not by a chunk at a time.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.chunks
-            .iter()
-            .map(|chunk| chunk.capacity() * std::mem::size_of::<T>())
-            .sum::<usize>()
+        self.len * std::mem::size_of::<T>()
             + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
     }
 
