@@ -6,9 +6,11 @@
 //! any request failed or the ledger breaks an invariant, so CI can run a short one.
 //!
 //! Memory: the ledger answers from memory every transfer it holds (ARCHITECTURE.md), so the
-//! resident memory of a load that keeps adding transfers grows with them. Each line prints the
-//! ledger's own heap (`LedgerState::heap_bytes`) next to the resident memory, and the rest,
-//! which is what must stay flat; the search index is on disk, as `ceiba serve` keeps it.
+//! memory of a load that keeps adding transfers grows with them. Each line prints the resident
+//! memory, the live heap (jemalloc's `stats.allocated`: what the program holds, without the
+//! allocator's own spare pages), the ledger's part of it (`LedgerState::heap_bytes`), and the
+//! rest of the heap, which is what must stay flat. The search index is on disk, as `ceiba serve`
+//! keeps it.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -104,6 +106,7 @@ async fn soak(
         };
         let started = Instant::now();
         let mut memory_kib = Vec::new();
+        let mut heap_kib = Vec::new();
         let mut ledger_kib = Vec::new();
         print_line(&format!(
             "Prueba de resistencia: {} min, {} clientes, {} personas, {}",
@@ -124,18 +127,21 @@ async fn soak(
                     ledger.state.transfers_count(),
                 )
             };
+            let heap = live_heap_kib()?;
             memory_kib.push(rss);
+            heap_kib.push(heap);
             ledger_kib.push(ledger);
             let seconds = interval.min(left).as_secs_f64();
             let mut line = format!(
-                "t={:>6.0}s {:>6.0} pet/s errores={} memoria={} MiB (libro mayor {} MiB con \
-                 {transfers} transferencias; resto {} MiB) |",
+                "t={:>6.0}s {:>6.0} pet/s errores={} memoria={} MiB, montón {} MiB: libro mayor \
+                 {} MiB con {transfers} transferencias, resto {} MiB |",
                 started.elapsed().as_secs_f64(),
                 stats.requests() as f64 / seconds.max(f64::EPSILON),
                 stats.errors(),
                 rss / 1024,
+                heap / 1024,
                 ledger / 1024,
-                rss.saturating_sub(ledger) / 1024
+                heap.saturating_sub(ledger) / 1024
             );
             for kind in Kind::ALL {
                 if let Some(kind_stats) = stats.kinds.get(&kind) {
@@ -161,10 +167,10 @@ async fn soak(
         summary["concurrency"] = bench.concurrency.into();
         summary["people"] = bench.people.into();
         summary["seconds"] = ((seconds * 1e3).round() / 1e3).into();
-        let others: Vec<u64> = memory_kib
+        let others: Vec<u64> = heap_kib
             .iter()
             .zip(&ledger_kib)
-            .map(|(rss, ledger)| rss.saturating_sub(*ledger))
+            .map(|(heap, ledger)| heap.saturating_sub(*ledger))
             .collect();
         summary["memory_kib"] = serde_json::json!({
             "first": memory_kib.first(),
@@ -173,13 +179,20 @@ async fn soak(
             "max": memory_kib.iter().max(),
             "samples": memory_kib,
         });
+        summary["heap_kib"] = serde_json::json!({
+            "first": heap_kib.first(),
+            "last": heap_kib.last(),
+            "min": heap_kib.iter().min(),
+            "max": heap_kib.iter().max(),
+            "samples": heap_kib,
+        });
         summary["ledger_kib"] = serde_json::json!({
             "first": ledger_kib.first(),
             "last": ledger_kib.last(),
             "transfers": engine.read().state.transfers_count(),
             "samples": ledger_kib,
         });
-        // What is not the ledger's data: flat unless something leaks.
+        // The live heap that is not the ledger's data: flat unless something leaks.
         summary["other_kib"] = serde_json::json!({
             "first": others.first(),
             "last": others.last(),
@@ -197,4 +210,13 @@ async fn soak(
     .await;
     server.stop().await;
     outcome
+}
+
+/// The heap the program holds now, in KiB: jemalloc's `stats.allocated`, refreshed first.
+fn live_heap_kib() -> anyhow::Result<u64> {
+    tikv_jemalloc_ctl::epoch::advance()
+        .map_err(|error| anyhow::anyhow!("jemalloc no dio su época: {error}"))?;
+    let bytes = tikv_jemalloc_ctl::stats::allocated::read()
+        .map_err(|error| anyhow::anyhow!("jemalloc no dio su estadística: {error}"))?;
+    Ok(u64::try_from(bytes)? / 1024)
 }

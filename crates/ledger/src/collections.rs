@@ -63,8 +63,7 @@ impl<T> ChunkedVec<T> {
     /// whole, but the system gives it pages only as they are written, so what a process holds
     /// grows with the elements, not by a chunk at a time.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.len * std::mem::size_of::<T>()
-            + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+        self.len * std::mem::size_of::<T>() + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
     }
 
     /// The first index at which `predicate` is false, for a predicate that is true for a
