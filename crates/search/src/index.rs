@@ -83,6 +83,8 @@ pub struct ArticleIndex {
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// The files on disk, for an index kept there: see [`ArticleIndex::commit`].
+    mmap: Option<MmapDirectory>,
 }
 
 impl fmt::Debug for ArticleIndex {
@@ -109,13 +111,15 @@ impl ArticleIndex {
         let (schema, fields) = schema::build_schema();
         let index = Index::builder()
             .schema(schema)
-            .open_or_create(directory)
+            .open_or_create(directory.clone())
             .map_err(|e| open_error(e.to_string()))?;
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .clamp(1, 2);
-        Self::with_index(&index, fields, threads, DISK_WRITER_HEAP_BYTES)
-            .map_err(|e| open_error(e.to_string()))
+        let mut opened = Self::with_index(&index, fields, threads, DISK_WRITER_HEAP_BYTES)
+            .map_err(|e| open_error(e.to_string()))?;
+        opened.mmap = Some(directory);
+        Ok(opened)
     }
 
     /// A new, empty index held in memory (tests, small temporary indexes).
@@ -146,6 +150,7 @@ impl ArticleIndex {
             fields,
             reader,
             writer: Mutex::new(writer),
+            mmap: None,
         })
     }
 
@@ -218,6 +223,13 @@ impl ArticleIndex {
     pub fn commit(&self) -> Result<(), SearchError> {
         self.writer().commit()?;
         self.reader.reload()?;
+        // tantivy's mmap directory remembers every file it ever mapped (a path and a weak
+        // reference each) and forgets the dead ones only when asked for its cache's state.
+        // Each commit writes new segment files, so without this the map grew with every edit:
+        // about 2.5 MiB a minute in the soak, found with jemalloc's heap profile.
+        if let Some(mmap) = &self.mmap {
+            let _ = mmap.get_cache_info();
+        }
         Ok(())
     }
 
