@@ -1006,6 +1006,18 @@ impl Load {
         start == Start::Started
     }
 
+    /// The epidemiologist's request that sends line list `file` (CSV).
+    fn case_import_request(&self, file: &str) -> Request {
+        Request {
+            method: "POST",
+            path: "/api/v1/salud/imports".to_owned(),
+            token: Some(self.cast.epidemiologist.clone()),
+            key: None,
+            content_type: "text/csv",
+            body: file.to_owned(),
+        }
+    }
+
     /// An epidemiologist sends a line list of three confirmed cases in La Habana, sending the
     /// same file again while there is no answer (an import resumes where an interrupted one
     /// stopped, and a finished one answers the same report).
@@ -1034,14 +1046,7 @@ impl Load {
                 case.id, case.age, case.municipality
             ));
         }
-        let request = Request {
-            method: "POST",
-            path: "/api/v1/salud/imports".to_owned(),
-            token: Some(self.cast.epidemiologist.clone()),
-            key: None,
-            content_type: "text/csv",
-            body: file.clone(),
-        };
+        let request = self.case_import_request(&file);
         let mut answered = false;
         loop {
             match self.timed(Kind::CaseImport, &request).await {
@@ -1162,14 +1167,7 @@ impl Load {
             None => return,
         };
         for (index, import) in imports.iter().enumerate() {
-            let request = Request {
-                method: "POST",
-                path: "/api/v1/salud/imports".to_owned(),
-                token: Some(self.cast.epidemiologist.clone()),
-                key: None,
-                content_type: "text/csv",
-                body: import.file.clone(),
-            };
+            let request = self.case_import_request(&import.file);
             while !import.answered && Instant::now() < deadline {
                 if let Ok(answer) = send(&self.client, &self.base(), &request).await
                     && answer.status == 200

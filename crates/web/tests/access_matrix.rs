@@ -288,6 +288,20 @@ fn operations(document: &Value) -> Result<Vec<(String, String, Option<String>)>,
     Ok(found)
 }
 
+/// `path` with every `{placeholder}` replaced by `1`, an id that names nobody's object.
+fn nobody_s(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "1"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A body the route can take the shape of without doing anything: nothing the handler acts on.
 fn empty_body(content_type: Option<&str>) -> (Option<&str>, &'static str) {
     match content_type {
@@ -379,18 +393,7 @@ async fn every_route_answers_each_role_as_documented(database: TestDatabase) -> 
     let mut wrong = Vec::new();
     for (method, path, content_type) in &operations {
         let access = table[&(method.as_str(), path.as_str())];
-        // Ids that name nobody's object.
-        let concrete = path
-            .split('/')
-            .map(|segment| {
-                if segment.starts_with('{') {
-                    "1"
-                } else {
-                    segment
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete = nobody_s(path);
         let (body_type, mut body) = empty_body(content_type.as_deref());
         if matches!(access, ClientCredentials) {
             // A well-formed grant, so the answer is about the credentials.
@@ -556,17 +559,7 @@ async fn every_object_answers_its_owner_and_nobody_else(database: TestDatabase) 
                 let concrete = path.replace("{id}", id);
                 // Inner objects (a QR code, a checkout…) that exist for nobody.
                 let unnamed_inner = concrete.contains('{');
-                let concrete = concrete
-                    .split('/')
-                    .map(|segment| {
-                        if segment.starts_with('{') {
-                            "1"
-                        } else {
-                            segment
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let concrete = nobody_s(&concrete);
                 // The one required query parameter under these objects.
                 let concrete = if concrete.ends_with("/reconciliation") {
                     format!("{concrete}?date=2026-11-30")
